@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import Exists, OuterRef, QuerySet
+
+from .models import Absence, User
+
+
+def user_is_away(user: User, *, at: datetime) -> bool:
+    return Absence.objects.filter(user=user).covering(at).exists()
+
+
+def away_user_ids(*, at: datetime, user_ids: list[int] | None = None) -> set[int]:
+    qs = Absence.objects.covering(at)
+    if user_ids is not None:
+        qs = qs.filter(user_id__in=user_ids)
+    return set(qs.values_list("user_id", flat=True))
+
+
+def users_with_away_flag(qs: QuerySet[User], *, at: datetime) -> QuerySet[User]:
+    return qs.annotate(is_away=Exists(Absence.objects.filter(user=OuterRef("pk")).covering(at)))

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from steward.core.errors import DomainError
+
+from .models import Absence, Role, Team, User
+
+
+@transaction.atomic
+def user_create(
+    *,
+    username: str,
+    password: str | None = None,
+    role: str = Role.ADVISER,
+    first_name: str = "",
+    last_name: str = "",
+    email: str = "",
+    team: Team | None = None,
+    sector_id: int | None = None,
+    language: str = "en",
+) -> User:
+    if role not in Role.values:
+        raise DomainError(_("Unknown role."), field="role")
+    user = User(
+        username=username,
+        role=role,
+        first_name=first_name,
+        last_name=last_name,
+        email=email,
+        team=team,
+        sector_id=sector_id,
+        language=language,
+        is_staff=role == Role.ADMIN,
+        is_superuser=role == Role.ADMIN,
+    )
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.save()
+    return user
+
+
+@transaction.atomic
+def user_set_backup(*, actor: User | None, user: User, backup: User | None) -> User:
+    if backup is not None and backup.pk == user.pk:
+        raise DomainError(_("A person cannot be their own backup."), field="backup")
+    if backup is not None and not backup.is_active:
+        raise DomainError(_("The backup must be an active user."), field="backup")
+    user.backup = backup
+    user.save(update_fields=["backup"])
+    return user
+
+
+@transaction.atomic
+def user_set_language(*, user: User, language: str) -> User:
+    from django.conf import settings
+
+    if language not in dict(settings.LANGUAGES):
+        raise DomainError(_("Unsupported language."), field="language")
+    user.language = language
+    user.save(update_fields=["language"])
+    return user
+
+
+@transaction.atomic
+def absence_create(
+    *, actor: User | None, user: User, starts_at: datetime, ends_at: datetime, reason: str
+) -> Absence:
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(_("Give a reason for the absence."), field="reason")
+    if ends_at <= starts_at:
+        raise DomainError(_("The absence must end after it starts."), field="ends_at")
+    # Lock the person's absences so two overlapping requests cannot both pass the check.
+    list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
+    clash = Absence.objects.filter(user=user).overlapping(starts_at, ends_at).first()
+    if clash is not None:
+        raise DomainError(
+            _("This overlaps an existing absence: %(absence)s.") % {"absence": clash}, field="starts_at"
+        )
+    return Absence.objects.create(
+        user=user, starts_at=starts_at, ends_at=ends_at, reason=reason, created_by=actor
+    )

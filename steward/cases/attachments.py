@@ -1,0 +1,90 @@
+"""Attachment checks: size and type, the type judged by content (magic bytes), not by the name."""
+
+from __future__ import annotations
+
+import os
+import unicodedata
+
+import puremagic
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.utils.translation import gettext as _
+
+from steward.core.errors import DomainError
+
+# Content type by what the bytes say. Plain text has no magic number, so it is accepted only
+# when it decodes as UTF-8 and carries no NUL bytes.
+ALLOWED_TYPES = {
+    ".pdf": "application/pdf",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".zip": "application/zip",
+}
+ZIP_BASED = {".docx", ".xlsx", ".zip"}
+
+
+def clean_filename(name: str) -> str:
+    base = os.path.basename((name or "").replace("\\", "/"))
+    base = unicodedata.normalize("NFC", base)
+    base = "".join(ch for ch in base if ch.isprintable() and ch not in '<>:"/|?*')
+    return base.strip(" .")[:200] or "attachment"
+
+
+def sniff_content_type(head: bytes) -> str | None:
+    """Return the allowed content type these first bytes show, or None."""
+    if not head:
+        return None
+    try:
+        matches = puremagic.magic_string(head)
+    except puremagic.PureError:
+        matches = []
+    for match in matches:
+        ext = (match.extension or "").lower()
+        if ext in ALLOWED_TYPES:
+            if ext in ZIP_BASED:
+                return "application/zip"
+            return ALLOWED_TYPES[ext]
+    if b"\x00" not in head:
+        try:
+            head.decode("utf-8")
+            return "text/plain"
+        except UnicodeDecodeError:
+            # A multi-byte character cut at the end of the sample is still text.
+            try:
+                head[:-4].decode("utf-8")
+                return "text/plain"
+            except UnicodeDecodeError:
+                return None
+    return None
+
+
+def validate_upload(upload: UploadedFile) -> str:
+    """Check one upload; return its content type or raise a DomainError on the `attachments` field."""
+    limit = settings.STEWARD_ATTACHMENT_MAX_BYTES
+    name = clean_filename(upload.name or "")
+    if upload.size is None or upload.size > limit:
+        raise DomainError(
+            _("%(name)s is too large: the limit is %(limit)d MB a file.")
+            % {"name": name, "limit": limit // (1024 * 1024)},
+            field="attachments",
+            code="too_large",
+        )
+    if upload.size == 0:
+        raise DomainError(_("%(name)s is empty.") % {"name": name}, field="attachments")
+    upload.seek(0)
+    head = upload.read(8192)
+    upload.seek(0)
+    content_type = sniff_content_type(head)
+    if content_type is None:
+        raise DomainError(
+            _("%(name)s is not an allowed file type (PDF, images, plain text, Office documents).")
+            % {"name": name},
+            field="attachments",
+            code="forbidden_type",
+        )
+    return content_type

@@ -1,0 +1,183 @@
+"""Reads of cases shaped for the screens and the API. Query counts stay constant as rows grow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404
+
+from steward.accounts.models import User
+from steward.accounts.selectors import away_user_ids
+
+from .models import (
+    Attachment,
+    Case,
+    CaseEvent,
+    Commitment,
+    CommitmentState,
+    EventKind,
+    Handoff,
+    Message,
+    Note,
+)
+from .permissions import can_act
+
+
+def case_get_for_user(user: User, pk: Any) -> Case:
+    """The access helper: a case the user may not see does not exist for them (404)."""
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        raise Http404 from None
+    case = (
+        Case.objects.visible_to(user)
+        .select_related("customer", "owner", "owner__backup", "category", "team", "follow_up_of")
+        .filter(pk=pk)
+        .first()
+    )
+    if case is None:
+        raise Http404
+    return case
+
+
+@dataclass
+class CaseFilters:
+    scope: str = "all"  # mine | team | all
+    status: str = ""
+    kind: str = ""
+    owner: int | None = None
+    customer: int | None = None
+    sector: int | None = None
+    overdue: bool = False
+    q: str = ""
+
+
+def case_list(*, user: User, filters: CaseFilters, now: datetime) -> QuerySet[Case]:
+    qs = Case.objects.visible_to(user)
+    if filters.scope == "mine":
+        qs = qs.filter(Q(owner=user) | Q(owner__backup=user, owner_id__in=list(away_user_ids(at=now))))
+    elif filters.scope == "team":
+        qs = qs.filter(team_id=user.team_id) if user.team_id else qs.none()
+    if filters.status == "open":
+        qs = qs.open()
+    elif filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.kind:
+        qs = qs.filter(kind=filters.kind)
+    if filters.owner:
+        qs = qs.filter(owner_id=filters.owner)
+    if filters.customer:
+        qs = qs.filter(customer_id=filters.customer)
+    if filters.sector:
+        qs = qs.filter(owner__sector_id=filters.sector)
+    if filters.overdue:
+        qs = qs.next_step_overdue(now)
+    if filters.q:
+        term = filters.q.strip()
+        text = Q(subject__icontains=term) | Q(customer__name__icontains=term) | Q(customer__email__icontains=term)
+        if term.lstrip("#").isdigit():
+            text |= Q(pk=int(term.lstrip("#")))
+        qs = qs.filter(text)
+    return qs.for_list().order_by("-created_at", "-id")
+
+
+@dataclass
+class TimelineEntry:
+    event: CaseEvent
+    obj: Any = None
+    attachments: list[Attachment] = field(default_factory=list)
+
+
+_OBJ_KEYS = {
+    EventKind.MESSAGE_IN: "message",
+    EventKind.MESSAGE_OUT: "message",
+    EventKind.SOLUTION_PROPOSED: "message",
+    EventKind.NOTE: "note",
+    EventKind.HANDOFF: "handoff",
+    EventKind.COMMITMENT_SET: "commitment",
+    EventKind.COMMITMENT_KEPT: "commitment",
+    EventKind.COMMITMENT_BROKEN: "commitment",
+    EventKind.COMMITMENT_CANCELLED: "commitment",
+}
+
+
+def case_timeline(case: Case) -> list[TimelineEntry]:
+    """The whole history as one ordered list: a fixed number of queries whatever its length."""
+    events = list(case.events.select_related("actor", "sector").order_by("at", "id"))
+    atts = list(Attachment.objects.filter(case=case))
+    by_message: dict[int, list[Attachment]] = {}
+    by_note: dict[int, list[Attachment]] = {}
+    for a in atts:
+        if a.message_id:
+            by_message.setdefault(a.message_id, []).append(a)
+        elif a.note_id:
+            by_note.setdefault(a.note_id, []).append(a)
+    objects: dict[str, dict[int, Any]] = {
+        "message": {m.pk: m for m in Message.objects.filter(case=case).select_related("author")},
+        "note": {n.pk: n for n in Note.objects.filter(case=case).select_related("author")},
+        "handoff": {h.pk: h for h in Handoff.objects.filter(case=case).select_related("from_user", "to_user", "by")},
+        "commitment": {c.pk: c for c in Commitment.objects.filter(case=case).select_related("promised_by")},
+    }
+    entries = []
+    for e in events:
+        key = _OBJ_KEYS.get(e.kind)
+        obj = objects[key].get(e.data.get(key)) if key else None
+        extra: list[Attachment] = []
+        if key == "message" and obj is not None:
+            extra = by_message.get(obj.pk, [])
+        elif key == "note" and obj is not None:
+            extra = by_note.get(obj.pk, [])
+        entries.append(TimelineEntry(event=e, obj=obj, attachments=extra))
+    return entries
+
+
+def case_next_step(case: Case) -> Commitment | None:
+    return case.commitments.filter(state=CommitmentState.OPEN).order_by("due_at", "id").first()
+
+
+def case_other_cases(case: Case, *, user: User, limit: int = 10) -> QuerySet[Case]:
+    return (
+        Case.objects.visible_to(user)
+        .filter(customer_id=case.customer_id)
+        .exclude(pk=case.pk)
+        .select_related("owner")
+        .order_by("-created_at")[:limit]
+    )
+
+
+@dataclass
+class Ownership:
+    """What the top of the case page shows: who owns it, who covers, who acts now."""
+
+    owner: User
+    backup: User | None
+    owner_away: bool
+    acting: User | None  # the backup while the owner is away, else the owner
+    user_can_act: bool
+
+
+def case_ownership(case: Case, *, user: User, now: datetime) -> Ownership:
+    owner = case.owner
+    backup = owner.backup
+    away = away_user_ids(at=now, user_ids=[owner.pk] + ([backup.pk] if backup else []))
+    owner_away = owner.pk in away
+    acting: User | None = owner
+    if owner_away:
+        acting = backup if backup is not None and backup.pk not in away else None
+    return Ownership(
+        owner=owner, backup=backup, owner_away=owner_away, acting=acting,
+        user_can_act=can_act(user, case, at=now),
+    )
+
+
+def case_events_after(case: Case, version: int) -> QuerySet[CaseEvent]:
+    return case.events.filter(version__gt=version).select_related("actor").order_by("version")
+
+
+def prefetch_case_detail(qs: QuerySet[Case]) -> QuerySet[Case]:
+    return qs.prefetch_related(
+        Prefetch("commitments", queryset=Commitment.objects.filter(state=CommitmentState.OPEN).order_by("due_at"))
+    )
