@@ -13,8 +13,13 @@ from steward.testing import Personas, build_personas  # noqa: E402
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 
 
@@ -25,7 +30,9 @@ def browser_type_launch_args(browser_type_launch_args):
 
 def pytest_collection_modifyitems(config, items):
     if not os.path.exists(CHROMIUM):
-        skip = pytest.mark.skip(reason=f"{CHROMIUM} not installed (scripts/test.sh installs it when run as root)")
+        skip = pytest.mark.skip(
+            reason=f"{CHROMIUM} not installed (scripts/test.sh installs it when run as root)"
+        )
         for item in items:
             if "e2e" in item.keywords:
                 item.add_marker(skip)

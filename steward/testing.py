@@ -57,11 +57,24 @@ def build_personas() -> Personas:
     outsider.is_active = True
     customer = customer_create(actor=None, name="Somchai Jaidee", email="somchai@example.com", language="th")
     case = case_open(
-        actor=adviser, customer=customer, subject="Phone does not charge",
-        description="My new phone stopped charging after two days.", owner=adviser,
+        actor=adviser,
+        customer=customer,
+        subject="Phone does not charge",
+        description="My new phone stopped charging after two days.",
+        owner=adviser,
     )
     return Personas(
-        adviser=adviser, backup=backup, other_adviser=other, sector_member=sector_member, manager=manager,
-        executive=executive, outsider=outsider, customer=customer, case=case, team=team,
-        other_team=other_team, front_desk=front_desk, billing=billing,
+        adviser=adviser,
+        backup=backup,
+        other_adviser=other,
+        sector_member=sector_member,
+        manager=manager,
+        executive=executive,
+        outsider=outsider,
+        customer=customer,
+        case=case,
+        team=team,
+        other_team=other_team,
+        front_desk=front_desk,
+        billing=billing,
     )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
@@ -57,7 +58,7 @@ class User(AbstractUser):
     )
     language = models.CharField(_("language"), max_length=8, default="en")
 
-    objects = StewardUserManager()
+    objects: ClassVar[StewardUserManager] = StewardUserManager()  # type: ignore[assignment]
 
     class Meta:
         ordering = ["first_name", "last_name", "username"]
@@ -88,7 +89,9 @@ class AbsenceQuerySet(models.QuerySet["Absence"]):
 
 
 class Absence(models.Model):
-    user = models.ForeignKey(User, verbose_name=_("person"), on_delete=models.CASCADE, related_name="absences")
+    user = models.ForeignKey(
+        User, verbose_name=_("person"), on_delete=models.CASCADE, related_name="absences"
+    )
     starts_at = models.DateTimeField(_("from"))
     ends_at = models.DateTimeField(_("to"))
     reason = models.CharField(_("reason"), max_length=200)
@@ -106,7 +109,9 @@ class Absence(models.Model):
         # "Who is away now?" is asked on every case page and case list.
         indexes = [models.Index(fields=["user", "starts_at", "ends_at"], name="absence_user_window")]
         constraints = [
-            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="absence_ends_after_start")
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="absence_ends_after_start"
+            )
         ]
 
     def __str__(self) -> str:

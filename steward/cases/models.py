@@ -92,7 +92,9 @@ class CaseQuerySet(models.QuerySet["Case"]):
 
     def with_next_step(self) -> CaseQuerySet:
         """Annotate the earliest open commitment: the case's next step."""
-        nxt = Commitment.objects.filter(case=OuterRef("pk"), state=CommitmentState.OPEN).order_by("due_at", "id")
+        nxt = Commitment.objects.filter(case=OuterRef("pk"), state=CommitmentState.OPEN).order_by(
+            "due_at", "id"
+        )
         return self.annotate(
             next_step_due=Subquery(nxt.values("due_at")[:1]),
             next_step_text=Subquery(nxt.values("description")[:1]),
@@ -116,11 +118,16 @@ class Case(models.Model):
     category = models.ForeignKey(
         Category, verbose_name=_("category"), null=True, blank=True, on_delete=models.SET_NULL
     )
-    priority = models.CharField(_("priority"), max_length=10, choices=Priority.choices, default=Priority.NORMAL)
+    priority = models.CharField(
+        _("priority"), max_length=10, choices=Priority.choices, default=Priority.NORMAL
+    )
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, default=Channel.EMAIL)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.NEW)
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("owner"), on_delete=models.PROTECT, related_name="owned_cases"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.PROTECT,
+        related_name="owned_cases",
     )
     team = models.ForeignKey(
         "accounts.Team", verbose_name=_("team"), null=True, blank=True, on_delete=models.SET_NULL
@@ -212,7 +219,9 @@ class CaseEvent(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    sector = models.ForeignKey("sectors.Sector", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    sector = models.ForeignKey(
+        "sectors.Sector", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     version = models.PositiveIntegerField(help_text="The case version this event produced.")
     data = models.JSONField(default=dict, blank=True)
 
@@ -278,8 +287,12 @@ def attachment_path(instance: Attachment, filename: str) -> str:
 
 class Attachment(models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="attachments")
-    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments")
-    note = models.ForeignKey(Note, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments")
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments"
+    )
+    note = models.ForeignKey(
+        Note, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments"
+    )
     file = models.FileField(upload_to=attachment_path)
     original_name = models.CharField(max_length=255)
     content_type = models.CharField(max_length=100)

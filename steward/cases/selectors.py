@@ -77,7 +77,11 @@ def case_list(*, user: User, filters: CaseFilters, now: datetime) -> QuerySet[Ca
         qs = qs.next_step_overdue(now)
     if filters.q:
         term = filters.q.strip()
-        text = Q(subject__icontains=term) | Q(customer__name__icontains=term) | Q(customer__email__icontains=term)
+        text = (
+            Q(subject__icontains=term)
+            | Q(customer__name__icontains=term)
+            | Q(customer__email__icontains=term)
+        )
         if term.lstrip("#").isdigit():
             text |= Q(pk=int(term.lstrip("#")))
         qs = qs.filter(text)
@@ -91,7 +95,7 @@ class TimelineEntry:
     attachments: list[Attachment] = field(default_factory=list)
 
 
-_OBJ_KEYS = {
+_OBJ_KEYS: dict[str, str] = {
     EventKind.MESSAGE_IN: "message",
     EventKind.MESSAGE_OUT: "message",
     EventKind.SOLUTION_PROPOSED: "message",
@@ -118,7 +122,9 @@ def case_timeline(case: Case) -> list[TimelineEntry]:
     objects: dict[str, dict[int, Any]] = {
         "message": {m.pk: m for m in Message.objects.filter(case=case).select_related("author")},
         "note": {n.pk: n for n in Note.objects.filter(case=case).select_related("author")},
-        "handoff": {h.pk: h for h in Handoff.objects.filter(case=case).select_related("from_user", "to_user", "by")},
+        "handoff": {
+            h.pk: h for h in Handoff.objects.filter(case=case).select_related("from_user", "to_user", "by")
+        },
         "commitment": {c.pk: c for c in Commitment.objects.filter(case=case).select_related("promised_by")},
     }
     entries = []
@@ -168,7 +174,10 @@ def case_ownership(case: Case, *, user: User, now: datetime) -> Ownership:
     if owner_away:
         acting = backup if backup is not None and backup.pk not in away else None
     return Ownership(
-        owner=owner, backup=backup, owner_away=owner_away, acting=acting,
+        owner=owner,
+        backup=backup,
+        owner_away=owner_away,
+        acting=acting,
         user_can_act=can_act(user, case, at=now),
     )
 
@@ -179,5 +188,7 @@ def case_events_after(case: Case, version: int) -> QuerySet[CaseEvent]:
 
 def prefetch_case_detail(qs: QuerySet[Case]) -> QuerySet[Case]:
     return qs.prefetch_related(
-        Prefetch("commitments", queryset=Commitment.objects.filter(state=CommitmentState.OPEN).order_by("due_at"))
+        Prefetch(
+            "commitments", queryset=Commitment.objects.filter(state=CommitmentState.OPEN).order_by("due_at")
+        )
     )
