@@ -192,3 +192,9 @@ def prefetch_case_detail(qs: QuerySet[Case]) -> QuerySet[Case]:
             "commitments", queryset=Commitment.objects.filter(state=CommitmentState.OPEN).order_by("due_at")
         )
     )
+
+
+def case_open_commitments(case: Case) -> list[Commitment]:
+    return list(
+        case.commitments.filter(state=CommitmentState.OPEN).select_related("promised_by").order_by("due_at", "id")
+    )

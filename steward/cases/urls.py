@@ -1,4 +1,12 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "cases"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.case_list, name="list"),
+    path("new/", views.case_new, name="new"),
+    path("<str:pk>/", views.case_detail, name="detail"),
+    path("<str:pk>/attachments/<int:attachment_id>/", views.attachment_download, name="attachment"),
+    path("<str:pk>/<slug:action>/", views.case_action, name="action"),
+]

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse, translate_url
+from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from .forms import LanguageForm
+from .models import User
+from .services import user_set_language
+
+
+def _with_language_cookie(response: HttpResponse, language: str) -> HttpResponse:
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME, language, max_age=365 * 24 * 3600, samesite="Lax",
+        secure=settings.SESSION_COOKIE_SECURE, httponly=False,
+    )
+    return response
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "accounts/login.html"
+    redirect_authenticated_user = True
+
+    def form_valid(self, form):  # type: ignore[no-untyped-def]
+        response = super().form_valid(form)
+        user = form.get_user()
+        language = user.language if user.language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+        # Open the next page in the user's own language.
+        response["Location"] = translate_url(response["Location"], language)
+        return _with_language_cookie(response, language)
+
+
+class LogoutView(auth_views.LogoutView):
+    pass
+
+
+def _safe_next(request: HttpRequest, url: str) -> str:
+    if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}):
+        return url
+    return reverse("cases:list")
+
+
+@require_http_methods(["GET", "POST"])
+def language(request: HttpRequest) -> HttpResponse:
+    """Switch language: for this page (cookie + URL prefix) and, when signed in, for the user."""
+    form = LanguageForm(request.POST or None, initial={"language": translation.get_language()})
+    if request.method == "POST" and form.is_valid():
+        lang = form.cleaned_data["language"]
+        if request.user.is_authenticated:
+            assert isinstance(request.user, User)
+            user_set_language(user=request.user, language=lang)
+        target = translate_url(_safe_next(request, form.cleaned_data["next"]), lang)
+        return _with_language_cookie(HttpResponseRedirect(target), lang)
+    return render(request, "accounts/preferences.html", {"form": form}, status=400 if request.method == "POST" else 200)
+
+
+@login_required
+def preferences(request: HttpRequest) -> HttpResponse:
+    form = LanguageForm(initial={"language": translation.get_language(), "next": reverse("accounts:preferences")})
+    if request.GET.get("saved"):
+        messages.success(request, _("Preferences saved."))
+    return render(request, "accounts/preferences.html", {"form": form})

@@ -1,0 +1,143 @@
+"""Forms validate input shape only; the rules live in services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from steward.accounts.models import Role, User
+from steward.customers.models import Customer
+from steward.sectors.models import Sector
+
+from .models import Category, Channel, CommitmentState, Kind, Priority, Status
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    widget = MultipleFileInput
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(d, initial) for d in data if d]
+        return [single(data, initial)] if data else []
+
+
+def owner_choices() -> forms.ModelChoiceField:
+    return forms.ModelChoiceField(
+        label=_("To"),
+        queryset=User.objects.filter(is_active=True, role__in=[Role.ADVISER, Role.MANAGER]).order_by(
+            "first_name", "username"
+        ),
+    )
+
+
+STATUS_FILTER_CHOICES = [("", _("Any status")), ("open", _("Not closed")), *Status.choices]
+SCOPE_CHOICES = [("mine", _("Mine")), ("team", _("My team's")), ("all", _("All I may see"))]
+
+
+class CaseFilterForm(forms.Form):
+    scope = forms.ChoiceField(label=_("Cases"), choices=SCOPE_CHOICES, required=False)
+    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+    status = forms.ChoiceField(label=_("Status"), choices=STATUS_FILTER_CHOICES, required=False)
+    kind = forms.ChoiceField(label=_("Kind"), choices=[("", _("Any kind")), *Kind.choices], required=False)
+    owner = forms.ModelChoiceField(
+        label=_("Owner"), queryset=User.objects.filter(role__in=[Role.ADVISER, Role.MANAGER]), required=False,
+        empty_label=_("Anyone"),
+    )
+    customer = forms.IntegerField(label=_("Customer"), required=False, widget=forms.HiddenInput)
+    sector = forms.ModelChoiceField(
+        label=_("Owner's sector"), queryset=Sector.objects.all(), required=False, empty_label=_("Any sector")
+    )
+    overdue = forms.BooleanField(label=_("Next step overdue"), required=False)
+
+
+class CaseOpenForm(forms.Form):
+    customer = forms.ModelChoiceField(label=_("Customer"), queryset=Customer.objects.all())
+    subject = forms.CharField(label=_("Subject"), max_length=300)
+    description = forms.CharField(label=_("What the customer said"), widget=forms.Textarea(attrs={"rows": 5}))
+    kind = forms.ChoiceField(label=_("Kind"), choices=Kind.choices, initial=Kind.QUESTION)
+    category = forms.ModelChoiceField(label=_("Category"), queryset=Category.objects.all(), required=False)
+    priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices, initial=Priority.NORMAL)
+    channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices, initial=Channel.PHONE)
+    owner = forms.ModelChoiceField(
+        label=_("Owner"), queryset=User.objects.filter(is_active=True, role__in=[Role.ADVISER, Role.MANAGER])
+    )
+    attachments = MultipleFileField(label=_("Attachments"), required=False)
+
+
+class VersionedForm(forms.Form):
+    expected_version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+
+
+class ReplyForm(VersionedForm):
+    body = forms.CharField(label=_("Reply to the customer"), widget=forms.Textarea(attrs={"rows": 4}))
+    wait_for_customer = forms.BooleanField(label=_("Then wait for the customer"), required=False)
+    attachments = MultipleFileField(label=_("Attachments"), required=False)
+
+
+class NoteForm(forms.Form):
+    body = forms.CharField(label=_("Internal note"), widget=forms.Textarea(attrs={"rows": 3}))
+    attachments = MultipleFileField(label=_("Attachments"), required=False)
+
+
+class HandoffForm(VersionedForm):
+    to_user = forms.ModelChoiceField(label=_("Hand over to"), queryset=User.objects.none())
+    customer_need = forms.CharField(
+        label=_("What the customer needs"), widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("In your own words, so the next adviser never asks the customer again."),
+    )
+    done_so_far = forms.CharField(label=_("What has been done"), widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = owner_choices()
+        self.fields["to_user"].queryset = field.queryset  # type: ignore[attr-defined]
+
+
+class NextStepForm(forms.Form):
+    description = forms.CharField(label=_("Next step promised to the customer"), max_length=500)
+    due_at = forms.DateTimeField(
+        label=_("Due"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"],
+    )
+
+
+class CommitmentResolveForm(forms.Form):
+    commitment = forms.IntegerField(widget=forms.HiddenInput)
+    state = forms.ChoiceField(
+        label=_("Outcome"), choices=[c for c in CommitmentState.choices if c[0] != CommitmentState.OPEN]
+    )
+    note = forms.CharField(label=_("Note"), required=False, max_length=500)
+
+
+class ProposeForm(VersionedForm):
+    solution = forms.CharField(label=_("Solution, as the customer will read it"), widget=forms.Textarea(attrs={"rows": 4}))
+
+
+class ConfirmForm(forms.Form):
+    channel = forms.ChoiceField(
+        label=_("The customer confirmed by"),
+        choices=[(c, label) for c, label in Channel.choices if c in (Channel.PHONE, Channel.WALK_IN, Channel.CHAT)],
+    )
+    note = forms.CharField(label=_("How the customer confirmed"), max_length=500)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class RepeatExplanationForm(forms.Form):
+    comment = forms.CharField(label=_("What the customer had to repeat"), required=False, max_length=500)
+
+
+class StatusForm(VersionedForm):
+    status = forms.ChoiceField(
+        label=_("Status"),
+        choices=[(s, label) for s, label in Status.choices if s in (Status.OPEN, Status.WAITING_CUSTOMER, Status.WAITING_SECTOR)],
+    )
