@@ -161,6 +161,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "CaseKindEnum": "steward.cases.models.Kind",
+        "CaseStatusEnum": "steward.cases.models.Status",
+        "ManualStatusEnum": "steward.cases.models.MANUAL_STATUS_CHOICES",
+        "ChannelEnum": "steward.cases.models.Channel",
+        "StaffConfirmationChannelEnum": "steward.cases.models.STAFF_CONFIRMATION_CHANNEL_CHOICES",
+        "EventKindEnum": "steward.cases.models.EventKind",
+    },
 }
 
 # Background jobs: eager in-process unless a broker is configured.

@@ -29,12 +29,29 @@ def main() -> int:
     scratch = Path(sys.argv[1])
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="config.settings_test")
     work = scratch.parent / "tree"
-    shutil.copytree(ROOT, work, ignore=shutil.ignore_patterns(".venv", ".git", "var", "node_modules", "locale"))
+    shutil.copytree(
+        ROOT, work, ignore=shutil.ignore_patterns(".venv", ".git", "var", "node_modules", "locale")
+    )
     shutil.copytree(ROOT / "locale", work / "locale")
     subprocess.run(
-        [sys.executable, "manage.py", "makemessages", "-l", "th", "-l", "ru", "-l", "es", "--ignore=.venv",
-         "--no-obsolete", "-v", "0"],
-        cwd=work, env=env, check=True,
+        [
+            sys.executable,
+            "manage.py",
+            "makemessages",
+            "-l",
+            "th",
+            "-l",
+            "ru",
+            "-l",
+            "es",
+            "--ignore=.venv",
+            "--no-obsolete",
+            "-v",
+            "0",
+        ],
+        cwd=work,
+        env=env,
+        check=True,
     )
     missing = 0
     for lang in ("th", "ru", "es"):
@@ -43,7 +60,9 @@ def main() -> int:
         lacking = sorted(need - have)
         if lacking:
             missing += len(lacking)
-            print(f"translations {lang}: {len(lacking)} strings in the code are not in the catalogue, e.g. {lacking[:3]}")
+            print(
+                f"translations {lang}: {len(lacking)} strings missing from the catalogue, e.g. {lacking[:3]}"
+            )
     return 1 if missing else 0
 
 

@@ -8,7 +8,10 @@ from .models import Absence, Team, User
 class StewardUserAdmin(UserAdmin):
     list_display = ("username", "first_name", "last_name", "role", "team", "backup", "is_active")
     list_filter = ("role", "team", "is_active")
-    fieldsets = (*UserAdmin.fieldsets, ("Steward", {"fields": ("role", "team", "sector", "backup", "language")}))
+    fieldsets = (
+        *(UserAdmin.fieldsets or ()),
+        ("Steward", {"fields": ("role", "team", "sector", "backup", "language")}),
+    )
 
 
 admin.site.register(Team)

@@ -19,8 +19,12 @@ from .services import user_set_language
 
 def _with_language_cookie(response: HttpResponse, language: str) -> HttpResponse:
     response.set_cookie(
-        settings.LANGUAGE_COOKIE_NAME, language, max_age=365 * 24 * 3600, samesite="Lax",
-        secure=settings.SESSION_COOKIE_SECURE, httponly=False,
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=365 * 24 * 3600,
+        samesite="Lax",
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=False,
     )
     return response
 
@@ -59,12 +63,16 @@ def language(request: HttpRequest) -> HttpResponse:
             user_set_language(user=request.user, language=lang)
         target = translate_url(_safe_next(request, form.cleaned_data["next"]), lang)
         return _with_language_cookie(HttpResponseRedirect(target), lang)
-    return render(request, "accounts/preferences.html", {"form": form}, status=400 if request.method == "POST" else 200)
+    return render(
+        request, "accounts/preferences.html", {"form": form}, status=400 if request.method == "POST" else 200
+    )
 
 
 @login_required
 def preferences(request: HttpRequest) -> HttpResponse:
-    form = LanguageForm(initial={"language": translation.get_language(), "next": reverse("accounts:preferences")})
+    form = LanguageForm(
+        initial={"language": translation.get_language(), "next": reverse("accounts:preferences")}
+    )
     if request.GET.get("saved"):
         messages.success(request, _("Preferences saved."))
     return render(request, "accounts/preferences.html", {"form": form})

@@ -11,7 +11,16 @@ from steward.accounts.models import Role, User
 from steward.customers.models import Customer
 from steward.sectors.models import Sector
 
-from .models import Category, Channel, CommitmentState, Kind, Priority, Status
+from .models import (
+    MANUAL_STATUS_CHOICES,
+    STAFF_CONFIRMATION_CHANNEL_CHOICES,
+    Category,
+    Channel,
+    CommitmentState,
+    Kind,
+    Priority,
+    Status,
+)
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -47,7 +56,9 @@ class CaseFilterForm(forms.Form):
     status = forms.ChoiceField(label=_("Status"), choices=STATUS_FILTER_CHOICES, required=False)
     kind = forms.ChoiceField(label=_("Kind"), choices=[("", _("Any kind")), *Kind.choices], required=False)
     owner = forms.ModelChoiceField(
-        label=_("Owner"), queryset=User.objects.filter(role__in=[Role.ADVISER, Role.MANAGER]), required=False,
+        label=_("Owner"),
+        queryset=User.objects.filter(role__in=[Role.ADVISER, Role.MANAGER]),
+        required=False,
         empty_label=_("Anyone"),
     )
     customer = forms.IntegerField(label=_("Customer"), required=False, widget=forms.HiddenInput)
@@ -89,7 +100,8 @@ class NoteForm(forms.Form):
 class HandoffForm(VersionedForm):
     to_user = forms.ModelChoiceField(label=_("Hand over to"), queryset=User.objects.none())
     customer_need = forms.CharField(
-        label=_("What the customer needs"), widget=forms.Textarea(attrs={"rows": 3}),
+        label=_("What the customer needs"),
+        widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("In your own words, so the next adviser never asks the customer again."),
     )
     done_so_far = forms.CharField(label=_("What has been done"), widget=forms.Textarea(attrs={"rows": 3}))
@@ -103,7 +115,8 @@ class HandoffForm(VersionedForm):
 class NextStepForm(forms.Form):
     description = forms.CharField(label=_("Next step promised to the customer"), max_length=500)
     due_at = forms.DateTimeField(
-        label=_("Due"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        label=_("Due"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"],
     )
 
@@ -117,13 +130,15 @@ class CommitmentResolveForm(forms.Form):
 
 
 class ProposeForm(VersionedForm):
-    solution = forms.CharField(label=_("Solution, as the customer will read it"), widget=forms.Textarea(attrs={"rows": 4}))
+    solution = forms.CharField(
+        label=_("Solution, as the customer will read it"), widget=forms.Textarea(attrs={"rows": 4})
+    )
 
 
 class ConfirmForm(forms.Form):
     channel = forms.ChoiceField(
         label=_("The customer confirmed by"),
-        choices=[(c, label) for c, label in Channel.choices if c in (Channel.PHONE, Channel.WALK_IN, Channel.CHAT)],
+        choices=STAFF_CONFIRMATION_CHANNEL_CHOICES,
     )
     note = forms.CharField(label=_("How the customer confirmed"), max_length=500)
 
@@ -139,5 +154,5 @@ class RepeatExplanationForm(forms.Form):
 class StatusForm(VersionedForm):
     status = forms.ChoiceField(
         label=_("Status"),
-        choices=[(s, label) for s, label in Status.choices if s in (Status.OPEN, Status.WAITING_CUSTOMER, Status.WAITING_SECTOR)],
+        choices=MANUAL_STATUS_CHOICES,
     )

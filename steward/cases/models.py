@@ -46,6 +46,16 @@ class Status(models.TextChoices):
 
 
 OPEN_STATUSES = [s for s in Status.values if s != Status.CLOSED]
+# Statuses set by hand; the others follow from actions (propose, confirm, close, reopen).
+MANUAL_STATUS_CHOICES = [
+    (s.value, s.label) for s in (Status.OPEN, Status.WAITING_CUSTOMER, Status.WAITING_SECTOR)
+]
+
+
+# Channels on which staff may record a customer's confirmation given to them directly.
+STAFF_CONFIRMATION_CHANNEL_CHOICES = [
+    (c.value, c.label) for c in (Channel.PHONE, Channel.WALK_IN, Channel.CHAT)
+]
 
 
 class Closure(models.TextChoices):

@@ -196,5 +196,7 @@ def prefetch_case_detail(qs: QuerySet[Case]) -> QuerySet[Case]:
 
 def case_open_commitments(case: Case) -> list[Commitment]:
     return list(
-        case.commitments.filter(state=CommitmentState.OPEN).select_related("promised_by").order_by("due_at", "id")
+        case.commitments.filter(state=CommitmentState.OPEN)
+        .select_related("promised_by")
+        .order_by("due_at", "id")
     )

@@ -86,7 +86,9 @@ def _check_version(case: Case, expected_version: int | None) -> None:
     if expected_version is None or expected_version == case.version:
         return
     changes = list(
-        CaseEvent.objects.filter(case=case, version__gt=expected_version).select_related("actor").order_by("version")
+        CaseEvent.objects.filter(case=case, version__gt=expected_version)
+        .select_related("actor")
+        .order_by("version")
     )
     raise StaleVersion(
         _("This case changed after you opened it. Read what changed, then try again."),
@@ -102,7 +104,9 @@ def _describe(event: CaseEvent) -> str:
 
 def _require_act(actor: User, case: Case, at: datetime) -> None:
     if not can_act(actor, case, at=at):
-        raise NotPermitted(_("Only the case owner, the backup while the owner is away, or a manager may do this."))
+        raise NotPermitted(
+            _("Only the case owner, the backup while the owner is away, or a manager may do this.")
+        )
 
 
 def _clean_text(text: str, *, field: str, message: str) -> str:
@@ -113,15 +117,26 @@ def _clean_text(text: str, *, field: str, message: str) -> str:
 
 
 def _store_attachments(
-    case: Case, uploads: Sequence[UploadedFile], *, actor: User | None, at: datetime,
-    message: Message | None = None, note: Note | None = None,
+    case: Case,
+    uploads: Sequence[UploadedFile],
+    *,
+    actor: User | None,
+    at: datetime,
+    message: Message | None = None,
+    note: Note | None = None,
 ) -> list[Attachment]:
     types = [validate_upload(u) for u in uploads]  # validate all before storing any
     stored = []
     for upload, content_type in zip(uploads, types, strict=True):
         att = Attachment(
-            case=case, message=message, note=note, original_name=clean_filename(upload.name or ""),
-            content_type=content_type, size=upload.size or 0, uploaded_by=actor, created_at=at,
+            case=case,
+            message=message,
+            note=note,
+            original_name=clean_filename(upload.name or ""),
+            content_type=content_type,
+            size=upload.size or 0,
+            uploaded_by=actor,
+            created_at=at,
         )
         att.file.save(att.original_name, upload, save=False)
         att.save()
@@ -136,7 +151,11 @@ def _reopen(case: Case, *, actor: User | None, at: datetime, reason: str) -> Non
     case.closure = ""
     case.closure_note = ""
     _record(
-        case, kind=EventKind.REOPENED, actor=actor, at=at, data={"reason": reason},
+        case,
+        kind=EventKind.REOPENED,
+        actor=actor,
+        at=at,
+        data={"reason": reason},
         fields=["status", "reopen_count", "closed_at", "closure", "closure_note"],
     )
 
@@ -144,7 +163,9 @@ def _reopen(case: Case, *, actor: User | None, at: datetime, reason: str) -> Non
 # ---------------------------------------------------------------- opening
 
 
-def find_follow_up_origin(*, customer: Customer, category: Category | None, kind: str, at: datetime) -> Case | None:
+def find_follow_up_origin(
+    *, customer: Customer, category: Category | None, kind: str, at: datetime
+) -> Case | None:
     """A closed case of the same customer and need, closed within the follow-up window before `at`."""
     qs = Case.objects.filter(
         customer=customer, status=Status.CLOSED, closed_at__gte=at - follow_up_window(), closed_at__lte=at
@@ -189,23 +210,48 @@ def case_open(
         follow_up_of = find_follow_up_origin(customer=customer, category=category, kind=kind, at=at)
 
     case = Case.objects.create(
-        customer=customer, subject=subject, kind=kind, category=category, priority=priority,
-        channel=channel, status=Status.NEW, owner=owner, team_id=owner.team_id, opened_by=actor,
-        created_at=at, updated_at=at, version=0, follow_up_of=follow_up_of,
+        customer=customer,
+        subject=subject,
+        kind=kind,
+        category=category,
+        priority=priority,
+        channel=channel,
+        status=Status.NEW,
+        owner=owner,
+        team_id=owner.team_id,
+        opened_by=actor,
+        created_at=at,
+        updated_at=at,
+        version=0,
+        follow_up_of=follow_up_of,
         is_repeat_contact=follow_up_of is not None,
     )
-    _record(case, kind=EventKind.OPENED, actor=actor, at=at,
-            data={"owner": owner.pk, "channel": channel, "kind": kind, "priority": priority})
+    _record(
+        case,
+        kind=EventKind.OPENED,
+        actor=actor,
+        at=at,
+        data={"owner": owner.pk, "channel": channel, "kind": kind, "priority": priority},
+    )
     message = Message.objects.create(
-        case=case, direction=Direction.INBOUND, channel=channel, body=description, created_at=at,
+        case=case,
+        direction=Direction.INBOUND,
+        channel=channel,
+        body=description,
+        created_at=at,
         external_id=external_id,
     )
     _record(case, kind=EventKind.MESSAGE_IN, actor=None, at=at, data={"message": message.pk})
     if attachments:
         _store_attachments(case, attachments, actor=actor, at=at, message=message)
     if follow_up_of is not None:
-        _record(case, kind=EventKind.FOLLOW_UP_LINKED, actor=actor, at=at,
-                data={"follow_up_of": follow_up_of.pk, "repeat_contact": True})
+        _record(
+            case,
+            kind=EventKind.FOLLOW_UP_LINKED,
+            actor=actor,
+            at=at,
+            data={"follow_up_of": follow_up_of.pk, "repeat_contact": True},
+        )
     return case
 
 
@@ -233,14 +279,26 @@ def case_receive_message(
         raise DomainError(
             _("This case was closed more than %(days)d days ago; open a follow-up case instead.")
             % {"days": follow_up_window().days},
-            field="case", code="closed_too_long",
+            field="case",
+            code="closed_too_long",
         )
     message = Message.objects.create(
-        case=case, direction=Direction.INBOUND, channel=channel, body=body, body_html=body_html,
-        is_automatic=is_automatic, external_id=external_id, created_at=at,
+        case=case,
+        direction=Direction.INBOUND,
+        channel=channel,
+        body=body,
+        body_html=body_html,
+        is_automatic=is_automatic,
+        external_id=external_id,
+        created_at=at,
     )
-    _record(case, kind=EventKind.MESSAGE_IN, actor=recorded_by, at=at,
-            data={"message": message.pk, "automatic": is_automatic})
+    _record(
+        case,
+        kind=EventKind.MESSAGE_IN,
+        actor=recorded_by,
+        at=at,
+        data={"message": message.pk, "automatic": is_automatic},
+    )
     if attachments:
         _store_attachments(case, attachments, actor=recorded_by, at=at, message=message)
     if is_automatic:
@@ -250,8 +308,14 @@ def case_receive_message(
     elif case.status == Status.WAITING_CUSTOMER:
         old = case.status
         case.status = Status.OPEN
-        _record(case, kind=EventKind.STATUS, actor=recorded_by, at=at,
-                data={"from": old, "to": case.status}, fields=["status"])
+        _record(
+            case,
+            kind=EventKind.STATUS,
+            actor=recorded_by,
+            at=at,
+            data={"from": old, "to": case.status},
+            fields=["status"],
+        )
     return message
 
 
@@ -288,8 +352,14 @@ def case_reply(
         case.status = Status.OPEN
     if case.status != old:
         fields.append("status")
-    _record(case, kind=EventKind.MESSAGE_OUT, actor=actor, at=at,
-            data={"message": message.pk, "from": old, "to": case.status}, fields=fields)
+    _record(
+        case,
+        kind=EventKind.MESSAGE_OUT,
+        actor=actor,
+        at=at,
+        data={"message": message.pk, "from": old, "to": case.status},
+        fields=fields,
+    )
     if attachments:
         _store_attachments(case, attachments, actor=actor, at=at, message=message)
     return message
@@ -297,7 +367,12 @@ def case_reply(
 
 @transaction.atomic
 def case_add_note(
-    *, actor: User, case: Case, body: str, attachments: Sequence[UploadedFile] = (), at: datetime | None = None
+    *,
+    actor: User,
+    case: Case,
+    body: str,
+    attachments: Sequence[UploadedFile] = (),
+    at: datetime | None = None,
 ) -> Note:
     at = at or timeutil.now()
     body = _clean_text(body, field="body", message=_("Write the note."))
@@ -312,14 +387,21 @@ def case_add_note(
 
 
 @transaction.atomic
-def case_flag_repeat_explanation(*, actor: User, case: Case, comment: str = "", at: datetime | None = None) -> CaseEvent:
+def case_flag_repeat_explanation(
+    *, actor: User, case: Case, comment: str = "", at: datetime | None = None
+) -> CaseEvent:
     """The adviser records that the customer had to explain the reason of contact again."""
     at = at or timeutil.now()
     case = _lock(case)
     if not can_note(actor, case):
         raise NotPermitted(_("You may not write on this case."))
-    return _record(case, kind=EventKind.REPEAT_EXPLANATION, actor=actor, at=at,
-                   data={"comment": (comment or "").strip()[:500], "source": "adviser"})
+    return _record(
+        case,
+        kind=EventKind.REPEAT_EXPLANATION,
+        actor=actor,
+        at=at,
+        data={"comment": (comment or "").strip()[:500], "source": "adviser"},
+    )
 
 
 # ---------------------------------------------------------------- ownership
@@ -354,16 +436,29 @@ def case_hand_off(
     if to_user.pk == case.owner_id:
         raise DomainError(_("This person already owns the case."), field="to_user")
     if not can_own_cases(to_user):
-        raise DomainError(_("This person cannot own cases: choose an active adviser or manager."), field="to_user")
+        raise DomainError(
+            _("This person cannot own cases: choose an active adviser or manager."), field="to_user"
+        )
     handoff = Handoff.objects.create(
-        case=case, from_user=case.owner, to_user=to_user, by=actor,
-        customer_need=customer_need.strip(), done_so_far=done_so_far.strip(), created_at=at,
+        case=case,
+        from_user=case.owner,
+        to_user=to_user,
+        by=actor,
+        customer_need=customer_need.strip(),
+        done_so_far=done_so_far.strip(),
+        created_at=at,
     )
     from_id = case.owner_id
     case.owner = to_user
     case.team_id = to_user.team_id
-    _record(case, kind=EventKind.HANDOFF, actor=actor, at=at,
-            data={"handoff": handoff.pk, "from": from_id, "to": to_user.pk}, fields=["owner", "team"])
+    _record(
+        case,
+        kind=EventKind.HANDOFF,
+        actor=actor,
+        at=at,
+        data={"handoff": handoff.pk, "from": from_id, "to": to_user.pk},
+        fields=["owner", "team"],
+    )
     return handoff
 
 
@@ -373,7 +468,9 @@ def case_set_status(
 ) -> Case:
     at = at or timeutil.now()
     if status not in MANUAL_STATUSES:
-        raise DomainError(_("This status follows from an action (propose, confirm, close, reopen)."), field="status")
+        raise DomainError(
+            _("This status follows from an action (propose, confirm, close, reopen)."), field="status"
+        )
     case = _lock(case)
     _require_act(actor, case, at)
     _check_version(case, expected_version)
@@ -383,7 +480,9 @@ def case_set_status(
         return case
     old = case.status
     case.status = status
-    _record(case, kind=EventKind.STATUS, actor=actor, at=at, data={"from": old, "to": status}, fields=["status"])
+    _record(
+        case, kind=EventKind.STATUS, actor=actor, at=at, data={"from": old, "to": status}, fields=["status"]
+    )
     return case
 
 
@@ -406,12 +505,17 @@ def commitment_set(
     commitment = Commitment.objects.create(
         case=case, description=description, promised_by=actor, due_at=due_at, created_at=at
     )
-    _record(case, kind=EventKind.COMMITMENT_SET, actor=actor, at=at,
-            data={"commitment": commitment.pk, "due_at": due_at.isoformat()})
+    _record(
+        case,
+        kind=EventKind.COMMITMENT_SET,
+        actor=actor,
+        at=at,
+        data={"commitment": commitment.pk, "due_at": due_at.isoformat()},
+    )
     return commitment
 
 
-_RESOLUTION_EVENTS = {
+_RESOLUTION_EVENTS: dict[str, str] = {
     CommitmentState.KEPT: EventKind.COMMITMENT_KEPT,
     CommitmentState.BROKEN: EventKind.COMMITMENT_BROKEN,
     CommitmentState.CANCELLED: EventKind.COMMITMENT_CANCELLED,
@@ -430,15 +534,22 @@ def commitment_resolve(
     _require_act(actor, case, at)
     commitment = Commitment.objects.select_for_update().get(pk=commitment.pk)
     if commitment.state != CommitmentState.OPEN:
-        raise DomainError(_("This next step is already %(state)s.") % {"state": commitment.get_state_display()},
-                          field="state")
+        raise DomainError(
+            _("This next step is already %(state)s.") % {"state": commitment.get_state_display()},
+            field="state",
+        )
     commitment.state = state
     commitment.resolved_at = at
     commitment.resolved_by = actor
     commitment.resolution_note = (note or "").strip()[:500]
     commitment.save(update_fields=["state", "resolved_at", "resolved_by", "resolution_note"])
-    _record(case, kind=_RESOLUTION_EVENTS[state], actor=actor, at=at,
-            data={"commitment": commitment.pk, "on_time": at <= commitment.due_at})
+    _record(
+        case,
+        kind=_RESOLUTION_EVENTS[state],
+        actor=actor,
+        at=at,
+        data={"commitment": commitment.pk, "on_time": at <= commitment.due_at},
+    )
     return commitment
 
 
@@ -458,7 +569,12 @@ def case_propose_solution(
     if case.status in (Status.CLOSED, Status.SOLUTION_PROPOSED):
         raise DomainError(_("A solution is already proposed or the case is closed."), field="solution")
     message = Message.objects.create(
-        case=case, direction=Direction.OUTBOUND, channel=case.channel, author=actor, body=solution, created_at=at
+        case=case,
+        direction=Direction.OUTBOUND,
+        channel=case.channel,
+        author=actor,
+        body=solution,
+        created_at=at,
     )
     old = case.status
     case.status = Status.SOLUTION_PROPOSED
@@ -467,8 +583,14 @@ def case_propose_solution(
     if case.first_response_at is None:
         case.first_response_at = at
         fields.append("first_response_at")
-    _record(case, kind=EventKind.SOLUTION_PROPOSED, actor=actor, at=at,
-            data={"message": message.pk, "from": old}, fields=fields)
+    _record(
+        case,
+        kind=EventKind.SOLUTION_PROPOSED,
+        actor=actor,
+        at=at,
+        data={"message": message.pk, "from": old},
+        fields=fields,
+    )
     return case
 
 
@@ -499,9 +621,14 @@ def case_confirm_solution(
     case.closed_at = at
     case.closure = Closure.CONFIRMED
     case.closure_note = (note or "").strip()
-    _record(case, kind=EventKind.SOLUTION_CONFIRMED, actor=actor, at=at,
-            data={"channel": channel, "recorded_by_staff": actor is not None},
-            fields=["status", "closed_at", "closure", "closure_note"])
+    _record(
+        case,
+        kind=EventKind.SOLUTION_CONFIRMED,
+        actor=actor,
+        at=at,
+        data={"channel": channel, "recorded_by_staff": actor is not None},
+        fields=["status", "closed_at", "closure", "closure_note"],
+    )
     return case
 
 
@@ -513,8 +640,9 @@ def case_close_unconfirmed(*, actor: User, case: Case, reason: str, at: datetime
         raise NotPermitted(_("Only a manager may close a case without the customer's confirmation."))
     reason = (reason or "").strip()
     if len(reason) < 10:
-        raise DomainError(_("Give the reason for closing without confirmation (at least 10 characters)."),
-                          field="reason")
+        raise DomainError(
+            _("Give the reason for closing without confirmation (at least 10 characters)."), field="reason"
+        )
     case = _lock(case)
     if case.status == Status.CLOSED:
         raise DomainError(_("The case is already closed."), field="reason")
@@ -523,8 +651,14 @@ def case_close_unconfirmed(*, actor: User, case: Case, reason: str, at: datetime
     case.closed_at = at
     case.closure = Closure.UNCONFIRMED
     case.closure_note = reason
-    _record(case, kind=EventKind.CLOSED_UNCONFIRMED, actor=actor, at=at, data={"from": old, "reason": reason},
-            fields=["status", "closed_at", "closure", "closure_note"])
+    _record(
+        case,
+        kind=EventKind.CLOSED_UNCONFIRMED,
+        actor=actor,
+        at=at,
+        data={"from": old, "reason": reason},
+        fields=["status", "closed_at", "closure", "closure_note"],
+    )
     return case
 
 

@@ -42,16 +42,29 @@ def case_list(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         c = form.cleaned_data
         filters = selectors.CaseFilters(
-            scope=c["scope"] or "all", status=c["status"], kind=c["kind"],
-            owner=c["owner"].pk if c["owner"] else None, customer=c["customer"],
-            sector=c["sector"].pk if c["sector"] else None, overdue=c["overdue"], q=c["q"],
+            scope=c["scope"] or "all",
+            status=c["status"],
+            kind=c["kind"],
+            owner=c["owner"].pk if c["owner"] else None,
+            customer=c["customer"],
+            sector=c["sector"].pk if c["sector"] else None,
+            overdue=c["overdue"],
+            q=c["q"],
         )
     now = timeutil.now()
-    page = Paginator(selectors.case_list(user=user, filters=filters, now=now), settings.STEWARD_CASE_PAGE_SIZE)
+    page = Paginator(
+        selectors.case_list(user=user, filters=filters, now=now), settings.STEWARD_CASE_PAGE_SIZE
+    )
     page_obj = page.get_page(request.GET.get("page"))
     query = data.copy()
     query.pop("page", None)
-    context = {"form": form, "page_obj": page_obj, "now": now, "query": query.urlencode(), "scope": filters.scope}
+    context = {
+        "form": form,
+        "page_obj": page_obj,
+        "now": now,
+        "query": query.urlencode(),
+        "scope": filters.scope,
+    }
     template = "cases/list.html#results" if request.htmx else "cases/list.html"  # type: ignore[attr-defined]
     return render(request, template, context)
 
@@ -67,9 +80,16 @@ def case_new(request: HttpRequest) -> HttpResponse:
             c = form.cleaned_data
             try:
                 case = services.case_open(
-                    actor=user, customer=c["customer"], subject=c["subject"], description=c["description"],
-                    owner=c["owner"], kind=c["kind"], category=c["category"], priority=c["priority"],
-                    channel=c["channel"], attachments=c["attachments"],
+                    actor=user,
+                    customer=c["customer"],
+                    subject=c["subject"],
+                    description=c["description"],
+                    owner=c["owner"],
+                    kind=c["kind"],
+                    category=c["category"],
+                    priority=c["priority"],
+                    channel=c["channel"],
+                    attachments=c["attachments"],
                 )
             except DomainError as exc:
                 form.add_error(exc.field if exc.field in form.fields else None, str(exc.message))
@@ -102,29 +122,41 @@ ACTIONS: dict[str, Action] = {
     "reply": Action(
         f.ReplyForm,
         lambda u, case, c: services.case_reply(
-            actor=u, case=case, body=c["body"], expected_version=c["expected_version"],
-            wait_for_customer=c["wait_for_customer"], attachments=c["attachments"],
+            actor=u,
+            case=case,
+            body=c["body"],
+            expected_version=c["expected_version"],
+            wait_for_customer=c["wait_for_customer"],
+            attachments=c["attachments"],
         ),
         gettext_lazy("Reply sent."),
         files=True,
     ),
     "note": Action(
         f.NoteForm,
-        lambda u, case, c: services.case_add_note(actor=u, case=case, body=c["body"], attachments=c["attachments"]),
+        lambda u, case, c: services.case_add_note(
+            actor=u, case=case, body=c["body"], attachments=c["attachments"]
+        ),
         gettext_lazy("Note added."),
         files=True,
     ),
     "handoff": Action(
         f.HandoffForm,
         lambda u, case, c: services.case_hand_off(
-            actor=u, case=case, to_user=c["to_user"], customer_need=c["customer_need"],
-            done_so_far=c["done_so_far"], expected_version=c["expected_version"],
+            actor=u,
+            case=case,
+            to_user=c["to_user"],
+            customer_need=c["customer_need"],
+            done_so_far=c["done_so_far"],
+            expected_version=c["expected_version"],
         ),
         gettext_lazy("Case handed over with its summary."),
     ),
     "next-step": Action(
         f.NextStepForm,
-        lambda u, case, c: services.commitment_set(actor=u, case=case, description=c["description"], due_at=c["due_at"]),
+        lambda u, case, c: services.commitment_set(
+            actor=u, case=case, description=c["description"], due_at=c["due_at"]
+        ),
         gettext_lazy("Next step promised."),
     ),
     "resolve-step": Action(f.CommitmentResolveForm, _resolve_commitment, gettext_lazy("Next step updated.")),
@@ -137,7 +169,9 @@ ACTIONS: dict[str, Action] = {
     ),
     "confirm": Action(
         f.ConfirmForm,
-        lambda u, case, c: services.case_confirm_solution(actor=u, case=case, channel=c["channel"], note=c["note"]),
+        lambda u, case, c: services.case_confirm_solution(
+            actor=u, case=case, channel=c["channel"], note=c["note"]
+        ),
         gettext_lazy("The customer's confirmation is recorded; the case is closed."),
     ),
     "close-unconfirmed": Action(
@@ -169,14 +203,21 @@ def _blank_forms(case: Case) -> dict[str, forms.Form]:
     version = {"expected_version": case.version}
     # Template keys use underscores: "next-step" is reached as forms.next_step.
     return {
-        name.replace("-", "_"): action.form(initial=version if issubclass(action.form, f.VersionedForm) else None)
+        name.replace("-", "_"): action.form(
+            initial=version if issubclass(action.form, f.VersionedForm) else None
+        )
         for name, action in ACTIONS.items()
     }
 
 
 def _render_case(
-    request: HttpRequest, case: Case, *, bound: tuple[str, forms.Form] | None = None,
-    stale: StaleVersion | None = None, denied: str = "", status: int = 200,
+    request: HttpRequest,
+    case: Case,
+    *,
+    bound: tuple[str, forms.Form] | None = None,
+    stale: StaleVersion | None = None,
+    denied: str = "",
+    status: int = 200,
 ) -> HttpResponse:
     user = _user(request)
     now = timeutil.now()
@@ -185,7 +226,7 @@ def _render_case(
         name, form = bound
         if stale is not None:
             # Keep what the user wrote, but carry the new version so a resubmit is a conscious choice.
-            data = form.data.copy()
+            data = form.data.copy()  # type: ignore[attr-defined]
             data["expected_version"] = str(stale.current_version)
             form = ACTIONS[name].form(data)
             form.is_valid()
@@ -245,7 +286,9 @@ def attachment_download(request: HttpRequest, pk: str, attachment_id: int) -> Fi
     if attachment is None:
         raise Http404
     response = FileResponse(
-        attachment.file.open("rb"), as_attachment=True, filename=attachment.original_name,
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.original_name,
         content_type=attachment.content_type,
     )
     response["X-Content-Type-Options"] = "nosniff"

@@ -7,7 +7,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from .errors import DomainError, StaleVersion
+from .errors import DomainError, NotPermitted, StaleVersion
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -16,6 +16,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         body["current_version"] = exc.current_version
         body["changes"] = [str(c) for c in exc.changes]
         return Response(body, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, NotPermitted):
+        # The caller can see the object (else the lookup was a 404) but may not act on it.
+        return Response({"detail": str(exc.message)}, status=status.HTTP_403_FORBIDDEN)
     if isinstance(exc, DomainError):
         return Response(exc.as_dict(), status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, DjangoValidationError):

@@ -8,7 +8,12 @@ from .models import Customer
 
 @transaction.atomic
 def customer_create(
-    *, actor: object | None, name: str, email: str = "", phone: str = "", language: str = "en",
+    *,
+    actor: object | None,
+    name: str,
+    email: str = "",
+    phone: str = "",
+    language: str = "en",
     organisation: str = "",
 ) -> Customer:
     name = (name or "").strip()

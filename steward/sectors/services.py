@@ -14,4 +14,6 @@ def sector_create(*, actor: object | None, name: str, distance: int, description
         raise DomainError(_("A sector needs a name."), field="name")
     if distance not in Distance.values:
         raise DomainError(_("Unknown distance from the customer."), field="distance")
-    return Sector.objects.create(name=name, slug=slugify(name)[:60], distance=distance, description=description)
+    return Sector.objects.create(
+        name=name, slug=slugify(name)[:60], distance=distance, description=description
+    )

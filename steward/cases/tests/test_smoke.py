@@ -11,6 +11,11 @@ def test_case_lifecycle_appends_events(case, adviser, other_adviser):
     assert case.status == Status.SOLUTION_PROPOSED
     assert case.owner == other_adviser
     kinds = list(case.events.values_list("kind", flat=True))
-    assert kinds == [EventKind.OPENED, EventKind.MESSAGE_IN, EventKind.MESSAGE_OUT, EventKind.HANDOFF,
-                     EventKind.SOLUTION_PROPOSED]
+    assert kinds == [
+        EventKind.OPENED,
+        EventKind.MESSAGE_IN,
+        EventKind.MESSAGE_OUT,
+        EventKind.HANDOFF,
+        EventKind.SOLUTION_PROPOSED,
+    ]
     assert Case.objects.visible_to(adviser).filter(pk=case.pk).exists()

@@ -1,6 +1,5 @@
 import pytest
-from django.urls import reverse
-from steward.testing import PASSWORD
+
 
 @pytest.mark.django_db
 def test_pages(client, personas):
@@ -11,6 +10,14 @@ def test_pages(client, personas):
     assert r.status_code == 200, r.content[:3000]
     r = client.get("/en/cases/new/")
     assert r.status_code == 200
-    r = client.post(f"/en/cases/{personas.case.pk}/handoff/", {"expected_version": 1, "to_user": personas.other_adviser.pk, "customer_need": "x", "done_so_far": "y"})
+    r = client.post(
+        f"/en/cases/{personas.case.pk}/handoff/",
+        {
+            "expected_version": 1,
+            "to_user": personas.other_adviser.pk,
+            "customer_need": "x",
+            "done_so_far": "y",
+        },
+    )
     assert r.status_code in (400, 409), r.status_code
     print(r.status_code)

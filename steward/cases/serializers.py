@@ -1,0 +1,255 @@
+"""API shapes. Serializers validate input shape only; the rules live in services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from steward.accounts.models import User
+from steward.customers.models import Customer
+
+from .models import (
+    MANUAL_STATUS_CHOICES,
+    STAFF_CONFIRMATION_CHANNEL_CHOICES,
+    Case,
+    CaseEvent,
+    Category,
+    Channel,
+    Commitment,
+    CommitmentState,
+    Handoff,
+    Kind,
+    Message,
+    Note,
+    Priority,
+)
+
+
+class UserRefSerializer(serializers.ModelSerializer[User]):
+    name = serializers.CharField(source="display_name", read_only=True)
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "name", "role"]
+        read_only_fields = fields
+
+
+class CustomerSerializer(serializers.ModelSerializer[Customer]):
+    class Meta:
+        model = Customer
+        fields = ["id", "name", "email", "phone", "language", "organisation", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+
+class CommitmentSerializer(serializers.ModelSerializer[Commitment]):
+    promised_by = UserRefSerializer(read_only=True)
+
+    class Meta:
+        model = Commitment
+        fields = [
+            "id",
+            "description",
+            "promised_by",
+            "due_at",
+            "state",
+            "created_at",
+            "resolved_at",
+            "resolution_note",
+        ]
+        read_only_fields = fields
+
+
+class CaseListSerializer(serializers.ModelSerializer[Case]):
+    customer: serializers.PrimaryKeyRelatedField[Customer] = serializers.PrimaryKeyRelatedField(
+        read_only=True
+    )
+    customer_name = serializers.CharField(source="customer.name", read_only=True)
+    owner = UserRefSerializer(read_only=True)
+    category: serializers.StringRelatedField[Category] = serializers.StringRelatedField(read_only=True)
+    next_step_due = serializers.DateTimeField(read_only=True, allow_null=True)
+    next_step_text = serializers.CharField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Case
+        fields = [
+            "id",
+            "subject",
+            "customer",
+            "customer_name",
+            "kind",
+            "category",
+            "priority",
+            "channel",
+            "status",
+            "owner",
+            "next_step_text",
+            "next_step_due",
+            "created_at",
+            "updated_at",
+            "version",
+        ]
+        read_only_fields = fields
+
+
+class OwnershipSerializer(serializers.Serializer[Any]):
+    owner = UserRefSerializer()
+    backup = UserRefSerializer(allow_null=True)
+    owner_away = serializers.BooleanField()
+    acting = UserRefSerializer(
+        allow_null=True, help_text="Who acts as owner now: the backup while the owner is away."
+    )
+    user_can_act = serializers.BooleanField()
+
+
+class CaseDetailSerializer(CaseListSerializer):
+    ownership = serializers.SerializerMethodField()
+    next_step = serializers.SerializerMethodField()
+
+    class Meta(CaseListSerializer.Meta):
+        fields = [
+            *CaseListSerializer.Meta.fields,
+            "ownership",
+            "next_step",
+            "first_response_at",
+            "solution_proposed_at",
+            "closed_at",
+            "closure",
+            "closure_note",
+            "reopen_count",
+            "follow_up_of",
+            "is_repeat_contact",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(OwnershipSerializer)
+    def get_ownership(self, case: Case) -> dict[str, Any]:
+        return OwnershipSerializer(self.context["ownership"]).data
+
+    @extend_schema_field(CommitmentSerializer(allow_null=True))
+    def get_next_step(self, case: Case) -> dict[str, Any] | None:
+        step = self.context.get("next_step")
+        return CommitmentSerializer(step).data if step else None
+
+
+class CaseCreateSerializer(serializers.Serializer[Any]):
+    customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.all())
+    subject = serializers.CharField(max_length=300)
+    description = serializers.CharField(help_text="What the customer said: the first contact.")
+    kind = serializers.ChoiceField(choices=Kind.choices, default=Kind.QUESTION)
+    category = serializers.PrimaryKeyRelatedField(
+        queryset=Category.objects.all(), required=False, allow_null=True
+    )
+    priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.NORMAL)
+    channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.API)
+    owner = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True),
+        required=False,
+        allow_null=True,
+        help_text="Defaults to the caller.",
+    )
+
+
+class MessageSerializer(serializers.ModelSerializer[Message]):
+    author = UserRefSerializer(read_only=True)
+
+    class Meta:
+        model = Message
+        fields = ["id", "direction", "channel", "author", "body", "is_automatic", "created_at"]
+        read_only_fields = fields
+
+
+class ReplySerializer(serializers.Serializer[Any]):
+    body = serializers.CharField()
+    expected_version = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    wait_for_customer = serializers.BooleanField(default=False)
+    attachments = serializers.ListField(child=serializers.FileField(), required=False, default=list)
+
+
+class NoteSerializer(serializers.ModelSerializer[Note]):
+    author = UserRefSerializer(read_only=True)
+
+    class Meta:
+        model = Note
+        fields = ["id", "author", "body", "created_at"]
+        read_only_fields = ["id", "author", "created_at"]
+
+
+class HandoffSerializer(serializers.ModelSerializer[Handoff]):
+    from_user = UserRefSerializer(read_only=True)
+    to_user = UserRefSerializer(read_only=True)
+    by = UserRefSerializer(read_only=True)
+
+    class Meta:
+        model = Handoff
+        fields = ["id", "from_user", "to_user", "by", "customer_need", "done_so_far", "created_at"]
+        read_only_fields = fields
+
+
+class HandoffCreateSerializer(serializers.Serializer[Any]):
+    to_user = serializers.PrimaryKeyRelatedField(queryset=User.objects.all())
+    customer_need = serializers.CharField(help_text="What the customer needs, in your own words.")
+    done_so_far = serializers.CharField(help_text="What has been done so far.")
+    expected_version = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+
+
+class CommitmentCreateSerializer(serializers.Serializer[Any]):
+    description = serializers.CharField(max_length=500)
+    due_at = serializers.DateTimeField()
+
+
+class CommitmentResolveSerializer(serializers.Serializer[Any]):
+    state = serializers.ChoiceField(
+        choices=[c for c in CommitmentState.choices if c[0] != CommitmentState.OPEN]
+    )
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+
+
+class ProposeSerializer(serializers.Serializer[Any]):
+    solution = serializers.CharField()
+    expected_version = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+
+
+class ConfirmSerializer(serializers.Serializer[Any]):
+    channel = serializers.ChoiceField(choices=STAFF_CONFIRMATION_CHANNEL_CHOICES)
+    note = serializers.CharField(help_text="How the customer confirmed the solution.")
+
+
+class ReasonSerializer(serializers.Serializer[Any]):
+    reason = serializers.CharField()
+
+
+class RepeatExplanationSerializer(serializers.Serializer[Any]):
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+
+
+class StatusSerializer(serializers.Serializer[Any]):
+    status = serializers.ChoiceField(choices=MANUAL_STATUS_CHOICES)
+    expected_version = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+
+
+class CaseEventSerializer(serializers.ModelSerializer[CaseEvent]):
+    actor = UserRefSerializer(read_only=True, allow_null=True)
+    sector: serializers.StringRelatedField[Any] = serializers.StringRelatedField(read_only=True)
+
+    class Meta:
+        model = CaseEvent
+        fields = ["id", "kind", "at", "actor", "sector", "version", "data"]
+        read_only_fields = fields
+
+
+class ErrorSerializer(serializers.Serializer[Any]):
+    """A 400: field name → list of messages (non_field_errors for the whole request)."""
+
+    non_field_errors = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+class ConflictSerializer(serializers.Serializer[Any]):
+    expected_version = serializers.ListField(child=serializers.CharField())
+    current_version = serializers.IntegerField()
+    changes = serializers.ListField(child=serializers.CharField())
+
+
+class DetailSerializer(serializers.Serializer[Any]):
+    detail = serializers.CharField()
