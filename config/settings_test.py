@@ -21,3 +21,4 @@ CSRF_COOKIE_SECURE = False
 CELERY_TASK_ALWAYS_EAGER = True
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 WHITENOISE_AUTOREFRESH = True
+AXES_VERBOSE = False

@@ -1,0 +1,167 @@
+"""Every URL pattern against every persona. A new route without an entry here fails the suite.
+
+Invisible objects are a 404 (never a 403 that would confirm they exist); anonymous users are sent
+to sign in (HTML) or refused (API).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
+
+from steward.cases.services import case_add_note, commitment_set
+from steward.cases.views import ACTIONS
+from steward.testing import Personas
+
+pytestmark = pytest.mark.django_db
+
+ALL = ("adviser", "backup", "other_adviser", "sector_member", "manager", "executive", "outsider")
+CASE_VISIBLE = {"adviser", "backup", "manager", "executive"}
+STAFF = {"adviser", "backup", "other_adviser", "manager", "executive", "outsider"}
+
+# Routes that are not about objects, with the reason they are not in the matrix.
+EXEMPT = {
+    "admin": "Django admin: its own staff permission checks (is_staff), tested by Django",
+    "schema": "OpenAPI schema: public description of the API, no data",
+    "api-docs": "Swagger UI over the schema, no data",
+    "api-redoc": "Redoc over the schema, no data",
+    "set_language": "Django's language switch, no data",
+    "home": "redirect to the case list",
+    "accounts:login": "sign-in page",
+    "accounts:logout": "sign-out",
+    "accounts:language": "language switch for the current user only",
+    "accounts:preferences": "the current user's own preferences",
+    "api:token": "exchanges the caller's own credentials for a token",
+    "cases:list": "lists only visible_to(user); covered by list scoping tests",
+    "cases:new": "a form; the customer list is staff-wide by design",
+    "api:case-list": "lists only visible_to(user); covered by API list tests",
+    "api:customer-list": "lists only customers_visible_to(user); covered by API tests",
+}
+
+
+@dataclass
+class Route:
+    method: str
+    path: Callable[[Personas, dict], str]
+    visible: set[str] = field(default_factory=lambda: set(CASE_VISIBLE))
+    api: bool = False
+
+
+def _case(p: Personas, o: dict) -> int:
+    return p.case.pk
+
+
+def _setup_objects(p: Personas) -> dict:
+    note = case_add_note(
+        actor=p.adviser,
+        case=p.case,
+        body="See the photo.",
+        attachments=[SimpleUploadedFile("photo.txt", "สวัสดี".encode(), content_type="text/plain")],
+    )
+    step = commitment_set(
+        actor=p.adviser, case=p.case, description="Call back", due_at=timezone.now() + timedelta(days=1)
+    )
+    return {"attachment": note.attachments.get().pk, "commitment": step.pk}
+
+
+MATRIX: dict[str, list[Route]] = {
+    "cases:detail": [Route("get", lambda p, o: f"/en/cases/{_case(p, o)}/")],
+    "cases:attachment": [
+        Route("get", lambda p, o: f"/en/cases/{_case(p, o)}/attachments/{o['attachment']}/")
+    ],
+    "cases:action": [
+        Route("post", (lambda a: lambda p, o: f"/en/cases/{_case(p, o)}/{a}/")(a)) for a in ACTIONS
+    ],
+    "api:case-detail": [Route("get", lambda p, o: f"/api/v1/cases/{_case(p, o)}/", api=True)],
+    **{
+        f"api:case-{name}": [
+            Route(m, (lambda n: lambda p, o: f"/api/v1/cases/{_case(p, o)}/{n}/")(name), api=True)
+            for m in methods
+        ]
+        for name, methods in {
+            "messages": ("get", "post"),
+            "notes": ("get", "post"),
+            "handoffs": ("get", "post"),
+            "commitments": ("get", "post"),
+            "propose": ("post",),
+            "confirm": ("post",),
+            "close-unconfirmed": ("post",),
+            "reopen": ("post",),
+            "repeat-explanation": ("post",),
+            "status": ("post",),
+            "events": ("get",),
+        }.items()
+    },
+    "api:case-resolve-commitment": [
+        Route(
+            "post",
+            lambda p, o: f"/api/v1/cases/{_case(p, o)}/commitments/{o['commitment']}/resolve/",
+            api=True,
+        )
+    ],
+    "api:customer-detail": [
+        Route("get", lambda p, o: f"/api/v1/customers/{p.customer.pk}/", visible=STAFF, api=True)
+    ],
+}
+# Route names as the resolver reports them, mapped to the matrix keys above.
+ROUTE_NAME_ALIASES = {
+    "api:case-set-status": "api:case-status",
+}
+
+
+def _route_names(resolver: URLResolver, prefix: str = "") -> set[str]:
+    names = set()
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            ns = f"{prefix}{entry.namespace}:" if entry.namespace else prefix
+            if entry.app_name == "admin":
+                names.add("admin")
+                continue
+            names |= _route_names(entry, ns)
+        elif isinstance(entry, URLPattern) and entry.name:
+            names.add(f"{prefix}{entry.name}")
+    return names
+
+
+def test_every_route_is_in_the_matrix_or_exempt():
+    names = {ROUTE_NAME_ALIASES.get(n, n) for n in _route_names(get_resolver())}
+    missing = sorted(n for n in names if n not in MATRIX and n not in EXEMPT)
+    assert not missing, f"routes without an authorization matrix entry: {missing}"
+
+
+def test_every_case_action_is_in_the_matrix():
+    assert len(MATRIX["cases:action"]) == len(ACTIONS)
+
+
+CASES = [(name, i) for name, routes in MATRIX.items() for i in range(len(routes))]
+
+
+@pytest.mark.parametrize(("name", "index"), CASES, ids=[f"{n}[{i}]" for n, i in CASES])
+@pytest.mark.parametrize("persona", ALL)
+def test_persona_sees_only_what_it_may(client, personas, name, index, persona):
+    route = MATRIX[name][index]
+    objects = _setup_objects(personas)
+    client.force_login(getattr(personas, persona))
+    path = route.path(personas, objects)
+    response = getattr(client, route.method)(path, {} if route.method == "post" else None)
+    if persona in route.visible:
+        assert response.status_code not in (404, 500), (path, response.status_code)
+    else:
+        assert response.status_code == 404, (path, persona, response.status_code)
+
+
+@pytest.mark.parametrize(("name", "index"), CASES, ids=[f"{n}[{i}]" for n, i in CASES])
+def test_anonymous_is_refused(client, personas, name, index):
+    route = MATRIX[name][index]
+    path = route.path(personas, _setup_objects(personas))
+    response = getattr(client, route.method)(path)
+    if route.api:
+        assert response.status_code in (401, 403)
+    else:
+        assert response.status_code == 302 and "/accounts/login/" in response["Location"]
