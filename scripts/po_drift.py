@@ -1,7 +1,6 @@
 """Report msgids used in the code that a catalogue lacks (makemessages run into a scratch copy)."""
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -19,7 +18,7 @@ def msgids(po: Path) -> set[str]:
             current.append(line)
         else:
             if in_id:
-                ids.add("".join(re.findall(r'"(.*)"', "".join(current))))
+                ids.add("".join(part.strip()[1:-1] for part in current))
             in_id = False
     ids.discard("")
     return ids

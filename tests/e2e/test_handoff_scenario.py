@@ -25,7 +25,9 @@ def sign_out(page: Page) -> None:
     expect(page.locator("#id_username")).to_be_visible()
 
 
-def test_two_advisers_hand_over_and_the_case_stays_open_until_confirmed(live_server, page: Page, personas, tmp_path):
+def test_two_advisers_hand_over_and_the_case_stays_open_until_confirmed(
+    live_server, page: Page, personas, tmp_path
+):
     case, base = personas.case, live_server.url
     sign_in(page, base, "adviser")
     page.goto(f"{base}/en/cases/{case.pk}/")
@@ -57,7 +59,7 @@ def test_two_advisers_hand_over_and_the_case_stays_open_until_confirmed(live_ser
     page.fill("textarea[name=solution]", "A replacement phone is ready for you at the store.")
     page.click("text=Propose solution")
     expect(page.get_by_test_id("case-status")).to_have_text("Solution proposed")
-    # An adviser has no way to close it: only the customer's confirmation (or a manager, with a reason) closes.
+    # An adviser cannot close it: only the customer's confirmation, or a manager with a reason.
     expect(page.locator("text=Close unconfirmed")).to_have_count(0)
     page.screenshot(path=str(tmp_path / "proposed.png"), full_page=True)
 
@@ -67,7 +69,9 @@ def test_two_advisers_hand_over_and_the_case_stays_open_until_confirmed(live_ser
     assert case.closed_at is None and case.owner_id == personas.other_adviser.pk
 
 
-@pytest.mark.parametrize(("lang", "heading"), [("en", "Cases"), ("th", "คดี"), ("ru", "Обращения"), ("es", "Casos")])
+@pytest.mark.parametrize(
+    ("lang", "heading"), [("en", "Cases"), ("th", "เคส"), ("ru", "Обращения"), ("es", "Casos")]
+)
 def test_case_list_renders_in_each_language(live_server, page: Page, personas, lang, heading):
     sign_in(page, live_server.url, "adviser")
     page.goto(f"{live_server.url}/{lang}/cases/")
