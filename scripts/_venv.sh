@@ -27,11 +27,13 @@ ensure_venv() {
   # A dev install also satisfies a runtime request.
   if ! { [ -f "$stamp" ] && grep -qx -e "$want" -e "$hash-dev" "$stamp"; }; then
     echo "==> installing Steward and its dependencies${extras:+ (with $extras tools)}"
-    .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v "is ignored" || true
-    if [ -n "$extras" ]; then
-      .venv/bin/python -m pip install -q -e ".[$extras]" 2>&1 | grep -v "is ignored" || true
-    else
-      .venv/bin/python -m pip install -q -e . 2>&1 | grep -v "is ignored" || true
+    mkdir -p var
+    # Quiet unless it fails: then show the end of pip's log.
+    if ! { .venv/bin/python -m pip install -q --upgrade pip &&
+           .venv/bin/python -m pip install -q -e ".${extras:+[$extras]}"; } > var/pip.log 2>&1; then
+      grep -v "is ignored" var/pip.log | tail -30 >&2
+      echo "installation failed (full log: var/pip.log)" >&2
+      return 1
     fi
     .venv/bin/python -c "import django, rest_framework" || { echo "installation failed" >&2; return 1; }
     if [ -n "$extras" ]; then .venv/bin/python -c "import pytest" || { echo "dev tools missing" >&2; return 1; }; fi
