@@ -36,6 +36,7 @@ EXEMPT = {
     "accounts:logout": "sign-out",
     "accounts:language": "language switch for the current user only",
     "accounts:preferences": "the current user's own preferences",
+    "accounts:absences": "managers only (403 for others), no per-object data; tested in accounts tests",
     "api:token": "exchanges the caller's own credentials for a token",
     "cases:list": "lists only visible_to(user); covered by list scoping tests",
     "cases:new": "a form; the customer list is staff-wide by design",

@@ -20,3 +20,12 @@ def away_user_ids(*, at: datetime, user_ids: list[int] | None = None) -> set[int
 
 def users_with_away_flag(qs: QuerySet[User], *, at: datetime) -> QuerySet[User]:
     return qs.annotate(is_away=Exists(Absence.objects.filter(user=OuterRef("pk")).covering(at)))
+
+
+def absences_from(*, since: datetime) -> QuerySet[Absence]:
+    """Current and coming absences, with who covers each person."""
+    return (
+        Absence.objects.filter(ends_at__gt=since)
+        .select_related("user", "user__backup", "created_by")
+        .order_by("starts_at", "id")
+    )

@@ -8,4 +8,5 @@ urlpatterns = [
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("preferences/", views.preferences, name="preferences"),
     path("language/", views.language, name="language"),
+    path("absences/", views.absences, name="absences"),
 ]

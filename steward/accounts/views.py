@@ -4,17 +4,22 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse, translate_url
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from .forms import LanguageForm
+from steward.core import timeutil
+from steward.core.errors import DomainError
+
+from .forms import AbsenceForm, LanguageForm
 from .models import User
-from .services import user_set_language
+from .selectors import absences_from
+from .services import absence_create, user_set_language
 
 
 def _with_language_cookie(response: HttpResponse, language: str) -> HttpResponse:
@@ -76,3 +81,34 @@ def preferences(request: HttpRequest) -> HttpResponse:
     if request.GET.get("saved"):
         messages.success(request, _("Preferences saved."))
     return render(request, "accounts/preferences.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def absences(request: HttpRequest) -> HttpResponse:
+    """Managers record absences; during one, the person's backup acts as owner of their cases."""
+    user = request.user
+    assert isinstance(user, User)
+    if not user.manages_cases:
+        raise PermissionDenied
+    form = AbsenceForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            c = form.cleaned_data
+            try:
+                absence_create(
+                    actor=user,
+                    user=c["user"],
+                    starts_at=c["starts_at"],
+                    ends_at=c["ends_at"],
+                    reason=c["reason"],
+                )
+            except DomainError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, str(exc.message))
+            else:
+                messages.success(request, _("Absence recorded. The backup covers the cases meanwhile."))
+                return redirect("accounts:absences")
+        status = 400
+    context = {"form": form, "absences": absences_from(since=timeutil.now()), "now": timeutil.now()}
+    return render(request, "accounts/absences.html", context, status=status)

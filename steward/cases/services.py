@@ -79,7 +79,10 @@ def _record(
 
 def _lock(case: Case) -> Case:
     """Reload the case under a row lock so concurrent actions serialise."""
-    return Case.objects.select_for_update(of=("self",)).select_related("owner", "owner__backup").get(pk=case.pk)
+    # of=("self",): PostgreSQL refuses FOR UPDATE on the nullable side of the backup join.
+    return (
+        Case.objects.select_for_update(of=("self",)).select_related("owner", "owner__backup").get(pk=case.pk)
+    )
 
 
 def _check_version(case: Case, expected_version: int | None) -> None:

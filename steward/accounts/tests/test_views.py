@@ -64,3 +64,22 @@ def test_logout_requires_post(client, adviser):
 def test_preferences_page(client, adviser):
     client.force_login(adviser)
     assert client.get("/en/accounts/preferences/").status_code == 200
+
+
+def test_absences_page_is_for_managers_and_refuses_overlaps(client, adviser, manager):
+    client.force_login(adviser)
+    assert client.get("/en/accounts/absences/").status_code == 403
+    client.force_login(manager)
+    data = {
+        "user": adviser.pk,
+        "starts_at": "2030-01-10T08:00",
+        "ends_at": "2030-01-10T18:00",
+        "reason": "Course",
+    }
+    assert client.post("/en/accounts/absences/", data).status_code == 302
+    page = client.get("/en/accounts/absences/").content.decode()
+    assert "Course" in page and "Backup" in page
+    r = client.post(
+        "/en/accounts/absences/", {**data, "starts_at": "2030-01-10T12:00", "ends_at": "2030-01-10T20:00"}
+    )
+    assert r.status_code == 400 and "overlaps an existing absence" in r.content.decode()

@@ -31,7 +31,7 @@ def test_seed_builds_a_consistent_demo_through_the_services():
     ):
         assert row["n"] == row["top"] == row["version"]
     for case in Case.objects.exclude(follow_up_of=None).select_related("follow_up_of"):
-        assert case.follow_up_of.customer_id == case.customer_id
+        assert case.follow_up_of is not None and case.follow_up_of.customer_id == case.customer_id
 
 
 def test_seed_runs_only_once(capsys):
