@@ -53,7 +53,7 @@ CUSTOMER_NAMES = {
     ),
     "ru": (
         ["Алексей", "Мария", "Сергей", "Елена", "Андрей", "Наталья", "Иван", "Ольга"],
-        ["Иванов", "Смирнова", "Кузнецов", "Попова", "Соколов", "Лебедева", "Козлов", "Новикова"],
+        ["Иванов", "Смирнов", "Кузнецов", "Попов", "Соколов", "Лебедев", "Козлов", "Новиков"],
     ),
     "es": (
         ["Javier", "Carmen", "Miguel", "Lucía", "Pablo", "Elena", "Diego", "Marta"],
@@ -343,7 +343,10 @@ class Command(BaseCommand):
         for i in range(count):
             lang = langs[i % 4]
             first, last = CUSTOMER_NAMES[lang]
-            name = f"{rng.choice(first)} {rng.choice(last)}"
+            given, family = rng.choice(first), rng.choice(last)
+            if lang == "ru" and given.endswith(("а", "я")):
+                family += "а"  # Russian family names agree with the person's gender
+            name = f"{given} {family}"
             customers.append(
                 customer_create(
                     actor=None,
