@@ -38,16 +38,17 @@ $PY manage.py compilemessages -v 0 --ignore=.venv
 step "django system checks"
 $PY manage.py check
 
-PYTEST=(python -m pytest -p no:cacheprovider)
+run_suite() {  # run_suite <label> <DATABASE_URL>
+  step "test suite on $1"
+  set +e
+  DATABASE_URL="$2" python -m pytest -p no:cacheprovider
+  local rc=$?
+  set -e
+  [ "$rc" = 0 ] || { echo "FAILED: test suite on $1 (exit $rc)" >&2; exit 1; }
+}
 
-step "test suite on SQLite"
-set +e
-DATABASE_URL="sqlite:///$PWD/var/test.sqlite3" "${PYTEST[@]}"
-rc=$?
-set -e
-[ "$rc" = 0 ] || { echo "FAILED: test suite on SQLite (exit $rc)" >&2; exit 1; }
+run_suite SQLite "sqlite:///$PWD/var/test.sqlite3"
 
-step "test suite on PostgreSQL"
 PG_STOP=""
 if [ -n "${STEWARD_TEST_DATABASE_URL:-}" ]; then
   PG_URL="$STEWARD_TEST_DATABASE_URL"
@@ -60,11 +61,6 @@ else
   trap 'eval "$PG_STOP"; rm -rf "$PGDIR"' EXIT
   PG_URL="$DATABASE_URL"
 fi
-echo "PostgreSQL: ${PG_URL%%@*}@…"
-set +e
-DATABASE_URL="$PG_URL" "${PYTEST[@]}"
-rc=$?
-set -e
-[ "$rc" = 0 ] || { echo "FAILED: test suite on PostgreSQL (exit $rc)" >&2; exit 1; }
+run_suite PostgreSQL "$PG_URL"
 echo
 echo "All checks passed."

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods
 
 from steward.core import timeutil
 from steward.core.errors import DomainError
+from steward.core.forms import add_domain_error
 
 from .forms import AbsenceForm, LanguageForm
 from .models import User
@@ -105,7 +106,7 @@ def absences(request: HttpRequest) -> HttpResponse:
                     reason=c["reason"],
                 )
             except DomainError as exc:
-                form.add_error(exc.field if exc.field in form.fields else None, str(exc.message))
+                add_domain_error(form, exc)
             else:
                 messages.success(request, _("Absence recorded. The backup covers the cases meanwhile."))
                 return redirect("accounts:absences")

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from steward.accounts.models import User
 from steward.core import timeutil
 from steward.core.errors import DomainError, NotPermitted, StaleVersion
+from steward.core.forms import add_domain_error
 
 from . import forms as f
 from . import selectors, services
@@ -92,7 +93,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
                     attachments=c["attachments"],
                 )
             except DomainError as exc:
-                form.add_error(exc.field if exc.field in form.fields else None, str(exc.message))
+                add_domain_error(form, exc)
             else:
                 messages.success(request, _("Case #%(n)s opened.") % {"n": case.number})
                 return redirect("cases:detail", pk=case.pk)
@@ -272,7 +273,7 @@ def case_action(request: HttpRequest, pk: str, action: str) -> HttpResponse:
     except NotPermitted as exc:
         return _render_case(request, case, bound=(action, form), denied=str(exc.message), status=403)
     except DomainError as exc:
-        form.add_error(exc.field if exc.field in form.fields else None, str(exc.message))
+        add_domain_error(form, exc)
         case = selectors.case_get_for_user(user, pk)
         return _render_case(request, case, bound=(action, form), status=400)
     messages.success(request, str(spec.done))
