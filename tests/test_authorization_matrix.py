@@ -96,6 +96,8 @@ MATRIX: dict[str, list[Route]] = {
         f"api:case-{name}": [Route(m, "/api/v1/cases/{case}/" + name + "/") for m in methods]
         for name, methods in API_CASE_ROUTES.items()
     },
+    "api:case-attachments": [Route("get", "/api/v1/cases/{case}/attachments/")],
+    "api:case-attachment": [Route("get", "/api/v1/cases/{case}/attachments/{attachment}/")],
     "api:case-resolve-commitment": [Route("post", "/api/v1/cases/{case}/commitments/{commitment}/resolve/")],
     "api:customer-detail": [Route("get", "/api/v1/customers/{customer}/", visible=STAFF)],
 }

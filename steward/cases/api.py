@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import Http404
+from django.http import FileResponse, Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
@@ -313,6 +313,29 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             actor=_user(request), case=case, status=v["status"], expected_version=v.get("expected_version")
         )
         return Response(self._detail(case))
+
+    @extend_schema(responses={200: s.AttachmentSerializer(many=True), 404: s.DetailSerializer})
+    @action(detail=True, methods=["get"])
+    def attachments(self, request: Request, pk: str) -> Response:
+        case = self.get_object()
+        return Response(s.AttachmentSerializer(case.attachments.all(), many=True).data)
+
+    @extend_schema(
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, 404: s.DetailSerializer},
+        parameters=[OpenApiParameter("attachment_id", OpenApiTypes.INT, OpenApiParameter.PATH)],
+        description="The file, always as a download (Content-Disposition: attachment).",
+    )
+    @action(detail=True, methods=["get"], url_path=r"attachments/(?P<attachment_id>[0-9]+)")
+    def attachment(self, request: Request, pk: str, attachment_id: str) -> FileResponse:
+        case = self.get_object()
+        att = case.attachments.filter(pk=int(attachment_id)).first()
+        if att is None:
+            raise Http404
+        response = FileResponse(
+            att.file.open("rb"), as_attachment=True, filename=att.original_name, content_type=att.content_type
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
 
     @extend_schema(
         responses={200: s.CaseEventSerializer(many=True), 404: s.DetailSerializer},

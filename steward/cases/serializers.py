@@ -13,6 +13,7 @@ from steward.customers.models import Customer
 from .models import (
     MANUAL_STATUS_CHOICES,
     STAFF_CONFIRMATION_CHANNEL_CHOICES,
+    Attachment,
     Case,
     CaseEvent,
     Category,
@@ -149,6 +150,18 @@ class CaseCreateSerializer(serializers.Serializer[Any]):
         allow_null=True,
         help_text="Defaults to the caller.",
     )
+
+
+class AttachmentSerializer(serializers.ModelSerializer[Attachment]):
+    download = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Attachment
+        fields = ["id", "original_name", "content_type", "size", "message", "note", "created_at", "download"]
+        read_only_fields = fields
+
+    def get_download(self, att: Attachment) -> str:
+        return f"/api/v1/cases/{att.case_id}/attachments/{att.pk}/"
 
 
 class MessageSerializer(serializers.ModelSerializer[Message]):

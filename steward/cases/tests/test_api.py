@@ -270,3 +270,20 @@ def test_customer_create_rejects_duplicate_email(api, customer):
         "/api/v1/customers/", {"name": "New one", "email": "new@example.com", "language": "es"}, format="json"
     )
     assert r.status_code == 201
+
+
+def test_attachments_are_listed_and_downloaded_as_files(api, adviser, case):
+    from steward.cases.services import case_add_note
+
+    case_add_note(
+        actor=adviser,
+        case=case,
+        body="Receipt",
+        attachments=[SimpleUploadedFile("receipt.txt", b"paid", content_type="text/plain")],
+    )
+    listed = api.get(f"/api/v1/cases/{case.pk}/attachments/").json()
+    assert listed[0]["original_name"] == "receipt.txt" and listed[0]["size"] == 4
+    r = api.get(listed[0]["download"])
+    assert r.status_code == 200 and r["Content-Disposition"].startswith("attachment")
+    assert b"".join(r.streaming_content) == b"paid"
+    assert api.get(f"/api/v1/cases/{case.pk}/attachments/999999/").status_code == 404
