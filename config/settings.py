@@ -209,4 +209,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("STEWARD_LOG_LEVEL", "INFO")},
+    # django-axes logs every start-up at INFO; lockouts and failures are warnings.
+    "loggers": {"axes": {"level": "WARNING"}},
 }

@@ -24,10 +24,9 @@ fi
 $PY manage.py migrate --noinput -v 0
 $PY manage.py collectstatic --noinput -v 0
 
-if [ "$($PY manage.py shell -c 'from steward.accounts.models import User; print(User.objects.exists())')" = "False" ]; then
-  echo "==> seeding demo data (once; takes a minute or two)"
-  $PY manage.py seed_demo
-fi
+# seed_demo does nothing when the database already has users, so this runs once.
+echo "==> demo data (seeded on the first run only; that takes a minute or two)"
+$PY manage.py seed_demo
 
 PORT="${PORT:-8000}"
 PW="${DEMO_PASSWORD:-steward-demo}"
