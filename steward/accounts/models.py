@@ -1,9 +1,8 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
 
-from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -29,11 +28,6 @@ class Team(models.Model):
         return self.name
 
 
-class StewardUserManager(UserManager["User"]):
-    def advisers(self) -> models.QuerySet[User]:
-        return self.filter(role=Role.ADVISER, is_active=True)
-
-
 class User(AbstractUser):
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.ADVISER)
     team = models.ForeignKey(
@@ -57,8 +51,6 @@ class User(AbstractUser):
         help_text=_("Covers this person's cases, with full access, while they are away."),
     )
     language = models.CharField(_("language"), max_length=8, default="en")
-
-    objects: ClassVar[StewardUserManager] = StewardUserManager()  # type: ignore[assignment]
 
     class Meta:
         ordering = ["first_name", "last_name", "username"]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import QuerySet
 
 from .models import Absence, User
 
@@ -16,10 +16,6 @@ def away_user_ids(*, at: datetime, user_ids: list[int] | None = None) -> set[int
     if user_ids is not None:
         qs = qs.filter(user_id__in=user_ids)
     return set(qs.values_list("user_id", flat=True))
-
-
-def users_with_away_flag(qs: QuerySet[User], *, at: datetime) -> QuerySet[User]:
-    return qs.annotate(is_away=Exists(Absence.objects.filter(user=OuterRef("pk")).covering(at)))
 
 
 def absences_from(*, since: datetime) -> QuerySet[Absence]:

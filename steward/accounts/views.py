@@ -48,10 +48,6 @@ class LoginView(auth_views.LoginView):
         return _with_language_cookie(response, language)
 
 
-class LogoutView(auth_views.LogoutView):
-    pass
-
-
 def _safe_next(request: HttpRequest, url: str) -> str:
     if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}):
         return url

@@ -45,7 +45,6 @@ class Status(models.TextChoices):
     REOPENED = "reopened", _("Reopened")
 
 
-OPEN_STATUSES = [s for s in Status.values if s != Status.CLOSED]
 # Statuses set by hand; the others follow from actions (propose, confirm, close, reopen).
 MANUAL_STATUS_CHOICES = [
     (s.value, s.label) for s in (Status.OPEN, Status.WAITING_CUSTOMER, Status.WAITING_SECTOR)
@@ -189,15 +188,6 @@ class Case(models.Model):
     @property
     def number(self) -> int:
         return self.pk
-
-    @property
-    def token(self) -> str:
-        """The token that threads e-mail replies to this case."""
-        return f"[Case #{self.pk}]"
-
-    @property
-    def is_closed(self) -> bool:
-        return self.status == Status.CLOSED
 
 
 class EventKind(models.TextChoices):

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from steward.accounts.models import User
@@ -179,18 +179,6 @@ def case_ownership(case: Case, *, user: User, now: datetime) -> Ownership:
         owner_away=owner_away,
         acting=acting,
         user_can_act=can_act(user, case, at=now),
-    )
-
-
-def case_events_after(case: Case, version: int) -> QuerySet[CaseEvent]:
-    return case.events.filter(version__gt=version).select_related("actor").order_by("version")
-
-
-def prefetch_case_detail(qs: QuerySet[Case]) -> QuerySet[Case]:
-    return qs.prefetch_related(
-        Prefetch(
-            "commitments", queryset=Commitment.objects.filter(state=CommitmentState.OPEN).order_by("due_at")
-        )
     )
 
 

@@ -21,6 +21,7 @@ from steward.customers.models import Customer
 
 from .attachments import clean_filename, validate_upload
 from .models import (
+    MANUAL_STATUS_CHOICES,
     Attachment,
     Case,
     CaseEvent,
@@ -41,8 +42,6 @@ from .models import (
 from .permissions import can_act, can_note, can_own_cases
 from .summaries import summary_problem
 
-# Statuses a manager or owner may set by hand; the others follow from actions.
-MANUAL_STATUSES = (Status.OPEN, Status.WAITING_CUSTOMER, Status.WAITING_SECTOR)
 CONFIRMATION_CHANNELS = (Channel.PHONE, Channel.WALK_IN, Channel.CHAT, Channel.PORTAL, Channel.EMAIL)
 
 
@@ -470,7 +469,7 @@ def case_set_status(
     *, actor: User, case: Case, status: str, expected_version: int | None = None, at: datetime | None = None
 ) -> Case:
     at = at or timeutil.now()
-    if status not in MANUAL_STATUSES:
+    if status not in dict(MANUAL_STATUS_CHOICES):
         raise DomainError(
             _("This status follows from an action (propose, confirm, close, reopen)."), field="status"
         )

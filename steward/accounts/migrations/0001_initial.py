@@ -56,7 +56,7 @@ class Migration(migrations.Migration):
                 'ordering': ['first_name', 'last_name', 'username'],
             },
             managers=[
-                ('objects', steward.accounts.models.StewardUserManager()),
+                ('objects', django.contrib.auth.models.UserManager()),
             ],
         ),
         migrations.CreateModel(
