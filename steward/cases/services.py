@@ -146,6 +146,42 @@ def _store_attachments(
     return stored
 
 
+def _add_inbound(
+    case: Case,
+    *,
+    body: str,
+    channel: str,
+    at: datetime,
+    actor: User | None,
+    body_html: str = "",
+    is_automatic: bool = False,
+    external_id: str = "",
+    attachments: Sequence[UploadedFile] = (),
+    uploader: User | None = None,
+) -> Message:
+    """A customer's message on a locked case: the message, its event and its files."""
+    message = Message.objects.create(
+        case=case,
+        direction=Direction.INBOUND,
+        channel=channel,
+        body=body,
+        body_html=body_html,
+        is_automatic=is_automatic,
+        external_id=external_id,
+        created_at=at,
+    )
+    _record(
+        case,
+        kind=EventKind.MESSAGE_IN,
+        actor=actor,
+        at=at,
+        data={"message": message.pk, "automatic": is_automatic},
+    )
+    if attachments:
+        _store_attachments(case, attachments, actor=uploader, at=at, message=message)
+    return message
+
+
 def _reopen(case: Case, *, actor: User | None, at: datetime, reason: str) -> None:
     case.status = Status.REOPENED
     case.reopen_count += 1
@@ -235,17 +271,16 @@ def case_open(
         at=at,
         data={"owner": owner.pk, "channel": channel, "kind": kind, "priority": priority},
     )
-    message = Message.objects.create(
-        case=case,
-        direction=Direction.INBOUND,
-        channel=channel,
+    _add_inbound(
+        case,
         body=description,
-        created_at=at,
+        channel=channel,
+        at=at,
+        actor=None,
         external_id=external_id,
+        attachments=attachments,
+        uploader=actor,
     )
-    _record(case, kind=EventKind.MESSAGE_IN, actor=None, at=at, data={"message": message.pk})
-    if attachments:
-        _store_attachments(case, attachments, actor=actor, at=at, message=message)
     if follow_up_of is not None:
         _record(
             case,
@@ -284,25 +319,18 @@ def case_receive_message(
             field="case",
             code="closed_too_long",
         )
-    message = Message.objects.create(
-        case=case,
-        direction=Direction.INBOUND,
-        channel=channel,
+    message = _add_inbound(
+        case,
         body=body,
+        channel=channel,
+        at=at,
+        actor=recorded_by,
         body_html=body_html,
         is_automatic=is_automatic,
         external_id=external_id,
-        created_at=at,
+        attachments=attachments,
+        uploader=recorded_by,
     )
-    _record(
-        case,
-        kind=EventKind.MESSAGE_IN,
-        actor=recorded_by,
-        at=at,
-        data={"message": message.pk, "automatic": is_automatic},
-    )
-    if attachments:
-        _store_attachments(case, attachments, actor=recorded_by, at=at, message=message)
     if is_automatic:
         return message
     if case.status in (Status.SOLUTION_PROPOSED, Status.CLOSED):
