@@ -5,7 +5,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from steward.core.errors import DomainError
+from steward.core.errors import DomainError, NotPermitted
 
 from .models import Absence, Role, Team, User
 
@@ -23,8 +23,13 @@ def user_create(
     sector_id: int | None = None,
     language: str = "en",
 ) -> User:
+    username = (username or "").strip()
+    if not username:
+        raise DomainError(_("A user needs a username."), field="username")
     if role not in Role.values:
         raise DomainError(_("Unknown role."), field="role")
+    if User.objects.filter(username__iexact=username).exists():
+        raise DomainError(_("This username is taken."), field="username")
     user = User(
         username=username,
         role=role,
@@ -45,12 +50,18 @@ def user_create(
     return user
 
 
+BACKUP_ROLES = (Role.ADVISER, Role.MANAGER, Role.ADMIN)
+
+
 @transaction.atomic
 def user_set_backup(*, actor: User | None, user: User, backup: User | None) -> User:
     if backup is not None and backup.pk == user.pk:
         raise DomainError(_("A person cannot be their own backup."), field="backup")
     if backup is not None and not backup.is_active:
         raise DomainError(_("The backup must be an active user."), field="backup")
+    if backup is not None and not (backup.is_superuser or backup.role in BACKUP_ROLES):
+        # The backup acts as owner while the person is away, so must be someone who can own cases.
+        raise DomainError(_("The backup must be an adviser or a manager."), field="backup")
     user.backup = backup
     user.save(update_fields=["backup"])
     return user
@@ -71,6 +82,12 @@ def user_set_language(*, user: User, language: str) -> User:
 def absence_create(
     *, actor: User | None, user: User, starts_at: datetime, ends_at: datetime, reason: str
 ) -> Absence:
+    """Record that `user` is away from `starts_at` to `ends_at`; their backup covers meanwhile.
+
+    A manager records anyone's absence, a person their own; `actor` None is the system (imports, seed).
+    """
+    if actor is not None and not (actor.manages_cases or actor.pk == user.pk):
+        raise NotPermitted(_("Only a manager may record another person's absence."))
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(_("Give a reason for the absence."), field="reason")

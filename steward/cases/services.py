@@ -42,7 +42,11 @@ from .models import (
 from .permissions import can_act, can_note, can_own_cases
 from .summaries import summary_problem
 
-CONFIRMATION_CHANNELS = (Channel.PHONE, Channel.WALK_IN, Channel.CHAT, Channel.PORTAL, Channel.EMAIL)
+# The customer confirms through the portal or the link in the e-mail; staff record a confirmation the
+# customer gave them directly (a reply by e-mail is a new message, which reopens the case instead).
+CUSTOMER_CONFIRMATION_CHANNELS = (Channel.PORTAL, Channel.EMAIL)
+STAFF_CONFIRMATION_CHANNELS = (Channel.PHONE, Channel.WALK_IN, Channel.CHAT)
+CONFIRMATION_CHANNELS = CUSTOMER_CONFIRMATION_CHANNELS + STAFF_CONFIRMATION_CHANNELS
 
 
 def follow_up_window() -> timedelta:
@@ -182,6 +186,17 @@ def _add_inbound(
     return message
 
 
+def _refuse_if_closed_too_long(case: Case, at: datetime) -> None:
+    """A case closed longer than the follow-up window stays closed; a new contact opens a follow-up."""
+    if case.status == Status.CLOSED and case.closed_at and at - case.closed_at > follow_up_window():
+        raise DomainError(
+            _("This case was closed more than %(days)d days ago; open a follow-up case instead.")
+            % {"days": follow_up_window().days},
+            field="case",
+            code="closed_too_long",
+        )
+
+
 def _reopen(case: Case, *, actor: User | None, at: datetime, reason: str) -> None:
     case.status = Status.REOPENED
     case.reopen_count += 1
@@ -312,13 +327,7 @@ def case_receive_message(
     at = at or timeutil.now()
     body = _clean_text(body, field="body", message=_("The message is empty."))
     case = _lock(case)
-    if case.status == Status.CLOSED and case.closed_at and at - case.closed_at > follow_up_window():
-        raise DomainError(
-            _("This case was closed more than %(days)d days ago; open a follow-up case instead.")
-            % {"days": follow_up_window().days},
-            field="case",
-            code="closed_too_long",
-        )
+    _refuse_if_closed_too_long(case, at)
     message = _add_inbound(
         case,
         body=body,
@@ -376,10 +385,12 @@ def case_reply(
         case.first_response_at = at
         fields.append("first_response_at")
     old = case.status
-    if wait_for_customer:
-        case.status = Status.WAITING_CUSTOMER
-    elif case.status in (Status.NEW, Status.REOPENED):
-        case.status = Status.OPEN
+    # A proposed solution already waits for the customer; only the customer or a reopen moves it on.
+    if case.status != Status.SOLUTION_PROPOSED:
+        if wait_for_customer:
+            case.status = Status.WAITING_CUSTOMER
+        elif case.status in (Status.NEW, Status.REOPENED):
+            case.status = Status.OPEN
     if case.status != old:
         fields.append("status")
     _record(
@@ -642,11 +653,16 @@ def case_confirm_solution(
     case = _lock(case)
     if case.status != Status.SOLUTION_PROPOSED:
         raise DomainError(_("Only a proposed solution can be confirmed."), field="status")
-    if channel not in CONFIRMATION_CHANNELS:
-        raise DomainError(_("Unknown channel."), field="channel")
     if actor is not None:
         _require_act(actor, case, at)
+        if channel not in STAFF_CONFIRMATION_CHANNELS:
+            raise DomainError(
+                _("Record a confirmation the customer gave you by phone, in person or in a chat."),
+                field="channel",
+            )
         note = _clean_text(note, field="note", message=_("Say how the customer confirmed the solution."))
+    elif channel not in CUSTOMER_CONFIRMATION_CHANNELS:
+        raise DomainError(_("Unknown channel."), field="channel")
     case.status = Status.CLOSED
     case.closed_at = at
     case.closure = Closure.CONFIRMED
@@ -666,7 +682,7 @@ def case_confirm_solution(
 def case_close_unconfirmed(*, actor: User, case: Case, reason: str, at: datetime | None = None) -> Case:
     """A manager closes a case the customer never confirmed, and says why."""
     at = at or timeutil.now()
-    if not actor.manages_cases:
+    if not (actor.is_active and actor.manages_cases):
         raise NotPermitted(_("Only a manager may close a case without the customer's confirmation."))
     reason = (reason or "").strip()
     if len(reason) < 10:
@@ -703,5 +719,6 @@ def case_reopen(*, actor: User | None, case: Case, reason: str, at: datetime | N
         _require_act(actor, case, at)
     if case.status not in (Status.SOLUTION_PROPOSED, Status.CLOSED):
         raise DomainError(_("Only a proposed or closed case can be reopened."), field="reason")
+    _refuse_if_closed_too_long(case, at)
     _reopen(case, actor=actor, at=at, reason=reason)
     return case
