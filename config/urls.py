@@ -20,6 +20,7 @@ urlpatterns += i18n_patterns(
     path("", RedirectView.as_view(pattern_name="cases:list", permanent=False), name="home"),
     path("accounts/", include("steward.accounts.urls")),
     path("cases/", include("steward.cases.urls")),
+    path("customers/", include("steward.customers.urls")),
     path("admin/", admin.site.urls),
 )
 

@@ -42,6 +42,8 @@ EXEMPT = {
     "cases:new": "a form; the customer list is staff-wide by design",
     "api:case-list": "lists only visible_to(user); covered by API list tests",
     "api:customer-list": "lists only customers_visible_to(user); covered by API tests",
+    "customers:list": "lists only customers_visible_to(user); covered by customer view tests",
+    "customers:new": "a form for staff (403 for sector members); covered by customer view tests",
 }
 
 
@@ -99,6 +101,7 @@ MATRIX: dict[str, list[Route]] = {
     "api:case-attachments": [Route("get", "/api/v1/cases/{case}/attachments/")],
     "api:case-attachment": [Route("get", "/api/v1/cases/{case}/attachments/{attachment}/")],
     "api:case-resolve-commitment": [Route("post", "/api/v1/cases/{case}/commitments/{commitment}/resolve/")],
+    "customers:detail": [Route("get", "/en/customers/{customer}/", visible=STAFF)],
     "api:customer-detail": [Route("get", "/api/v1/customers/{customer}/", visible=STAFF)],
 }
 # Route names as the resolver reports them, mapped to the matrix keys above.

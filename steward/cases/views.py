@@ -74,7 +74,8 @@ def case_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def case_new(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    form = f.CaseOpenForm(request.POST or None, request.FILES or None, initial={"owner": user.pk})
+    initial = {"owner": user.pk, "customer": request.GET.get("customer")}
+    form = f.CaseOpenForm(request.POST or None, request.FILES or None, initial=initial)
     status = 200
     if request.method == "POST":
         if form.is_valid():

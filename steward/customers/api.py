@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -9,7 +10,7 @@ from steward.accounts.models import User
 from steward.cases.serializers import CustomerSerializer, DetailSerializer, ErrorSerializer
 
 from .models import Customer
-from .selectors import customer_search, customers_visible_to
+from .selectors import customer_search, customers_visible_to, may_manage_customers
 from .services import customer_create
 
 
@@ -33,8 +34,14 @@ class CustomerViewSet(
         qs = customers_visible_to(self.request.user)
         return customer_search(qs, self.request.query_params.get("q", "")[:200])
 
-    @extend_schema(request=CustomerSerializer, responses={201: CustomerSerializer, 400: ErrorSerializer})
+    @extend_schema(
+        request=CustomerSerializer,
+        responses={201: CustomerSerializer, 400: ErrorSerializer, 403: DetailSerializer},
+    )
     def create(self, request: Request, *args: object, **kwargs: object) -> Response:
+        assert isinstance(request.user, User)
+        if not may_manage_customers(request.user):
+            raise PermissionDenied
         data = CustomerSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         customer = customer_create(actor=request.user, **data.validated_data)

@@ -9,13 +9,13 @@ from .models import Customer
 STAFF_ROLES = (Role.ADVISER, Role.MANAGER, Role.EXECUTIVE, Role.ADMIN)
 
 
+def may_manage_customers(user: User) -> bool:
+    """Front-line staff need every customer to open cases; sector members reach them through cases."""
+    return user.is_authenticated and user.is_active and (user.is_superuser or user.role in STAFF_ROLES)
+
+
 def customers_visible_to(user: User) -> QuerySet[Customer]:
-    """Front-line staff need every customer to open cases; sector members see none directly."""
-    if not user.is_authenticated or not user.is_active:
-        return Customer.objects.none()
-    if user.is_superuser or user.role in STAFF_ROLES:
-        return Customer.objects.all()
-    return Customer.objects.none()
+    return Customer.objects.all() if may_manage_customers(user) else Customer.objects.none()
 
 
 def customer_search(qs: QuerySet[Customer], term: str) -> QuerySet[Customer]:

@@ -287,3 +287,8 @@ def test_attachments_are_listed_and_downloaded_as_files(api, adviser, case):
     assert r.status_code == 200 and r["Content-Disposition"].startswith("attachment")
     assert b"".join(r.streaming_content) == b"paid"
     assert api.get(f"/api/v1/cases/{case.pk}/attachments/999999/").status_code == 404
+
+
+def test_sector_member_cannot_create_customers(sector_member):
+    r = as_user(sector_member).post("/api/v1/customers/", {"name": "X"}, format="json")
+    assert r.status_code == 403
