@@ -26,6 +26,7 @@ ALLOWED_TYPES = {
     ".zip": "application/zip",
 }
 ZIP_BASED = {".docx", ".xlsx", ".zip"}
+SNIFF_BYTES = 8192
 
 
 def clean_filename(name: str) -> str:
@@ -35,9 +36,38 @@ def clean_filename(name: str) -> str:
     return base.strip(" .")[:200] or "attachment"
 
 
-def sniff_content_type(head: bytes) -> str | None:
-    """Return the allowed content type these first bytes show, or None."""
-    if not head:
+# Executables and scripts are refused whatever else their bytes might pass for.
+EXECUTABLE_PREFIXES = (
+    b"MZ",  # Windows / DOS executables
+    b"\x7fELF",  # Linux executables
+    b"\xfe\xed\xfa\xce",  # Mach-O
+    b"\xfe\xed\xfa\xcf",
+    b"\xce\xfa\xed\xfe",
+    b"\xcf\xfa\xed\xfe",
+    b"\xca\xfe\xba\xbe",  # Mach-O universal / Java class
+    b"#!",  # scripts
+)
+TEXT_CONTROLS = {"\t", "\n", "\r", "\f", "\v", "\x1b"}
+
+
+def _is_text(head: bytes, *, complete: bool) -> bool:
+    """UTF-8 without NUL bytes or other control characters (tabs, line breaks and ESC aside)."""
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut at the end of a sample is still text; an error elsewhere is not.
+        if complete or exc.start < len(head) - 3:
+            return False
+        text = head[: exc.start].decode("utf-8")
+    return not any(unicodedata.category(ch) == "Cc" and ch not in TEXT_CONTROLS for ch in text)
+
+
+def sniff_content_type(head: bytes, *, complete: bool = False) -> str | None:
+    """Return the allowed content type these first bytes show, or None.
+
+    `complete` says `head` is the whole file, so a broken character at its end is not a cut sample.
+    """
+    if not head or head.startswith(EXECUTABLE_PREFIXES):
         return None
     try:
         matches = puremagic.magic_string(head)
@@ -49,17 +79,8 @@ def sniff_content_type(head: bytes) -> str | None:
             if ext in ZIP_BASED:
                 return "application/zip"
             return ALLOWED_TYPES[ext]
-    if b"\x00" not in head:
-        try:
-            head.decode("utf-8")
-            return "text/plain"
-        except UnicodeDecodeError:
-            # A multi-byte character cut at the end of the sample is still text.
-            try:
-                head[:-4].decode("utf-8")
-                return "text/plain"
-            except UnicodeDecodeError:
-                return None
+    if _is_text(head, complete=complete):
+        return "text/plain"
     return None
 
 
@@ -77,9 +98,9 @@ def validate_upload(upload: UploadedFile) -> str:
     if upload.size == 0:
         raise DomainError(_("%(name)s is empty.") % {"name": name}, field="attachments")
     upload.seek(0)
-    head = upload.read(8192)
+    head = upload.read(SNIFF_BYTES)
     upload.seek(0)
-    content_type = sniff_content_type(head)
+    content_type = sniff_content_type(head, complete=upload.size <= len(head))
     if content_type is None:
         raise DomainError(
             _("%(name)s is not an allowed file type (PDF, images, plain text, Office documents).")

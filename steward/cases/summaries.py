@@ -48,38 +48,35 @@ LAZY_PHRASES = {
 # Words that only point elsewhere ("please see the notes above"). A text made of nothing else, in any
 # of the four languages, is a pointer, not a summary. Thai has no spaces, so its words are removed as
 # substrings; the others as whole words.
-POINTER_WORDS = frozenset(
-    """
-    see check look read refer to at in on of for from the a an please pls plz above below earlier before
-    previous history notes note ticket thread case emails email e-mail mails mail messages message log
-    comments comment as discussed per thanks thank you same attached info details all there is it and or
-    nothing none n/a na tbd todo handoff hand off over idem ok fyi etc
-    ver véase vea revisar revisa revise mira mirar el la los las de del en arriba abajo historial historia
-    notas nota hilo caso correos correo mensajes mensaje anteriores anterior como se habló hablado
-    comentado por favor gracias lo mismo nada igual y o todo está ahí adjunto
-    см смотри смотрите посмотри посмотрите читай читайте выше ниже историю история истории заметки
-    заметках в во на по тикет тикете переписку переписке письма письмах обращение обращении как
-    обсуждали обсуждалось пожалуйста спасибо то же самое нет ничего всё все там и или
-    """.split()
-)
-THAI_POINTER_WORDS = sorted(
-    """
-    ดูประวัติ ประวัติ ด้านบน ข้างบน ด้านล่าง ข้างล่าง ตามที่ คุยกัน คุย ไว้ แล้ว ครับ ค่ะ คะ นะ กรุณา โปรด
-    บันทึก ก่อนหน้า อีเมล ข้อความ ไม่มี เหมือนเดิม ขอบคุณ เคส หมายเหตุ ใน ที่ ตาม ดู
-    """.split(),
-    key=len,
-    reverse=True,
-)
+_POINTERS = {
+    "en": "see check look read refer to at in on of for from the a an please pls plz above below earlier "
+    "before previous history notes note ticket thread case emails email e-mail mails mail messages message "
+    "log comments comment as discussed per thanks thank you same attached info details all there is it and "
+    "or nothing none n/a na tbd todo handoff hand off over idem ok fyi etc",
+    "es": "ver véase vea revisar revisa revise mira mirar el la los las de del en arriba abajo historial "
+    "historia notas nota hilo caso correos correo mensajes mensaje anteriores anterior como se habló hablado "
+    "comentado por favor gracias lo mismo nada igual y o todo está ahí adjunto",
+    "ru": "см смотри смотрите посмотри посмотрите читай читайте выше ниже историю история истории заметки "
+    "заметках в во на по тикет тикете переписку переписке письма письмах обращение обращении как обсуждали "
+    "обсуждалось пожалуйста спасибо то же самое нет ничего всё все там и или",
+    "th": "ดูประวัติ ประวัติ ด้านบน ข้างบน ด้านล่าง ข้างล่าง ตามที่ คุยกัน คุย ไว้ แล้ว ครับ ค่ะ คะ นะ กรุณา โปรด "
+    "บันทึก ก่อนหน้า อีเมล ข้อความ ไม่มี เหมือนเดิม ขอบคุณ เคส หมายเหตุ ใน ที่ ตาม ดู",
+}
+POINTER_WORDS = frozenset(w for lang, words in _POINTERS.items() if lang != "th" for w in words.split())
+THAI_POINTER_WORDS = sorted(_POINTERS["th"].split(), key=len, reverse=True)  # longest first
 MIN_OWN_LETTERS = 5
 
 
 def _is_pointer(norm: str) -> bool:
-    """True when, without the pointer words, fewer than a handful of letters remain."""
+    """True when the text has pointer words and, without them, fewer than a handful of letters remain."""
+    stripped = norm
     for word in THAI_POINTER_WORDS:
-        norm = norm.replace(word, " ")
-    words = re.findall(r"[^\W_]+(?:[-/][^\W_]+)*", norm)
-    rest = "".join(w for w in words if w not in POINTER_WORDS)
-    return sum(1 for ch in rest if ch.isalpha() or ch.isdigit()) < MIN_OWN_LETTERS
+        stripped = stripped.replace(word, " ")
+    words = re.findall(r"[^\W_]+(?:[-/][^\W_]+)*", stripped)
+    rest = [w for w in words if w not in POINTER_WORDS]
+    if stripped == norm and len(rest) == len(words):
+        return False  # nothing points elsewhere: judged by length below
+    return sum(1 for w in rest for ch in w if ch.isalnum()) < MIN_OWN_LETTERS
 
 
 def _normalise(text: str) -> str:
