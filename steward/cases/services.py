@@ -81,11 +81,14 @@ def _record(
 
 
 def _lock(case: Case) -> Case:
-    """Reload the case under a row lock so concurrent actions serialise."""
-    # of=("self",): PostgreSQL refuses FOR UPDATE on the nullable side of the backup join.
-    return (
-        Case.objects.select_for_update(of=("self",)).select_related("owner", "owner__backup").get(pk=case.pk)
-    )
+    """Reload the case under a row lock so concurrent actions serialise.
+
+    The lock is taken on the case row alone, then the case is read with its owner. Locking through a
+    join is wrong on PostgreSQL: after waiting for a concurrent handoff it re-checks the join against the
+    old owner row and returns no case at all.
+    """
+    Case.objects.select_for_update().filter(pk=case.pk).values_list("pk", flat=True).get()
+    return Case.objects.select_related("owner", "owner__backup").get(pk=case.pk)
 
 
 def _check_version(case: Case, expected_version: int | None) -> None:
@@ -373,8 +376,8 @@ def case_reply(
     at = at or timeutil.now()
     body = _clean_text(body, field="body", message=_("Write the reply."))
     case = _lock(case)
+    _check_version(case, expected_version)  # first: a stale form learns what changed, e.g. a handoff
     _require_act(actor, case, at)
-    _check_version(case, expected_version)
     if case.status == Status.CLOSED:
         raise DomainError(_("The case is closed; reopen it first."), field="body")
     message = Message.objects.create(
@@ -470,8 +473,8 @@ def case_hand_off(
         field, problem = next(iter(errors.items()))
         raise DomainError(problem, field=field, code="summary")
     case = _lock(case)
+    _check_version(case, expected_version)  # first: a stale form learns what changed, e.g. a handoff
     _require_act(actor, case, at)
-    _check_version(case, expected_version)
     if case.status == Status.CLOSED:
         raise DomainError(_("A closed case cannot be handed over."), field="to_user")
     if to_user.pk == case.owner_id:
@@ -513,8 +516,8 @@ def case_set_status(
             _("This status follows from an action (propose, confirm, close, reopen)."), field="status"
         )
     case = _lock(case)
+    _check_version(case, expected_version)  # first: a stale form learns what changed, e.g. a handoff
     _require_act(actor, case, at)
-    _check_version(case, expected_version)
     if case.status in (Status.CLOSED, Status.SOLUTION_PROPOSED):
         raise DomainError(_("Reopen the case before changing its status."), field="status")
     if case.status == status:
@@ -605,8 +608,8 @@ def case_propose_solution(
     at = at or timeutil.now()
     solution = _clean_text(solution, field="solution", message=_("Describe the solution for the customer."))
     case = _lock(case)
+    _check_version(case, expected_version)  # first: a stale form learns what changed, e.g. a handoff
     _require_act(actor, case, at)
-    _check_version(case, expected_version)
     if case.status in (Status.CLOSED, Status.SOLUTION_PROPOSED):
         raise DomainError(_("A solution is already proposed or the case is closed."), field="solution")
     message = Message.objects.create(
