@@ -1,9 +1,12 @@
+"""API token endpoint. Sign-in failures count towards the same lockout (django-axes) as the sign-in page."""
+
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib.auth import authenticate
-from drf_spectacular.utils import extend_schema
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
@@ -15,12 +18,12 @@ from steward.cases.serializers import ErrorSerializer
 
 
 class TokenRequestSerializer(serializers.Serializer[Any]):
-    username = serializers.CharField()
-    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=4096, style={"input_type": "password"}, trim_whitespace=False)
 
 
 class TokenSerializer(serializers.Serializer[Any]):
-    token = serializers.CharField()
+    token = serializers.CharField(help_text='Send it as the header "Authorization: Token <token>".')
 
 
 class ObtainTokenView(APIView):
@@ -29,7 +32,15 @@ class ObtainTokenView(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list[Any] = []
 
-    @extend_schema(request=TokenRequestSerializer, responses={200: TokenSerializer, 400: ErrorSerializer})
+    @extend_schema(
+        request=TokenRequestSerializer,
+        responses={
+            200: TokenSerializer,
+            400: ErrorSerializer,
+            429: OpenApiResponse(description="Too many failed attempts: locked out for a while."),
+        },
+        auth=[],
+    )
     def post(self, request: Request) -> Response:
         data = TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -37,7 +48,7 @@ class ObtainTokenView(APIView):
         user = authenticate(request._request, **data.validated_data)
         if user is None or not user.is_active:
             return Response(
-                {"non_field_errors": ["Wrong user name or password."]}, status=status.HTTP_400_BAD_REQUEST
+                {"non_field_errors": [_("Wrong user name or password.")]}, status=status.HTTP_400_BAD_REQUEST
             )
-        token, _ = Token.objects.get_or_create(user=user)
+        token, _created = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})

@@ -1,4 +1,11 @@
-"""REST API for cases. Every write calls the same service as the web UI."""
+"""REST API for cases. Every write calls the same service as the web UI.
+
+Each view parses its input with a serializer (shape only), looks the case up through
+`selectors.case_get_for_user` (a case the caller may not see is a 404, never a 403), calls one service
+and answers. The exception handler in `steward.core.api` turns a service's refusal into a 400 with field
+messages, a stale `expected_version` into a 409 listing what changed, and `NotPermitted` (the caller sees
+the case but may not do this) into a 403. Anonymous callers get a 401.
+"""
 
 from __future__ import annotations
 
@@ -15,53 +22,45 @@ from rest_framework.response import Response
 
 from steward.accounts.models import User
 from steward.core import timeutil
-from steward.customers.selectors import customers_visible_to
 
 from . import selectors, services
 from . import serializers as s
-from .models import Case, Commitment
+from .models import Case
 
+# Error answers, documented where they can happen: 400 bad input, 403 may see but not act,
+# 404 not there or not visible, 409 the case changed since `expected_version`.
 ERRORS = {400: s.ErrorSerializer, 403: s.DetailSerializer, 404: s.DetailSerializer}
 VERSIONED_ERRORS = {**ERRORS, 409: s.ConflictSerializer}
-
-LIST_FILTERS = [
-    OpenApiParameter(
-        "scope", str, enum=["mine", "team", "all"], description="Whose cases (default: all I may see)."
-    ),
-    OpenApiParameter("status", str, description="A status, or `open` for every status but closed."),
-    OpenApiParameter("kind", str, enum=["question", "request", "complaint"]),
-    OpenApiParameter("owner", int),
-    OpenApiParameter("customer", int),
-    OpenApiParameter("sector", int, description="The owner's sector."),
-    OpenApiParameter("overdue", bool, description="Only cases whose next step is overdue."),
-    OpenApiParameter("q", str, description="Text search in subject and customer, or a case number."),
-]
-
-
-def _int_or_none(raw: str | None) -> int | None:
-    if raw in (None, ""):
-        return None
-    try:
-        return int(raw)  # type: ignore[arg-type]
-    except ValueError:
-        raise serializers.ValidationError({"filter": [f"Expected a number, got {raw!r}."]}) from None
+READ_ERRORS = {404: s.DetailSerializer}
+WITH_FILES = ("application/json", "multipart/form-data")
 
 
 def _user(request: Request) -> User:
-    assert isinstance(request.user, User)
+    assert isinstance(request.user, User)  # IsAuthenticated ran first
     return request.user
+
+
+def _parse(serializer_class: type[serializers.Serializer[Any]], request: Request) -> dict[str, Any]:
+    data = serializer_class(data=request.data)
+    data.is_valid(raise_exception=True)
+    return dict(data.validated_data)
 
 
 @extend_schema_view(
     list=extend_schema(
-        parameters=LIST_FILTERS, responses={200: s.CaseListSerializer(many=True), 400: s.ErrorSerializer}
+        parameters=[s.CaseFilterSerializer],
+        responses={200: s.CaseListSerializer(many=True), 400: s.ErrorSerializer},
+        description="Cases the caller may see, newest first, with cursor pagination.",
     ),
-    retrieve=extend_schema(responses={200: s.CaseDetailSerializer, 404: s.DetailSerializer}),
+    retrieve=extend_schema(
+        responses={200: s.CaseDetailSerializer, **READ_ERRORS},
+        description="One case with its owner, backup, who acts now, and its next step.",
+    ),
 )
 class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Case]):
     serializer_class = s.CaseListSerializer
     parser_classes = [JSONParser, MultiPartParser, FormParser]
-    lookup_value_regex = r"[^/]+"
+    lookup_value_regex = r"[^/]+"  # a malformed id is a 404 from the access helper, like an invisible one
     filter_backends: list[Any] = []
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
@@ -70,28 +69,30 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         user = _user(self.request)
         if self.action != "list":
             return Case.objects.visible_to(user)
-        p = self.request.query_params
-        scope = p.get("scope", "all")
-        if scope not in ("mine", "team", "all"):
-            raise serializers.ValidationError({"scope": ["Choose mine, team or all."]})
+        params = s.CaseFilterSerializer(data=self.request.query_params)
+        params.is_valid(raise_exception=True)
+        v = params.validated_data
         filters = selectors.CaseFilters(
-            scope=scope,
-            status=p.get("status", ""),
-            kind=p.get("kind", ""),
-            owner=_int_or_none(p.get("owner")),
-            customer=_int_or_none(p.get("customer")),
-            sector=_int_or_none(p.get("sector")),
-            overdue=p.get("overdue", "").lower() in ("1", "true", "yes"),
-            q=p.get("q", "")[:200],
+            scope=v["scope"],
+            status=v.get("status", ""),
+            kind=v.get("kind", ""),
+            owner=v.get("owner"),
+            customer=v.get("customer"),
+            sector=v.get("sector"),
+            overdue=v["overdue"],
+            q=v.get("q", ""),
         )
         return selectors.case_list(user=user, filters=filters, now=timeutil.now())
+
+    def get_serializer_class(self):  # type: ignore[no-untyped-def]
+        # The list renders CaseListSerializer; the browsable API's create form needs the input shape.
+        return s.CaseCreateSerializer if self.action == "create" else super().get_serializer_class()
 
     def get_object(self) -> Case:
         return selectors.case_get_for_user(_user(self.request), self.kwargs["pk"])
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        case = self.get_object()
-        return Response(self._detail(case))
+        return Response(self._detail(self.get_object()))
 
     def _detail(self, case: Case) -> dict[str, Any]:
         case = (
@@ -106,14 +107,16 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         }
         return s.CaseDetailSerializer(case, context=context).data
 
-    @extend_schema(request=s.CaseCreateSerializer, responses={201: s.CaseDetailSerializer, **ERRORS})
+    @extend_schema(
+        request=s.CaseCreateSerializer,
+        responses={201: s.CaseDetailSerializer, 400: s.ErrorSerializer},
+        description="Open a case from a customer's first contact. The owner defaults to the caller.",
+    )
     def create(self, request: Request) -> Response:
-        data = s.CaseCreateSerializer(data=request.data)
+        user = _user(request)
+        data = s.CaseCreateSerializer(data=request.data, context={"user": user})
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        user = _user(request)
-        if not customers_visible_to(user).filter(pk=v["customer"].pk).exists():
-            raise serializers.ValidationError({"customer": ["Unknown customer."]})
         case = services.case_open(
             actor=user,
             customer=v["customer"],
@@ -129,61 +132,77 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     # -------------------------------------------------------------- conversation
 
-    @extend_schema(methods=["GET"], responses={200: s.MessageSerializer(many=True), 404: s.DetailSerializer})
+    @extend_schema(
+        methods=["GET"],
+        responses={200: s.MessageSerializer(many=True), **READ_ERRORS},
+        description="The conversation with the customer, oldest first.",
+    )
     @extend_schema(
         methods=["POST"],
-        request={"application/json": s.ReplySerializer, "multipart/form-data": s.ReplySerializer},
+        request=dict.fromkeys(WITH_FILES, s.ReplySerializer),
         responses={201: s.MessageSerializer, **VERSIONED_ERRORS},
-        description="Reply to the customer.",
+        description="Reply to the customer, optionally with files (multipart/form-data).",
     )
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], serializer_class=s.ReplySerializer)
     def messages(self, request: Request, pk: str) -> Response:
         case = self.get_object()
         if request.method == "GET":
-            return Response(s.MessageSerializer(case.messages.select_related("author"), many=True).data)
-        data = s.ReplySerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        v = data.validated_data
+            qs = case.messages.select_related("author").prefetch_related("attachments")
+            return Response(s.MessageSerializer(qs, many=True).data)
+        v = _parse(s.ReplySerializer, request)
         msg = services.case_reply(
             actor=_user(request),
             case=case,
             body=v["body"],
             expected_version=v.get("expected_version"),
             wait_for_customer=v["wait_for_customer"],
-            attachments=request.FILES.getlist("attachments"),
+            attachments=v["attachments"],
         )
         return Response(s.MessageSerializer(msg).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(methods=["GET"], responses={200: s.NoteSerializer(many=True), 404: s.DetailSerializer})
-    @extend_schema(methods=["POST"], request=s.NoteSerializer, responses={201: s.NoteSerializer, **ERRORS})
-    @action(detail=True, methods=["get", "post"])
+    @extend_schema(
+        methods=["GET"],
+        responses={200: s.NoteSerializer(many=True), **READ_ERRORS},
+        description="Internal notes, oldest first.",
+    )
+    @extend_schema(
+        methods=["POST"],
+        request=dict.fromkeys(WITH_FILES, s.NoteCreateSerializer),
+        responses={201: s.NoteSerializer, **ERRORS},
+        description="Add an internal note (never sent to the customer), optionally with files.",
+    )
+    @action(detail=True, methods=["get", "post"], serializer_class=s.NoteCreateSerializer)
     def notes(self, request: Request, pk: str) -> Response:
         case = self.get_object()
         if request.method == "GET":
-            return Response(s.NoteSerializer(case.notes.select_related("author"), many=True).data)
-        data = s.NoteSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        note = services.case_add_note(actor=_user(request), case=case, body=data.validated_data["body"])
+            qs = case.notes.select_related("author").prefetch_related("attachments")
+            return Response(s.NoteSerializer(qs, many=True).data)
+        v = _parse(s.NoteCreateSerializer, request)
+        note = services.case_add_note(
+            actor=_user(request), case=case, body=v["body"], attachments=v["attachments"]
+        )
         return Response(s.NoteSerializer(note).data, status=status.HTTP_201_CREATED)
 
     # -------------------------------------------------------------- ownership
 
-    @extend_schema(methods=["GET"], responses={200: s.HandoffSerializer(many=True), 404: s.DetailSerializer})
+    @extend_schema(
+        methods=["GET"],
+        responses={200: s.HandoffSerializer(many=True), **READ_ERRORS},
+        description="Every change of owner with its summary, oldest first.",
+    )
     @extend_schema(
         methods=["POST"],
         request=s.HandoffCreateSerializer,
         responses={201: s.HandoffSerializer, **VERSIONED_ERRORS},
         description="Hand the case to a new owner, with a summary so the customer never explains twice.",
     )
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], serializer_class=s.HandoffCreateSerializer)
     def handoffs(self, request: Request, pk: str) -> Response:
         case = self.get_object()
         if request.method == "GET":
-            qs = case.handoffs.select_related("from_user", "to_user", "by")
+            qs = case.handoffs.select_related("from_user", "to_user", "by").order_by("created_at", "id")
             return Response(s.HandoffSerializer(qs, many=True).data)
-        data = s.HandoffCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        v = data.validated_data
+        v = _parse(s.HandoffCreateSerializer, request)
         handoff = services.case_hand_off(
             actor=_user(request),
             case=case,
@@ -195,7 +214,9 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         return Response(s.HandoffSerializer(handoff).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
-        methods=["GET"], responses={200: s.CommitmentSerializer(many=True), 404: s.DetailSerializer}
+        methods=["GET"],
+        responses={200: s.CommitmentSerializer(many=True), **READ_ERRORS},
+        description="Next steps promised to the customer, soonest due first.",
     )
     @extend_schema(
         methods=["POST"],
@@ -203,33 +224,39 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         responses={201: s.CommitmentSerializer, **ERRORS},
         description="Promise the customer a next step with a due date.",
     )
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], serializer_class=s.CommitmentCreateSerializer)
     def commitments(self, request: Request, pk: str) -> Response:
         case = self.get_object()
         if request.method == "GET":
-            return Response(
-                s.CommitmentSerializer(case.commitments.select_related("promised_by"), many=True).data
-            )
-        data = s.CommitmentCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        commitment = services.commitment_set(actor=_user(request), case=case, **data.validated_data)
+            qs = case.commitments.select_related("promised_by").order_by("due_at", "id")
+            return Response(s.CommitmentSerializer(qs, many=True).data)
+        v = _parse(s.CommitmentCreateSerializer, request)
+        commitment = services.commitment_set(
+            actor=_user(request), case=case, description=v["description"], due_at=v["due_at"]
+        )
         return Response(s.CommitmentSerializer(commitment).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         request=s.CommitmentResolveSerializer,
         responses={200: s.CommitmentSerializer, **ERRORS},
         parameters=[OpenApiParameter("commitment_id", OpenApiTypes.INT, OpenApiParameter.PATH)],
+        description="Mark a next step kept, broken or cancelled.",
     )
-    @action(detail=True, methods=["post"], url_path=r"commitments/(?P<commitment_id>[0-9]+)/resolve")
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=r"commitments/(?P<commitment_id>[0-9]+)/resolve",
+        serializer_class=s.CommitmentResolveSerializer,
+    )
     def resolve_commitment(self, request: Request, pk: str, commitment_id: str) -> Response:
         case = self.get_object()
-        commitment = Commitment.objects.filter(case=case, pk=int(commitment_id)).first()
+        # Only this case's next steps: another case's id is a 404 even when that case is visible.
+        commitment = case.commitments.filter(pk=int(commitment_id)).first()
         if commitment is None:
             raise Http404
-        data = s.CommitmentResolveSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        v = _parse(s.CommitmentResolveSerializer, request)
         commitment = services.commitment_resolve(
-            actor=_user(request), commitment=commitment, **data.validated_data
+            actor=_user(request), commitment=commitment, state=v["state"], note=v["note"]
         )
         return Response(s.CommitmentSerializer(commitment).data)
 
@@ -240,12 +267,10 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         responses={200: s.CaseDetailSerializer, **VERSIONED_ERRORS},
         description="Propose a solution. The case stays open until the customer confirms it.",
     )
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], serializer_class=s.ProposeSerializer)
     def propose(self, request: Request, pk: str) -> Response:
         case = self.get_object()
-        data = s.ProposeSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        v = data.validated_data
+        v = _parse(s.ProposeSerializer, request)
         services.case_propose_solution(
             actor=_user(request),
             case=case,
@@ -259,12 +284,11 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         responses={200: s.CaseDetailSerializer, **ERRORS},
         description="Record the customer's confirmation given by phone, chat or in person; closes the case.",
     )
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], serializer_class=s.ConfirmSerializer)
     def confirm(self, request: Request, pk: str) -> Response:
         case = self.get_object()
-        data = s.ConfirmSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.case_confirm_solution(actor=_user(request), case=case, **data.validated_data)
+        v = _parse(s.ConfirmSerializer, request)
+        services.case_confirm_solution(actor=_user(request), case=case, channel=v["channel"], note=v["note"])
         return Response(self._detail(case))
 
     @extend_schema(
@@ -272,21 +296,23 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         responses={200: s.CaseDetailSerializer, **ERRORS},
         description="A manager closes the case without the customer's confirmation, with a reason.",
     )
-    @action(detail=True, methods=["post"], url_path="close-unconfirmed")
+    @action(detail=True, methods=["post"], url_path="close-unconfirmed", serializer_class=s.ReasonSerializer)
     def close_unconfirmed(self, request: Request, pk: str) -> Response:
         case = self.get_object()
-        data = s.ReasonSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.case_close_unconfirmed(actor=_user(request), case=case, reason=data.validated_data["reason"])
+        v = _parse(s.ReasonSerializer, request)
+        services.case_close_unconfirmed(actor=_user(request), case=case, reason=v["reason"])
         return Response(self._detail(case))
 
-    @extend_schema(request=s.ReasonSerializer, responses={200: s.CaseDetailSerializer, **ERRORS})
-    @action(detail=True, methods=["post"])
+    @extend_schema(
+        request=s.ReasonSerializer,
+        responses={200: s.CaseDetailSerializer, **ERRORS},
+        description="Reopen a proposed or recently closed case, saying why.",
+    )
+    @action(detail=True, methods=["post"], serializer_class=s.ReasonSerializer)
     def reopen(self, request: Request, pk: str) -> Response:
         case = self.get_object()
-        data = s.ReasonSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.case_reopen(actor=_user(request), case=case, reason=data.validated_data["reason"])
+        v = _parse(s.ReasonSerializer, request)
+        services.case_reopen(actor=_user(request), case=case, reason=v["reason"])
         return Response(self._detail(case))
 
     @extend_schema(
@@ -294,38 +320,55 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         responses={201: s.CaseEventSerializer, **ERRORS},
         description="Record that the customer had to explain the reason of contact again.",
     )
-    @action(detail=True, methods=["post"], url_path="repeat-explanation")
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="repeat-explanation",
+        serializer_class=s.RepeatExplanationSerializer,
+    )
     def repeat_explanation(self, request: Request, pk: str) -> Response:
         case = self.get_object()
-        data = s.RepeatExplanationSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        event = services.case_flag_repeat_explanation(actor=_user(request), case=case, **data.validated_data)
+        v = _parse(s.RepeatExplanationSerializer, request)
+        event = services.case_flag_repeat_explanation(actor=_user(request), case=case, comment=v["comment"])
         return Response(s.CaseEventSerializer(event).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=s.StatusSerializer, responses={200: s.CaseDetailSerializer, **VERSIONED_ERRORS})
-    @action(detail=True, methods=["post"], url_path="status")
+    @extend_schema(
+        request=s.StatusSerializer,
+        responses={200: s.CaseDetailSerializer, **VERSIONED_ERRORS},
+        description="Set a status by hand (open, waiting on the customer, waiting on a sector). Closing "
+        "goes through confirm or close-unconfirmed.",
+    )
+    @action(detail=True, methods=["post"], url_path="status", serializer_class=s.StatusSerializer)
     def set_status(self, request: Request, pk: str) -> Response:
         case = self.get_object()
-        data = s.StatusSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        v = data.validated_data
+        v = _parse(s.StatusSerializer, request)
         services.case_set_status(
             actor=_user(request), case=case, status=v["status"], expected_version=v.get("expected_version")
         )
         return Response(self._detail(case))
 
-    @extend_schema(responses={200: s.AttachmentSerializer(many=True), 404: s.DetailSerializer})
-    @action(detail=True, methods=["get"])
-    def attachments(self, request: Request, pk: str) -> Response:
-        case = self.get_object()
-        return Response(s.AttachmentSerializer(case.attachments.all(), many=True).data)
+    # -------------------------------------------------------------- files and history
 
     @extend_schema(
-        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, 404: s.DetailSerializer},
+        responses={200: s.AttachmentSerializer(many=True), **READ_ERRORS},
+        description="Every file on the case, from messages and notes.",
+    )
+    @action(detail=True, methods=["get"], serializer_class=s.AttachmentSerializer)
+    def attachments(self, request: Request, pk: str) -> Response:
+        case = self.get_object()
+        return Response(s.AttachmentSerializer(case.attachments.order_by("created_at", "id"), many=True).data)
+
+    @extend_schema(
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **READ_ERRORS},
         parameters=[OpenApiParameter("attachment_id", OpenApiTypes.INT, OpenApiParameter.PATH)],
         description="The file, always as a download (Content-Disposition: attachment).",
     )
-    @action(detail=True, methods=["get"], url_path=r"attachments/(?P<attachment_id>[0-9]+)")
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path=r"attachments/(?P<attachment_id>[0-9]+)",
+        serializer_class=s.AttachmentSerializer,
+    )
     def attachment(self, request: Request, pk: str, attachment_id: str) -> FileResponse:
         case = self.get_object()
         att = case.attachments.filter(pk=int(attachment_id)).first()
@@ -338,10 +381,10 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         return response
 
     @extend_schema(
-        responses={200: s.CaseEventSerializer(many=True), 404: s.DetailSerializer},
+        responses={200: s.CaseEventSerializer(many=True), **READ_ERRORS},
         description="The case event log, oldest first: the source of truth for every time figure.",
     )
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], serializer_class=s.CaseEventSerializer)
     def events(self, request: Request, pk: str) -> Response:
         case = self.get_object()
         qs = case.events.select_related("actor", "sector").order_by("at", "id")

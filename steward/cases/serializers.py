@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import QuerySet
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from steward.accounts.models import User
 from steward.customers.models import Customer
+from steward.customers.selectors import customers_visible_to
 
 from .models import (
     MANUAL_STATUS_CHOICES,
@@ -25,7 +29,11 @@ from .models import (
     Message,
     Note,
     Priority,
+    Status,
 )
+
+# Ids are 64-bit; a larger number in a filter is a 400, not a database overflow.
+MAX_ID = 2**63 - 1
 
 
 class UserRefSerializer(serializers.ModelSerializer[User]):
@@ -35,13 +43,6 @@ class UserRefSerializer(serializers.ModelSerializer[User]):
         model = User
         fields = ["id", "username", "name", "role"]
         read_only_fields = fields
-
-
-class CustomerSerializer(serializers.ModelSerializer[Customer]):
-    class Meta:
-        model = Customer
-        fields = ["id", "name", "email", "phone", "language", "organisation", "created_at"]
-        read_only_fields = ["id", "created_at"]
 
 
 class CommitmentSerializer(serializers.ModelSerializer[Commitment]):
@@ -134,8 +135,50 @@ class CaseDetailSerializer(CaseListSerializer):
         return CommitmentSerializer(step).data if step else None
 
 
+class CaseFilterSerializer(serializers.Serializer[Any]):
+    """Query parameters of the case list (the same filters as the case list page)."""
+
+    scope = serializers.ChoiceField(
+        choices=[("mine", "Mine"), ("team", "My team"), ("all", "All")],
+        default="all",
+        help_text="mine: I own it, or cover it while its owner is away; team: my team's; "
+        "all: every case I may see.",
+    )
+    status = serializers.ChoiceField(
+        choices=Status.choices,
+        required=False,
+        allow_blank=True,
+        help_text="A status; `open` means every status but closed.",
+    )
+    kind = serializers.ChoiceField(choices=Kind.choices, required=False, allow_blank=True)
+    owner = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, help_text="Owner's id.")
+    customer = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, required=False, help_text="Customer's id."
+    )
+    sector = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, required=False, help_text="The owner's sector id."
+    )
+    overdue = serializers.BooleanField(default=False, help_text="Only cases whose next step is overdue.")
+    q = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text="Search subject, customer name and e-mail, or a case number.",
+    )
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class VisibleCustomerField(serializers.PrimaryKeyRelatedField[Customer]):
+    """A customer the caller (context["user"]) may not see reads as an unknown id, like a missing one."""
+
+    def get_queryset(self) -> QuerySet[Customer]:
+        request = self.context.get("request")
+        user = self.context.get("user", getattr(request, "user", None))
+        return customers_visible_to(user) if isinstance(user, User) else Customer.objects.none()
+
+
 class CaseCreateSerializer(serializers.Serializer[Any]):
-    customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.all())
+    customer = VisibleCustomerField(help_text="A customer the caller may see.")
     subject = serializers.CharField(max_length=300)
     description = serializers.CharField(help_text="What the customer said: the first contact.")
     kind = serializers.ChoiceField(choices=Kind.choices, default=Kind.QUESTION)
@@ -161,32 +204,59 @@ class AttachmentSerializer(serializers.ModelSerializer[Attachment]):
         read_only_fields = fields
 
     def get_download(self, att: Attachment) -> str:
-        return f"/api/v1/cases/{att.case_id}/attachments/{att.pk}/"
+        return reverse("api:case-attachment", kwargs={"pk": att.case_id, "attachment_id": att.pk})
 
 
 class MessageSerializer(serializers.ModelSerializer[Message]):
     author = UserRefSerializer(read_only=True)
+    attachments = AttachmentSerializer(many=True, read_only=True)
 
     class Meta:
         model = Message
-        fields = ["id", "direction", "channel", "author", "body", "is_automatic", "created_at"]
+        fields = ["id", "direction", "channel", "author", "body", "is_automatic", "created_at", "attachments"]
         read_only_fields = fields
+
+
+def _expected_version() -> serializers.IntegerField:
+    return serializers.IntegerField(
+        min_value=0,
+        max_value=MAX_ID,
+        required=False,
+        allow_null=True,
+        help_text="The case version you read. If the case changed since, the answer is a 409 listing "
+        "what changed; leave it out to act on the latest version.",
+    )
+
+
+def _attachments_field() -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.FileField(),
+        required=False,
+        default=list,
+        help_text="Files to attach (multipart/form-data); size and type are checked.",
+    )
 
 
 class ReplySerializer(serializers.Serializer[Any]):
     body = serializers.CharField()
-    expected_version = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    expected_version = _expected_version()
     wait_for_customer = serializers.BooleanField(default=False)
-    attachments = serializers.ListField(child=serializers.FileField(), required=False, default=list)
+    attachments = _attachments_field()
 
 
 class NoteSerializer(serializers.ModelSerializer[Note]):
     author = UserRefSerializer(read_only=True)
+    attachments = AttachmentSerializer(many=True, read_only=True)
 
     class Meta:
         model = Note
-        fields = ["id", "author", "body", "created_at"]
-        read_only_fields = ["id", "author", "created_at"]
+        fields = ["id", "author", "body", "created_at", "attachments"]
+        read_only_fields = fields
+
+
+class NoteCreateSerializer(serializers.Serializer[Any]):
+    body = serializers.CharField(help_text="An internal note: never sent to the customer.")
+    attachments = _attachments_field()
 
 
 class HandoffSerializer(serializers.ModelSerializer[Handoff]):
@@ -201,10 +271,12 @@ class HandoffSerializer(serializers.ModelSerializer[Handoff]):
 
 
 class HandoffCreateSerializer(serializers.Serializer[Any]):
-    to_user = serializers.PrimaryKeyRelatedField(queryset=User.objects.all())
+    to_user = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.all(), help_text="The new owner: an active adviser or manager."
+    )
     customer_need = serializers.CharField(help_text="What the customer needs, in your own words.")
     done_so_far = serializers.CharField(help_text="What has been done so far.")
-    expected_version = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    expected_version = _expected_version()
 
 
 class CommitmentCreateSerializer(serializers.Serializer[Any]):
@@ -221,7 +293,7 @@ class CommitmentResolveSerializer(serializers.Serializer[Any]):
 
 class ProposeSerializer(serializers.Serializer[Any]):
     solution = serializers.CharField()
-    expected_version = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    expected_version = _expected_version()
 
 
 class ConfirmSerializer(serializers.Serializer[Any]):
@@ -239,7 +311,7 @@ class RepeatExplanationSerializer(serializers.Serializer[Any]):
 
 class StatusSerializer(serializers.Serializer[Any]):
     status = serializers.ChoiceField(choices=MANUAL_STATUS_CHOICES)
-    expected_version = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    expected_version = _expected_version()
 
 
 class CaseEventSerializer(serializers.ModelSerializer[CaseEvent]):

@@ -15,11 +15,24 @@ def may_manage_customers(user: User) -> bool:
 
 
 def customers_visible_to(user: User) -> QuerySet[Customer]:
+    """Who may see which customers: the one rule for the HTML pages and the API.
+
+    Advisers, managers, executives and administrators see every customer: they open cases for them.
+    Sector members see a customer only through a case they work on, so none here; an unknown or
+    invisible customer is a 404 for them.
+    """
     return Customer.objects.all() if may_manage_customers(user) else Customer.objects.none()
 
 
-def customer_search(qs: QuerySet[Customer], term: str) -> QuerySet[Customer]:
-    term = (term or "").strip()
+def customer_search(qs: QuerySet[Customer], term: str, *, email: str = "") -> QuerySet[Customer]:
+    """Narrow `qs` by a free-text term and, when given, an exact e-mail address (any case).
+
+    NUL characters are dropped: PostgreSQL refuses them in a query, and no name or address holds one.
+    """
+    email = (email or "").replace("\x00", "").strip()
+    if email:
+        qs = qs.filter(email__iexact=email)
+    term = (term or "").replace("\x00", "").strip()
     if not term:
         return qs
     return qs.filter(Q(name__icontains=term) | Q(email__icontains=term) | Q(phone__icontains=term))
