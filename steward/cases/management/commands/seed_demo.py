@@ -1,20 +1,27 @@
-"""Demo data for a telecom-like company, written through the services exactly as production does."""
+"""Demo data for a telecom-like company, written through the services exactly as production does.
+
+Every case is played through the case services with explicit, back-dated timestamps (`at=`), so the
+event log, versions and timestamps are exactly what real use would leave. Deterministic for a seed
+(relative to the minute it runs).
+"""
 
 from __future__ import annotations
 
 import os
 import random
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
 from steward.accounts.models import Role, Team, User
 from steward.accounts.services import absence_create, user_create, user_set_backup
 from steward.cases import services as cs
-from steward.cases.models import Category, Channel, CommitmentState, Kind, Priority
+from steward.cases.models import Case, Category, Channel, CommitmentState, Kind, Priority, Status
+from steward.customers.models import Customer
 from steward.customers.services import customer_create
 from steward.sectors.models import Distance
 from steward.sectors.services import sector_create
@@ -215,52 +222,187 @@ NOTES = [
 ]
 
 
-def _summary(category: str, customer: str, said: str) -> tuple[str, str]:
-    need = f"{customer} ({category.lower()}): {said}"
-    done = (
-        f"Confirmed the customer's details, checked the {category.lower()} history and promised a call-back."
-    )
-    return need, done
+# What the adviser writes in a handoff, by category: (what the customer needs, what has been done).
+HANDOFF_TEXTS = {
+    "Device fault": (
+        "needs a phone that charges again; it stopped after three days and is needed for work",
+        "Checked the warranty (valid), ran the charging test in store and asked the warehouse for a "
+        "replacement unit.",
+    ),
+    "Billing": (
+        "needs the duplicated monthly fee refunded on this month's bill",
+        "Confirmed the double charge on the invoice and opened a refund request with billing.",
+    ),
+    "Delivery": (
+        "needs the order that was due on Monday delivered, or a firm new date",
+        "Checked the tracking: stuck at the depot. Asked logistics for the new delivery slot.",
+    ),
+    "Plan change": (
+        "wants to move to the 50 GB plan from the start of next month",
+        "Explained the new price and checked the contract allows the change; change not yet scheduled.",
+    ),
+    "Network coverage": (
+        "has had no signal at home in the evenings since last week",
+        "Checked the coverage map and open incidents for the area; reported it to technical service.",
+    ),
+    "Contract": (
+        "wants to know when the contract ends and the options after it",
+        "Looked up the contract: ends in three months. Prepared the renewal and SIM-only options.",
+    ),
+}
+STAFF_CONFIRMATIONS = {
+    Channel.PHONE: "Customer called back and confirmed it works now.",
+    Channel.WALK_IN: "Customer came to the store and confirmed the solution in person.",
+    Channel.CHAT: "Customer confirmed in the chat that everything is fine.",
+}
+SECTOR_NOTES = {
+    "Device fault": "Waiting for the warehouse to ship the replacement unit.",
+    "Billing": "Refund request is with billing; they answer within two working days.",
+    "Delivery": "Logistics is checking the depot for the parcel.",
+    "Plan change": "Billing has to approve the plan change before the next cycle.",
+    "Network coverage": "Technical service is measuring the signal in the area.",
+    "Contract": "Account executives are preparing the renewal offer.",
+}
+UNCONFIRMED_REASONS = [
+    "No answer from the customer after two reminders.",
+    "Customer stopped answering; the refund is visible on the account.",
+    "Customer unreachable by phone and e-mail for a week after the fix.",
+]
+
+HORIZON_DAYS = 180  # the demo covers the last six months
+# Cases arrive at a steady rate over the period; what becomes of one depends on its age. Old cases are
+# almost all closed (most confirmed); the last two weeks hold the open work in every status.
+FATES_BY_AGE: list[tuple[float, dict[str, float]]] = [
+    (1, {"new": 55, "open": 20, "waiting_customer": 10, "confirmed": 15}),
+    (
+        14,
+        {
+            "open": 14,
+            "waiting_customer": 12,
+            "waiting_sector": 12,
+            "proposed": 16,
+            "reopened": 6,
+            "confirmed": 34,
+            "unconfirmed": 6,
+        },
+    ),
+    (
+        HORIZON_DAYS,
+        {"confirmed": 88, "unconfirmed": 8.5, "proposed": 1.5, "waiting_sector": 1.5, "open": 0.5},
+    ),
+]
+CLOSED_FATES = ("confirmed", "unconfirmed")
+# Contacts come mostly in business hours and less at weekends.
+HOUR_WEIGHTS = [0.2] * 7 + [1, 3, 5, 5, 5, 4, 4, 5, 5, 4, 3, 2, 1.5, 1, 0.5, 0.3, 0.2]  # 00:00..23:00
+FOLLOW_UP_SHARE = 0.04  # cases that are a repeat contact on a need closed a few days before
+
+
+@dataclass
+class Plan:
+    start: datetime
+    fate: str
+    customer: Customer
+    category: Category
+    follow_up: bool = False
+
+
+class Demo:
+    """The state one seeding run needs: people, who is away when, categories, the clock."""
+
+    def __init__(self, rng: random.Random, now: datetime, people: dict[str, Any], categories: list[Category]):
+        self.rng = rng
+        self.now = now
+        self.advisers: list[User] = people["advisers"]
+        self.executives: set[int] = people["account_executives"]
+        self.manager: User = people["manager"]
+        self.away: dict[int, list[tuple[datetime, datetime]]] = people["away"]
+        self.course: datetime = people["course"]
+        self.categories = categories
+
+    def is_away(self, user: User, at: datetime) -> bool:
+        return any(start <= at < end for start, end in self.away.get(user.pk, ()))
+
+    def acting(self, owner: User, at: datetime) -> User:
+        """Who acts for the owner at `at`: the owner, or the backup while the owner is away."""
+        if self.is_away(owner, at) and owner.backup is not None:
+            return owner.backup
+        return owner
+
+    def pick_owner(self, at: datetime) -> User:
+        present = [a for a in self.advisers if not self.is_away(a, at)]
+        return self.rng.choice(present or self.advisers)
 
 
 class Command(BaseCommand):
     help = (
-        "Seed demo data (once): sectors, teams, users with backups, customers and cases through the services."
+        "Seed demo data (once): sectors, teams, users with backups, absences, customers and cases "
+        "through the services."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--cases", type=int, default=2000)
-        parser.add_argument("--customers", type=int, default=300)
-        parser.add_argument("--seed", type=int, default=7)
+        parser.add_argument("--cases", type=int, default=2000, help="number of cases (default 2000)")
+        parser.add_argument("--customers", type=int, default=300, help="number of customers (default 300)")
+        parser.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         if User.objects.exists():
             self.stdout.write("Demo data already present: nothing to do.")
             return
+        total, n_customers = opts["cases"], opts["customers"]
+        if total < 0 or n_customers < 1:
+            raise CommandError("--cases must be 0 or more and --customers at least 1.")
         rng = random.Random(opts["seed"])
         password = os.environ.get("DEMO_PASSWORD", "steward-demo")
         now = timezone.now().replace(second=0, microsecond=0)
         with transaction.atomic():
             people = self._people(password, now)
-            customers = self._customers(rng, opts["customers"])
-        advisers: list[User] = people["advisers"]
-        categories = [Category.objects.create(name=n) for n in CATEGORIES]
-        total = opts["cases"]
-        starts = sorted(now - timedelta(minutes=rng.randint(30, 180 * 24 * 60)) for _ in range(total))
-        step = max(1, total // 10)
-        for batch_start in range(0, total, 100):
+            customers = self._customers(rng, n_customers)
+            categories = [Category.objects.get_or_create(name=n)[0] for n in CATEGORIES]
+        demo = Demo(rng, now, people, categories)
+        plans = self._plans(demo, customers, total)
+        follow_ups = total - len(plans)
+        created = 0
+        done_pct = 0
+
+        def made() -> None:
+            nonlocal created, done_pct
+            created += 1
+            pct = created * 100 // total
+            if pct >= done_pct + 10 or created == total:
+                done_pct = pct - pct % 10
+                self.stdout.write(f"  cases: {created}/{total} ({pct} %)")
+
+        for batch_start in range(0, len(plans), 50):
             with transaction.atomic():
-                for i in range(batch_start, min(total, batch_start + 100)):
-                    self._case(
-                        rng, starts[i], now, rng.choice(customers), advisers, categories, people["manager"]
-                    )
-                    if (i + 1) % step == 0:
-                        self.stdout.write(f"  cases: {i + 1}/{total} ({(i + 1) * 100 // total} %)")
-        self.stdout.write(self.style.SUCCESS(f"Seeded {len(customers)} customers and {total} cases."))
+                for i, plan in enumerate(plans[batch_start : batch_start + 50], start=batch_start):
+                    closed_at = self._case(demo, plan)
+                    made()
+                    # Spread the repeat contacts over the whole period: the chance follows what is left.
+                    chance = follow_ups / (0.8 * (len(plans) - i) + 1)
+                    if closed_at is not None and follow_ups and rng.random() < chance:
+                        start = closed_at + timedelta(hours=rng.uniform(2, 6 * 24))
+                        if start < now - timedelta(hours=2):
+                            self._case(demo, Plan(start, "confirmed", plan.customer, plan.category, True))
+                            made()
+                            follow_ups -= 1
+        # Repeat contacts that found no closed case to follow become ordinary cases: the count is exact.
+        with transaction.atomic():
+            while created < total:
+                self._case(demo, self._plan(demo, customers))
+                made()
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Seeded {len(customers)} customers and {created} cases. "
+                f"Log in as manager, executive, admin or adviser1..adviser12."
+            )
+        )
+
+    # ------------------------------------------------------------ people
 
     def _people(self, password: str, now: datetime) -> dict[str, Any]:
         sectors = {name: sector_create(actor=None, name=name, distance=d) for name, d in SECTORS}
-        store = Team.objects.create(name="Central store")
+        centre = Team.objects.create(name="Store Centre")
+        north = Team.objects.create(name="Store North")
         execs = Team.objects.create(name="Account executives")
         manager = user_create(
             username="manager",
@@ -269,7 +411,8 @@ class Command(BaseCommand):
             first_name="Marta",
             last_name="Jiménez",
             email="manager@steward.localhost",
-            team=store,
+            team=centre,
+            language="es",
         )
         user_create(
             username="executive",
@@ -286,22 +429,24 @@ class Command(BaseCommand):
             first_name="Admin",
             email="admin@steward.localhost",
         )
-        for username, sector in (
-            ("billing1", "Billing"),
-            ("warehouse1", "Warehouse"),
-            ("logistics1", "Logistics"),
+        for username, sector, (first, last) in (
+            ("billing1", "Billing", ("Pavel", "Orlov")),
+            ("warehouse1", "Warehouse", ("Kanya", "Suksai")),
+            ("logistics1", "Logistics", ("Diego", "Navarro")),
         ):
             user_create(
                 username=username,
                 password=password,
                 role=Role.SECTOR_MEMBER,
-                first_name=username[:-1].title(),
+                first_name=first,
+                last_name=last,
+                email=f"{username}@steward.localhost",
                 sector_id=sectors[sector].pk,
             )
         advisers = []
         languages = ["en", "th", "ru", "es"]
         for n, (first, last) in enumerate(ADVISERS, start=1):
-            front = n <= 6
+            team = centre if n <= 3 else north if n <= 6 else execs
             advisers.append(
                 user_create(
                     username=f"adviser{n}",
@@ -310,34 +455,39 @@ class Command(BaseCommand):
                     first_name=first,
                     last_name=last,
                     email=f"adviser{n}@steward.localhost",
-                    team=store if front else execs,
-                    sector_id=sectors["Front desk" if front else "Account executives"].pk,
+                    team=team,
+                    sector_id=sectors["Front desk" if n <= 6 else "Account executives"].pk,
                     language=languages[n % 4],
                 )
             )
         for i, adviser in enumerate(advisers):
             user_set_backup(actor=None, user=adviser, backup=advisers[(i + 1) % len(advisers)])
-        # One adviser is away now, so the backup-acting view shows; the account executives' course
-        # day next week is the "training day" decision of a later release.
-        absence_create(
-            actor=manager,
-            user=advisers[2],
-            starts_at=now - timedelta(days=1),
-            ends_at=now + timedelta(days=2),
-            reason="Sick leave",
-        )
-        course = (now + timedelta(days=7)).replace(hour=8, minute=0)
-        for adviser in advisers[6:]:
-            absence_create(
-                actor=manager,
-                user=adviser,
-                starts_at=course,
-                ends_at=course + timedelta(hours=10),
-                reason="Product course (all account executives)",
-            )
-        return {"advisers": advisers, "manager": manager}
+        away: dict[int, list[tuple[datetime, datetime]]] = {}
 
-    def _customers(self, rng: random.Random, count: int) -> list[Any]:
+        def absent(user: User, start: datetime, end: datetime, reason: str) -> None:
+            absence_create(actor=manager, user=user, starts_at=start, ends_at=end, reason=reason)
+            away.setdefault(user.pk, []).append((start, end))
+
+        # Away now, so the backup-acting view shows on adviser3's cases (adviser4 covers).
+        absent(advisers[2], now - timedelta(days=1), now + timedelta(days=2), "Sick leave")
+        # A holiday in two weeks.
+        holiday = (now + timedelta(days=14)).replace(hour=0, minute=0)
+        absent(advisers[0], holiday, holiday + timedelta(days=5), "Holiday")
+        # Next week's Tuesday: every account executive on the same product course (the training-day
+        # decision a later release assesses).
+        days = (1 - now.weekday()) % 7 + 7
+        course = (now + timedelta(days=days)).replace(hour=8, minute=0)
+        for adviser in advisers[6:]:
+            absent(adviser, course, course + timedelta(hours=10), "Product course (all account executives)")
+        return {
+            "advisers": advisers,
+            "account_executives": {a.pk for a in advisers[6:]},
+            "manager": manager,
+            "away": away,
+            "course": course,
+        }
+
+    def _customers(self, rng: random.Random, count: int) -> list[Customer]:
         customers = []
         langs = list(CUSTOMER_NAMES)
         for i in range(count):
@@ -346,11 +496,10 @@ class Command(BaseCommand):
             given, family = rng.choice(first), rng.choice(last)
             if lang == "ru" and given.endswith(("а", "я")):
                 family += "а"  # Russian family names agree with the person's gender
-            name = f"{given} {family}"
             customers.append(
                 customer_create(
                     actor=None,
-                    name=name,
+                    name=f"{given} {family}",
                     email=f"customer{i + 1}@example.com",
                     language=lang,
                     phone=f"+{rng.randint(10, 99)} {rng.randint(100, 999)} {rng.randint(1000, 9999)}",
@@ -358,29 +507,44 @@ class Command(BaseCommand):
             )
         return customers
 
-    def _case(
-        self,
-        rng: random.Random,
-        t: datetime,
-        now: datetime,
-        customer: Any,
-        advisers: list[User],
-        categories: list[Category],
-        manager: User,
-    ) -> None:
-        lang = customer.language
-        category = rng.choice(categories)
+    # ------------------------------------------------------------ cases
+
+    def _plan(self, demo: Demo, customers: list[Customer]) -> Plan:
+        rng = demo.rng
+        while True:
+            day = demo.now - timedelta(days=rng.randint(0, HORIZON_DAYS - 1))
+            if day.weekday() < 5 or rng.random() < 0.4:
+                break
+        hour = rng.choices(range(24), weights=HOUR_WEIGHTS)[0]
+        start = day.replace(hour=hour, minute=rng.randint(0, 59), second=0, microsecond=0)
+        if start >= demo.now:
+            start -= timedelta(days=1)
+        age_days = (demo.now - start).total_seconds() / 86400
+        fates = next(f for limit, f in FATES_BY_AGE if age_days < limit or limit == HORIZON_DAYS)
+        fate = rng.choices(list(fates), weights=list(fates.values()))[0]
+        return Plan(start, fate, rng.choice(customers), rng.choice(demo.categories))
+
+    def _plans(self, demo: Demo, customers: list[Customer], total: int) -> list[Plan]:
+        base = total - round(total * FOLLOW_UP_SHARE)
+        return sorted((self._plan(demo, customers) for _ in range(base)), key=lambda p: p.start)
+
+    def _case(self, demo: Demo, plan: Plan) -> datetime | None:
+        """Play one case through the services; return when it closed, if it did."""
+        rng, now = demo.rng, demo.now
+        lang, category = plan.customer.language, plan.category
         subject, first, again = TEXTS[lang][category.name]
         reply, solved = REPLIES[lang]
-        owner = rng.choice(advisers)
-        kind = rng.choices([Kind.QUESTION, Kind.REQUEST, Kind.COMPLAINT], weights=[4, 3, 3])[0]
+        t = plan.start
+        owner = demo.pick_owner(t)
         case = cs.case_open(
             actor=owner,
-            customer=customer,
+            customer=plan.customer,
             subject=subject,
-            description=first,
+            description=again if plan.follow_up else first,
             owner=owner,
-            kind=kind,
+            kind=Kind.COMPLAINT
+            if plan.follow_up
+            else rng.choices([Kind.QUESTION, Kind.REQUEST, Kind.COMPLAINT], weights=[4, 3, 3])[0],
             category=category,
             priority=rng.choices(Priority.values, weights=[2, 6, 2, 1])[0],
             channel=rng.choices(
@@ -389,71 +553,120 @@ class Command(BaseCommand):
             )[0],
             at=t,
         )
+        if plan.fate == "new":
+            return None
 
-        def later(minutes_low: int, minutes_high: int) -> datetime | None:
+        def later(low: float, high: float) -> datetime | None:
+            """Move the clock on by low..high minutes; None once that would pass the present."""
             nonlocal t
-            nxt = t + timedelta(minutes=rng.randint(minutes_low, minutes_high))
+            nxt = (t + timedelta(minutes=rng.uniform(low, high))).replace(microsecond=0)
             if nxt >= now:
                 return None
             t = nxt
             return t
 
-        actor = owner
+        def who(at: datetime) -> User:
+            return demo.acting(owner, at)
+
+        closed = plan.fate in CLOSED_FATES
         if (at := later(5, 240)) is None:
-            return
-        cs.case_reply(actor=actor, case=case, body=reply, at=at)
+            return None
+        waiting = plan.fate == "waiting_customer" and rng.random() < 0.7
+        cs.case_reply(actor=who(at), case=case, body=reply, wait_for_customer=waiting, at=at)
+        if waiting:
+            return None
+        if plan.follow_up and rng.random() < 0.25:
+            cs.case_flag_repeat_explanation(
+                actor=who(at), case=case, comment="Had to tell the whole story again.", at=at
+            )
         commitment = None
         if rng.random() < 0.6 and (at := later(1, 30)) is not None:
+            due = at + timedelta(hours=rng.choice([4, 24, 48, 72]))
+            if not closed and who(at).pk in demo.executives and rng.random() < 0.5:
+                due = demo.course + timedelta(hours=rng.randint(2, 8))  # due on the course day
             commitment = cs.commitment_set(
-                actor=actor,
-                case=case,
-                description=NEXT_STEPS[lang],
-                due_at=at + timedelta(hours=rng.choice([4, 24, 48, 72])),
-                at=at,
+                actor=who(at), case=case, description=NEXT_STEPS[lang], due_at=due, at=at
             )
         if rng.random() < 0.4 and (at := later(10, 600)) is not None:
-            cs.case_add_note(actor=actor, case=case, body=rng.choice(NOTES), at=at)
+            cs.case_add_note(actor=who(at), case=case, body=rng.choice(NOTES), at=at)
         if rng.random() < 0.35 and (at := later(30, 1440)) is not None:
             cs.case_receive_message(case=case, body=again, channel=case.channel, at=at)
-            if rng.random() < 0.3:
+            if rng.random() < 0.3 and (at := later(1, 10)) is not None:
                 cs.case_flag_repeat_explanation(
-                    actor=actor,
-                    case=case,
-                    comment="Customer re-explained the problem.",
-                    at=at + timedelta(minutes=2),
+                    actor=who(at), case=case, comment="Customer re-explained the problem.", at=at
                 )
-                t = at + timedelta(minutes=2)
         if rng.random() < 0.3 and (at := later(30, 1440)) is not None:
-            target = rng.choice([a for a in advisers if a.pk != actor.pk])
-            need, done = _summary(category.name, customer.name, first)
+            target = rng.choice([a for a in demo.advisers if a != owner and not demo.is_away(a, at)])
+            need, done = HANDOFF_TEXTS[category.name]
             cs.case_hand_off(
-                actor=actor, case=case, to_user=target, customer_need=need, done_so_far=done, at=at
+                actor=who(at),
+                case=case,
+                to_user=target,
+                customer_need=f"{plan.customer.name} {need}.",
+                done_so_far=done,
+                at=at,
             )
-            actor = target
-        if commitment is not None and (at := later(60, 3000)) is not None:
+            owner = target
+            if rng.random() < 0.1 and (at := later(5, 120)) is not None:
+                cs.case_flag_repeat_explanation(
+                    actor=who(at), case=case, comment="New adviser asked the customer again.", at=at
+                )
+        if commitment is not None and closed and (at := later(60, 3000)) is not None:
             state = rng.choices(
-                [CommitmentState.KEPT, CommitmentState.BROKEN, CommitmentState.CANCELLED], weights=[7, 2, 1]
+                [CommitmentState.KEPT, CommitmentState.BROKEN, CommitmentState.CANCELLED],
+                weights=[75, 15, 10],
             )[0]
-            cs.commitment_resolve(actor=actor, commitment=commitment, state=state, at=at)
-        if rng.random() < 0.15 and (at := later(1, 60)) is not None:
-            cs.case_set_status(
-                actor=actor, case=case, status=rng.choice(["waiting_customer", "waiting_sector"]), at=at
-            )
-            if rng.random() < 0.5:
-                return
-        if (at := later(60, 4000)) is None:
-            return
-        cs.case_propose_solution(actor=actor, case=case, solution=solved, at=at)
-        if rng.random() < 0.06 and (at := later(60, 2000)) is not None:
+            cs.commitment_resolve(actor=who(at), commitment=commitment, state=state, at=at)
+        if plan.fate == "waiting_customer" and (at := later(5, 600)) is not None:
+            cs.case_set_status(actor=who(at), case=case, status=Status.WAITING_CUSTOMER, at=at)
+            return None
+        if plan.fate == "waiting_sector" and (at := later(5, 600)) is not None:
+            cs.case_add_note(actor=who(at), case=case, body=SECTOR_NOTES[category.name], at=at)
+            cs.case_set_status(actor=who(at), case=case, status=Status.WAITING_SECTOR, at=at)
+            return None
+        if plan.fate == "open" or (at := later(60, 4000)) is None:
+            return None
+        cs.case_propose_solution(actor=who(at), case=case, solution=solved, at=at)
+        if plan.fate == "proposed":
+            return None
+        if (plan.fate == "reopened" or rng.random() < 0.05) and (at := later(60, 2000)) is not None:
             cs.case_receive_message(case=case, body=again, channel=case.channel, at=at)  # reopens
+            if plan.fate == "reopened" or (at := later(60, 2000)) is None:
+                return None
+            cs.case_reply(actor=who(at), case=case, body=reply, at=at)
             if (at := later(60, 2000)) is None:
-                return
-            cs.case_propose_solution(actor=actor, case=case, solution=solved, at=at)
-        outcome = rng.random()
-        if outcome < 0.82 and (at := later(30, 2880)) is not None:
-            channel = Channel.PORTAL if rng.random() < 0.5 else Channel.EMAIL
-            cs.case_confirm_solution(case=case, channel=channel, at=at)
-        elif outcome < 0.9 and (at := later(4320, 10080)) is not None:
-            cs.case_close_unconfirmed(
-                actor=manager, case=case, reason="No answer from the customer after two reminders.", at=at
+                return None
+            cs.case_propose_solution(actor=who(at), case=case, solution=solved, at=at)
+        if plan.fate == "unconfirmed":
+            if (at := later(5 * 1440, 8 * 1440)) is None:
+                return None
+            reason = rng.choice(UNCONFIRMED_REASONS)
+            cs.case_close_unconfirmed(actor=demo.manager, case=case, reason=reason, at=at)
+            return at
+        if (at := later(30, 2880)) is None:
+            return None
+        self._confirm(demo, case, who(at), at)
+        # Now and then the customer writes again within days of the closure: the case reopens.
+        if rng.random() < 0.02 and (at := later(60, 5 * 1440)) is not None:
+            cs.case_receive_message(case=case, body=again, channel=case.channel, at=at)
+            if (at := later(30, 600)) is None:
+                return None
+            cs.case_reply(actor=who(at), case=case, body=reply, at=at)
+            if (at := later(60, 2000)) is None:
+                return None
+            cs.case_propose_solution(actor=who(at), case=case, solution=solved, at=at)
+            if (at := later(30, 2880)) is None:
+                return None
+            self._confirm(demo, case, who(at), at)
+        return t
+
+    def _confirm(self, demo: Demo, case: Case, acting: User, at: datetime) -> None:
+        """The customer confirms online, or tells an adviser who records it (a quarter of the time)."""
+        if demo.rng.random() < 0.25:
+            channel = demo.rng.choice(list(STAFF_CONFIRMATIONS))
+            cs.case_confirm_solution(
+                actor=acting, case=case, channel=channel, note=STAFF_CONFIRMATIONS[channel], at=at
             )
+        else:
+            channel = Channel.PORTAL if demo.rng.random() < 0.5 else Channel.EMAIL
+            cs.case_confirm_solution(case=case, channel=channel, at=at)
