@@ -1,47 +1,53 @@
 #!/usr/bin/env bash
-# Install, migrate, seed the demo once and serve Steward on 127.0.0.1 (SQLite, in-process jobs).
+# Install, migrate, seed the demo company on an empty database and serve Steward on 127.0.0.1.
+# Local demo only: SQLite in var/db.sqlite3, DEBUG on, background jobs in-process (no broker).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/_venv.sh
 ensure_venv ""
+PY=.venv/bin/python
 
 mkdir -p var
 if [ ! -s var/secret_key ]; then
-  .venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(50))' > var/secret_key
-  chmod 600 var/secret_key
+  (umask 077 && "$PY" -c 'import secrets; print(secrets.token_urlsafe(50))' > var/secret_key)
 fi
-export STEWARD_SECRET_KEY="$(cat var/secret_key)"
-export STEWARD_DEBUG="${STEWARD_DEBUG:-1}"
+STEWARD_SECRET_KEY="$(cat var/secret_key)"
+export STEWARD_SECRET_KEY
+export STEWARD_DEBUG=1
 export DJANGO_SETTINGS_MODULE=config.settings
-unset CELERY_BROKER_URL || true
-PY=.venv/bin/python
+export DATABASE_URL="sqlite:///$PWD/var/db.sqlite3"
+unset CELERY_BROKER_URL STEWARD_CACHE_URL || true
 
 if ensure_gettext; then
-  $PY manage.py compilemessages -v 0 --ignore=.venv
+  "$PY" manage.py compilemessages -v 0 --ignore=.venv
 else
-  echo "warning: GNU gettext (msgfmt) is missing: pages will be in English only." >&2
+  echo "warning: GNU gettext (msgfmt) is missing and cannot be installed here: pages will be in English only." >&2
 fi
-$PY manage.py migrate --noinput -v 0
-$PY manage.py collectstatic --noinput -v 0
+"$PY" manage.py migrate --noinput -v 0
+# No collectstatic: with DEBUG on, static files are served straight from the source folders.
 
-# seed_demo does nothing when the database already has users, so this runs once.
-echo "==> demo data (seeded on the first run only; that takes a minute or two)"
-$PY manage.py seed_demo
+users="$("$PY" manage.py shell -v 0 -c 'from steward.accounts.models import User; print(User.objects.count())' | tail -1)"
+if [ "$users" = 0 ]; then
+  echo "==> seeding the demo company (first run only; a minute or two)"
+  "$PY" manage.py seed_demo ${DEMO_CASES:+--cases "$DEMO_CASES"}
+fi
+demo="$("$PY" manage.py shell -v 0 -c \
+  'from steward.accounts.models import User; print(int(User.objects.filter(username="adviser1").exists()))' | tail -1)"
 
 PORT="${PORT:-8000}"
-PW="${DEMO_PASSWORD:-steward-demo}"
-cat <<TXT
-
-Steward is running at http://127.0.0.1:$PORT/   (Ctrl+C stops it)
-
-Demo log-ins (password for all: $PW)
-  role               user name
-  service manager    manager
-  executive          executive
-  administrator      admin
-  adviser            adviser1 … adviser12   (adviser1's backup is adviser2, and so on)
-  sector member      billing1, warehouse1, logistics1
-
-API docs: http://127.0.0.1:$PORT/api/docs/
-TXT
-exec $PY manage.py runserver --noreload "127.0.0.1:$PORT"
+echo
+echo "Steward: http://127.0.0.1:$PORT/    API docs: http://127.0.0.1:$PORT/api/docs/    (Ctrl+C stops it)"
+if [ "$demo" = 1 ]; then
+  PW="${DEMO_PASSWORD:-steward-demo}"
+  echo
+  echo "Demo log-ins (delete var/db.sqlite3 to start again from a fresh demo):"
+  printf '  %-17s %-22s %s\n' "role" "username" "password" \
+    "service manager" "manager" "$PW" \
+    "executive" "executive" "$PW" \
+    "administrator" "admin" "$PW" \
+    "adviser" "adviser1 … adviser12" "$PW" \
+    "sector member" "billing1" "$PW"
+  echo "  (adviser1's backup is adviser2, adviser2's is adviser3, …, adviser12's is adviser1)"
+fi
+echo
+exec "$PY" manage.py runserver --noreload "127.0.0.1:$PORT"

@@ -1,66 +1,112 @@
 #!/usr/bin/env bash
-# Every check Steward has: lint, types, migrations, translations, the suite on SQLite and on
-# PostgreSQL, browser tests in Debian Chromium. Exits non-zero on the first failure.
+# Every check Steward has, in order, stopping at the first failure: ruff, mypy, migrations,
+# translations, Django's checks, then the whole suite (browser tests included) on SQLite and on
+# PostgreSQL. This is what CI runs (.ci/run).
+#
+# Local-only shortcut: SKIP_TRANSLATIONS=1 skips the translation completeness check while strings
+# are still being translated. CI never sets it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/_venv.sh
-ensure_venv "dev"
-PY=.venv/bin/python
-export PATH="$PWD/.venv/bin:$PATH"
-export DJANGO_SETTINGS_MODULE=config.settings_test
-unset CELERY_BROKER_URL || true
 
 step() { echo; echo "==> $*"; }
+fail() { echo; echo "FAILED: $*" >&2; exit 1; }
+check() {  # check <label> <command>...: run one step, stop everything with a clear message if it fails
+  local label="$1"; shift
+  step "$label"
+  "$@" || fail "$label"
+}
 
-# Browser tests need Debian's chromium (never a downloaded browser).
+ensure_venv "dev" || fail "installing the project into .venv"
+PY="$PWD/.venv/bin/python"
+export PATH="$PWD/.venv/bin:$PATH"
+export DJANGO_SETTINGS_MODULE=config.settings_test
+# PostgreSQL for the second pass: DATABASE_URL when it points at PostgreSQL (read before it is
+# replaced below); the checks and the first pass run on SQLite.
+GIVEN_DATABASE_URL="${DATABASE_URL:-}"
+unset CELERY_BROKER_URL STEWARD_CACHE_URL || true
+
+WORK="$(mktemp -d /tmp/steward-test.XXXXXX)"
+PG_STOP=""
+cleanup() {
+  if [ -n "$PG_STOP" ]; then eval "$PG_STOP" >/dev/null 2>&1 || true; fi
+  if [ -n "${PGDIR:-}" ]; then rm -rf "$PGDIR"; fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+export DATABASE_URL="sqlite:///$WORK/checks.sqlite3"
+
+# Browser tests drive Debian's chromium (never a downloaded browser).
 if [ ! -x /usr/bin/chromium ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    step "installing Debian chromium and fonts for the browser tests"
-    apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-thai-tlwg fonts-noto-core >/dev/null \
-      || echo "warning: could not install chromium; browser tests will be skipped" >&2
+  if is_root_with_apt; then
+    step "installing Debian chromium and fonts for the browser tests (about a minute)"
+    apt_install chromium fonts-thai-tlwg fonts-noto-core ||
+      echo "warning: could not install chromium with apt: the browser tests will be SKIPPED" >&2
   else
-    echo "warning: /usr/bin/chromium is missing and this is not root: browser tests will be skipped" >&2
+    echo "warning: /usr/bin/chromium is missing and this is not root: the browser tests will be SKIPPED" >&2
   fi
 fi
-ensure_gettext || { echo "GNU gettext (msgfmt) is required for the translation checks" >&2; exit 1; }
+ensure_gettext || fail "GNU gettext (msgfmt) is required for the translation checks (apt-get install gettext)"
 
-step "ruff"
-ruff check .
-ruff format --check .
-step "mypy"
-mypy steward config
-step "migrations are up to date"
-$PY manage.py makemigrations --check --dry-run
-step "translations are complete"
-PY=$PY bash scripts/check_translations.sh
-$PY manage.py compilemessages -v 0 --ignore=.venv
-step "django system checks"
-$PY manage.py check
+# Optional: a later worker test uses Redis when one answers on the default port.
+if "$PY" - <<'EOF' 2>/dev/null
+import socket
+s = socket.create_connection(("127.0.0.1", 6379), timeout=1)
+s.sendall(b"PING\r\n")
+raise SystemExit(0 if s.recv(16).startswith(b"+PONG") else 1)
+EOF
+then
+  export STEWARD_TEST_REDIS_URL="${STEWARD_TEST_REDIS_URL:-redis://127.0.0.1:6379/15}"
+fi
+
+check "ruff check" ruff check .
+check "ruff format --check" ruff format --check .
+check "mypy" mypy steward config
+check "migrations are up to date (makemigrations --check)" "$PY" manage.py makemigrations --check --dry-run
+if [ "${SKIP_TRANSLATIONS:-}" = 1 ]; then
+  step "translations: SKIPPED (SKIP_TRANSLATIONS=1 is for local use only; CI runs this check)"
+else
+  check "translations are complete" env PY="$PY" bash scripts/check_translations.sh
+fi
+if [ -d locale ]; then
+  check "compilemessages" "$PY" manage.py compilemessages -v 0 --ignore=.venv
+fi
+check "django system checks" "$PY" manage.py check
 
 run_suite() {  # run_suite <label> <DATABASE_URL>
   step "test suite on $1"
-  set +e
-  DATABASE_URL="$2" python -m pytest -p no:cacheprovider
-  local rc=$?
-  set -e
-  [ "$rc" = 0 ] || { echo "FAILED: test suite on $1 (exit $rc)" >&2; exit 1; }
+  local rc=0
+  DATABASE_URL="$2" "$PY" -m pytest -p no:cacheprovider || rc=$?
+  case "$rc" in
+    0) ;;
+    5) fail "test suite on $1: pytest collected no tests" ;;
+    *) fail "test suite on $1 (pytest exit code $rc)" ;;
+  esac
 }
 
-run_suite SQLite "sqlite:///$PWD/var/test.sqlite3"
+# SQLite: pytest-django runs the test database in memory.
+run_suite SQLite "sqlite:///$WORK/test.sqlite3"
 
-PG_STOP=""
-if [ -n "${STEWARD_TEST_DATABASE_URL:-}" ]; then
-  PG_URL="$STEWARD_TEST_DATABASE_URL"
-elif $PY -c 'import socket,sys; s=socket.socket(); s.settimeout(1); sys.exit(s.connect_ex(("127.0.0.1",5432)))' \
-     && $PY -c 'import psycopg; psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", connect_timeout=3).close()' 2>/dev/null; then
-  # The machine's shared server: a database name of our own so parallel runs never collide.
+step "finding PostgreSQL"
+pg_answers() {  # pg_answers <url>: true when a superuser-ish connection works
+  "$PY" -c 'import sys, psycopg; psycopg.connect(sys.argv[1], connect_timeout=3).close()' "$1" 2>/dev/null
+}
+if [[ "$GIVEN_DATABASE_URL" == postgres* ]]; then
+  PG_URL="$GIVEN_DATABASE_URL"
+  echo "using DATABASE_URL (pytest-django creates and drops test_<its database name>)"
+elif pg_answers "postgresql://postgres@127.0.0.1:5432/postgres"; then
+  # The machine's shared server: a database name of our own, so parallel runs never collide.
   PG_URL="postgres://postgres@127.0.0.1:5432/steward_ci_$$"
+  echo "using the server on 127.0.0.1:5432 (test database test_steward_ci_$$)"
 else
-  eval "$(bash scripts/pg-start.sh)"
-  trap 'eval "$PG_STOP"; rm -rf "$PGDIR"' EXIT
+  echo "no server on 127.0.0.1:5432: starting a throwaway cluster (scripts/pg-start.sh)"
+  pg_env="$(PY="$PY" bash scripts/pg-start.sh)" || fail "starting PostgreSQL (scripts/pg-start.sh)"
+  eval "$pg_env"
   PG_URL="$DATABASE_URL"
+  echo "throwaway cluster on port $PGPORT (stopped and removed when this script ends)"
 fi
 run_suite PostgreSQL "$PG_URL"
+
 echo
 echo "All checks passed."
