@@ -34,6 +34,8 @@ from .models import (
 
 # Ids are 64-bit; a larger number in a filter is a 400, not a database overflow.
 MAX_ID = 2**63 - 1
+# Free text: far above any real message, low enough that one request cannot fill the database.
+MAX_TEXT = 100_000
 
 
 class UserRefSerializer(serializers.ModelSerializer[User]):
@@ -180,7 +182,9 @@ class VisibleCustomerField(serializers.PrimaryKeyRelatedField[Customer]):
 class CaseCreateSerializer(serializers.Serializer[Any]):
     customer = VisibleCustomerField(help_text="A customer the caller may see.")
     subject = serializers.CharField(max_length=300)
-    description = serializers.CharField(help_text="What the customer said: the first contact.")
+    description = serializers.CharField(
+        max_length=MAX_TEXT, help_text="What the customer said: the first contact."
+    )
     kind = serializers.ChoiceField(choices=Kind.choices, default=Kind.QUESTION)
     category = serializers.PrimaryKeyRelatedField(
         queryset=Category.objects.all(), required=False, allow_null=True
@@ -238,7 +242,7 @@ def _attachments_field() -> serializers.ListField:
 
 
 class ReplySerializer(serializers.Serializer[Any]):
-    body = serializers.CharField()
+    body = serializers.CharField(max_length=MAX_TEXT)
     expected_version = _expected_version()
     wait_for_customer = serializers.BooleanField(default=False)
     attachments = _attachments_field()
@@ -255,7 +259,9 @@ class NoteSerializer(serializers.ModelSerializer[Note]):
 
 
 class NoteCreateSerializer(serializers.Serializer[Any]):
-    body = serializers.CharField(help_text="An internal note: never sent to the customer.")
+    body = serializers.CharField(
+        max_length=MAX_TEXT, help_text="An internal note: never sent to the customer."
+    )
     attachments = _attachments_field()
 
 
@@ -274,8 +280,10 @@ class HandoffCreateSerializer(serializers.Serializer[Any]):
     to_user = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.all(), help_text="The new owner: an active adviser or manager."
     )
-    customer_need = serializers.CharField(help_text="What the customer needs, in your own words.")
-    done_so_far = serializers.CharField(help_text="What has been done so far.")
+    customer_need = serializers.CharField(
+        max_length=MAX_TEXT, help_text="What the customer needs, in your own words."
+    )
+    done_so_far = serializers.CharField(max_length=MAX_TEXT, help_text="What has been done so far.")
     expected_version = _expected_version()
 
 
@@ -292,17 +300,17 @@ class CommitmentResolveSerializer(serializers.Serializer[Any]):
 
 
 class ProposeSerializer(serializers.Serializer[Any]):
-    solution = serializers.CharField()
+    solution = serializers.CharField(max_length=MAX_TEXT)
     expected_version = _expected_version()
 
 
 class ConfirmSerializer(serializers.Serializer[Any]):
     channel = serializers.ChoiceField(choices=STAFF_CONFIRMATION_CHANNEL_CHOICES)
-    note = serializers.CharField(help_text="How the customer confirmed the solution.")
+    note = serializers.CharField(max_length=MAX_TEXT, help_text="How the customer confirmed the solution.")
 
 
 class ReasonSerializer(serializers.Serializer[Any]):
-    reason = serializers.CharField()
+    reason = serializers.CharField(max_length=MAX_TEXT)
 
 
 class RepeatExplanationSerializer(serializers.Serializer[Any]):
