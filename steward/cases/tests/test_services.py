@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from django.db import IntegrityError, connection, connections, transaction
@@ -69,9 +70,12 @@ def assert_event(case: Case, kind: str, actor: User | None, *, version: int) -> 
     return event
 
 
-def open_case(p: Personas, *, at: datetime, owner: User | None = None, **kwargs) -> Case:
+def open_case(p: Personas, *, at: datetime, owner: User | None = None, **kwargs: Any) -> Case:
     owner = owner or p.adviser
-    fields = {"subject": "Phone does not charge", "description": "It stopped charging after two days."}
+    fields: dict[str, Any] = {
+        "subject": "Phone does not charge",
+        "description": "It stopped charging after two days.",
+    }
     fields.update(kwargs)
     return svc.case_open(actor=owner, customer=p.customer, owner=owner, at=at, **fields)
 
@@ -1038,6 +1042,7 @@ def test_a_whole_case_life_leaves_a_gapless_ordered_event_log(
     assert [e.version for e in events] == list(range(1, fresh(case).version + 1))
     assert [e.at for e in events] == sorted(e.at for e in events)
     c = fresh(case)
+    assert c.first_response_at and c.solution_proposed_at and c.closed_at
     assert c.created_at < c.first_response_at < c.solution_proposed_at < c.closed_at
     assert c.reopen_count == 1 and c.closure == Closure.CONFIRMED and c.owner == other_adviser
 
