@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from steward.cases.serializers import ErrorSerializer
+from steward.core.serializers import ErrorSerializer
 
 
 class TokenRequestSerializer(serializers.Serializer[Any]):

@@ -11,6 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from steward.accounts.models import User
+from steward.core.serializers import DetailSerializer, ErrorSerializer  # noqa: F401  (re-exported)
 from steward.customers.models import Customer
 from steward.customers.selectors import customers_visible_to
 
@@ -332,17 +333,7 @@ class CaseEventSerializer(serializers.ModelSerializer[CaseEvent]):
         read_only_fields = fields
 
 
-class ErrorSerializer(serializers.Serializer[Any]):
-    """A 400: field name → list of messages (non_field_errors for the whole request)."""
-
-    non_field_errors = serializers.ListField(child=serializers.CharField(), required=False)
-
-
 class ConflictSerializer(serializers.Serializer[Any]):
     expected_version = serializers.ListField(child=serializers.CharField())
     current_version = serializers.IntegerField()
     changes = serializers.ListField(child=serializers.CharField())
-
-
-class DetailSerializer(serializers.Serializer[Any]):
-    detail = serializers.CharField()

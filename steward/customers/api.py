@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from steward.accounts.models import User
-from steward.cases.serializers import DetailSerializer, ErrorSerializer
+from steward.core.serializers import DetailSerializer, ErrorSerializer
 
 from .models import Customer
 from .selectors import customer_search, customers_visible_to, may_manage_customers

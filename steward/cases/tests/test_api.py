@@ -74,7 +74,7 @@ def test_wrong_password_is_a_400_and_repeated_failures_lock_the_token_endpoint(p
     for _ in range(4):  # AXES_FAILURE_LIMIT is 5: the same counter as the sign-in page
         client.post("/api/v1/auth/token/", wrong, format="json")
     right = client.post("/api/v1/auth/token/", {"username": "adviser", "password": PASSWORD}, format="json")
-    assert right.status_code == 429
+    assert right.status_code == 429 and "Too many failed sign-in attempts" in right.json()["detail"]
     assert not Token.objects.exists()
 
 
