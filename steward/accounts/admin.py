@@ -1,11 +1,27 @@
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import UserChangeForm
+from django.http import HttpRequest
 
 from .models import Absence, Team, User
+from .services import backup_problem
+
+
+class StewardUserChangeForm(UserChangeForm):
+    def clean_backup(self) -> User | None:
+        backup = self.cleaned_data.get("backup")
+        problem = backup_problem(self.instance, backup)
+        if problem:
+            raise forms.ValidationError(problem)
+        return backup
 
 
 @admin.register(User)
 class StewardUserAdmin(UserAdmin):
+    form = StewardUserChangeForm
     list_display = ("username", "first_name", "last_name", "role", "team", "backup", "is_active")
     list_filter = ("role", "team", "is_active")
     fieldsets = (
@@ -19,4 +35,12 @@ admin.site.register(Team)
 
 @admin.register(Absence)
 class AbsenceAdmin(admin.ModelAdmin):
+    """Read-only: absences are recorded on the absences page, through absence_create (overlap checks)."""
+
     list_display = ("user", "starts_at", "ends_at", "reason")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

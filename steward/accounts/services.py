@@ -53,15 +53,25 @@ def user_create(
 BACKUP_ROLES = (Role.ADVISER, Role.MANAGER, Role.ADMIN)
 
 
+def backup_problem(user: User, backup: User | None) -> str | None:
+    """Why `backup` cannot cover `user`, or None. Shared by the service and the admin form."""
+    if backup is None:
+        return None
+    if backup.pk == user.pk:
+        return _("A person cannot be their own backup.")
+    if not backup.is_active:
+        return _("The backup must be an active user.")
+    if not (backup.is_superuser or backup.role in BACKUP_ROLES):
+        # The backup acts as owner while the person is away, so must be someone who can own cases.
+        return _("The backup must be an adviser or a manager.")
+    return None
+
+
 @transaction.atomic
 def user_set_backup(*, actor: User | None, user: User, backup: User | None) -> User:
-    if backup is not None and backup.pk == user.pk:
-        raise DomainError(_("A person cannot be their own backup."), field="backup")
-    if backup is not None and not backup.is_active:
-        raise DomainError(_("The backup must be an active user."), field="backup")
-    if backup is not None and not (backup.is_superuser or backup.role in BACKUP_ROLES):
-        # The backup acts as owner while the person is away, so must be someone who can own cases.
-        raise DomainError(_("The backup must be an adviser or a manager."), field="backup")
+    problem = backup_problem(user, backup)
+    if problem:
+        raise DomainError(problem, field="backup")
     user.backup = backup
     user.save(update_fields=["backup"])
     return user

@@ -83,3 +83,27 @@ def test_absences_page_is_for_managers_and_refuses_overlaps(client, adviser, man
         "/en/accounts/absences/", {**data, "starts_at": "2030-01-10T12:00", "ends_at": "2030-01-10T20:00"}
     )
     assert r.status_code == 400 and "overlaps an existing absence" in r.content.decode()
+
+
+def test_admin_refuses_a_backup_who_cannot_own_cases(client, personas):
+    from steward.accounts.services import user_create
+
+    admin = user_create(username="root", role="admin")
+    client.force_login(admin)
+    adviser = personas.adviser
+    page = client.get(f"/en/admin/accounts/user/{adviser.pk}/change/")
+    assert page.status_code == 200
+    form = page.context["adminform"].form
+    data = {
+        k: v for k, v in form.initial.items() if v is not None and k not in ("groups", "user_permissions")
+    }
+    data.update(
+        {"backup": personas.sector_member.pk, "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00"}
+    )
+    data.pop("date_joined", None)
+    data.pop("last_login", None)
+    r = client.post(f"/en/admin/accounts/user/{adviser.pk}/change/", data)
+    assert r.status_code == 200 and "The backup must be an adviser or a manager." in r.content.decode()
+    adviser.refresh_from_db()
+    assert adviser.backup == personas.backup
+    assert client.get("/en/admin/accounts/absence/add/").status_code == 403
