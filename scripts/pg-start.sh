@@ -22,6 +22,7 @@ if ! command -v initdb >/dev/null 2>&1 || ! command -v pg_ctl >/dev/null 2>&1; t
   export PATH="$PGBIN:$PATH"
 fi
 PGDIR="${PGDIR:-$(mktemp -d /tmp/steward-pg.XXXXXX)}"
+cd /  # the postgres user may not be allowed into the caller's directory
 RUN=""
 if [ "$(id -u)" = 0 ]; then
   id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
