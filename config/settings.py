@@ -40,6 +40,11 @@ INSTALLED_APPS = [
     "steward.customers",
     "steward.sectors",
     "steward.cases",
+    "steward.mail",
+    "steward.notifications",
+    "steward.portal",
+    "steward.reviews",
+    "steward.analytics",
 ]
 
 MIDDLEWARE = [
@@ -133,6 +138,10 @@ DATA_UPLOAD_MAX_NUMBER_FILES = 20
 
 # Business rules that an organisation may tune.
 STEWARD_FOLLOW_UP_WINDOW_DAYS = env_int("STEWARD_FOLLOW_UP_WINDOW_DAYS", 7)
+# Domain of the Message-IDs Steward generates; defaults to the domain of STEWARD_FROM_EMAIL.
+STEWARD_MAIL_DOMAIN = env_str("STEWARD_MAIL_DOMAIN", "")
+# Public address of this installation, for links in mail (magic links, confirm / not solved).
+STEWARD_BASE_URL = env_str("STEWARD_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 STEWARD_CASE_PAGE_SIZE = 25
 
 REST_FRAMEWORK = {

@@ -21,6 +21,10 @@ urlpatterns += i18n_patterns(
     path("accounts/", include("steward.accounts.urls")),
     path("cases/", include("steward.cases.urls")),
     path("customers/", include("steward.customers.urls")),
+    path("sectors/", include("steward.sectors.urls")),
+    path("portal/", include("steward.portal.urls")),
+    path("reviews/", include("steward.reviews.urls")),
+    path("analytics/", include("steward.analytics.urls")),
     path("admin/", admin.site.urls),
 )
 

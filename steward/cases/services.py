@@ -40,6 +40,7 @@ from .models import (
     Status,
 )
 from .permissions import can_act, can_note, can_own_cases
+from .signals import case_event_recorded
 from .summaries import summary_problem
 
 # The customer confirms through the portal or the link in the e-mail; staff record a confirmation the
@@ -69,7 +70,7 @@ def _record(
     case.version += 1
     case.updated_at = at
     case.save(update_fields=[*fields, "version", "updated_at"])
-    return CaseEvent.objects.create(
+    event = CaseEvent.objects.create(
         case=case,
         kind=kind,
         at=at,
@@ -78,6 +79,8 @@ def _record(
         version=case.version,
         data=data or {},
     )
+    case_event_recorded.send(sender=CaseEvent, event=event)
+    return event
 
 
 def _lock(case: Case) -> Case:
