@@ -9,7 +9,7 @@ from steward.core import timeutil
 
 @pytest.mark.django_db
 def test_pick_owner_prefers_the_least_loaded_adviser_who_is_present(
-    adviser, backup, other_adviser, manager, case
+    adviser, backup, other_adviser, outsider, manager, case
 ):
     now = timeutil.now()
     chosen = pick_owner(at=now)
