@@ -108,6 +108,22 @@ def sectors_by_id() -> dict[int, Sector]:
 
 def task_facts(selection: Selection) -> list[TaskFacts]:
     """One row per sector task of the selected cases, folded from its events by one GROUP BY query."""
+    return _fold_tasks(CaseEvent.objects.filter(case__in=selected_cases(selection)))
+
+
+def sector_task_facts(sector_ids: Iterable[int], *, start: datetime, end: datetime) -> list[TaskFacts]:
+    """Tasks of these sectors created in [start, end), whatever their case: before/after comparisons."""
+    ids = set(sector_ids)
+    created = CaseEvent.objects.filter(
+        kind=TASK_CREATED, sector_id__in=ids, at__gte=start, at__lt=end
+    ).annotate(tid=KeyTextTransform("task", "data"))
+    events = CaseEvent.objects.annotate(tid=KeyTextTransform("task", "data")).filter(
+        kind__in=TASK_KINDS, tid__in=created.values("tid")
+    )
+    return [t for t in _fold_tasks(events) if t.sector in ids and start <= t.created_at < end]
+
+
+def _fold_tasks(events: QuerySet[CaseEvent]) -> list[TaskFacts]:
 
     def jint(key: str) -> Cast:
         return Cast(KeyTextTransform(key, "data"), IntegerField())
@@ -116,7 +132,7 @@ def task_facts(selection: Selection) -> list[TaskFacts]:
         return Q(kind=k)
 
     rows = (
-        CaseEvent.objects.filter(case__in=selected_cases(selection), kind__in=TASK_KINDS)
+        events.filter(kind__in=TASK_KINDS)
         .annotate(task_id=jint("task"))
         .filter(task_id__isnull=False)
         .values("task_id")
@@ -468,3 +484,52 @@ def export_rows(selection: Selection, *, chunk_size: int = 2000) -> Iterable[Exp
             case_kind=case_kind,
             category=category or "",
         )
+
+
+# ------------------------------------------------------------------ the whole analysis of a selection
+
+
+@dataclass(frozen=True)
+class EdgeRow:
+    source: Sector
+    target: Sector
+    edge: metrics.Edge
+    into_bottleneck: bool
+
+
+@dataclass(frozen=True)
+class Analysis:
+    table: SectorTable
+    edges: list[EdgeRow]
+    handoffs: metrics.HandoffSummary
+    pairs: list[tuple[Sector, Sector, metrics.PairStats]]
+    dot: str
+
+    @property
+    def bottleneck(self) -> Sector | None:
+        return next((r.sector for r in self.table.rows if r.is_bottleneck), None)
+
+
+def analysis(selection: Selection, *, now: datetime) -> Analysis:
+    """Sector table, process map (DOT and edge table) and handoffs of one selection: a fixed query count."""
+    from .processmap import Node, build_dot
+
+    table = sector_table(selection, now=now)
+    edges = dfg_edges(selection)
+    handoffs = handoff_summary(selection)
+    sectors = sectors_by_id()
+    neck = table.bottleneck.sector
+    nodes = {pk: Node(pk, s.name, s.distance) for pk, s in sectors.items()}
+    edge_rows = [
+        EdgeRow(sectors[e.source], sectors[e.target], e, e.target == neck)
+        for e in edges
+        if e.source in sectors and e.target in sectors
+    ]
+    edge_rows.sort(key=lambda r: (r.source.distance, r.source.name, r.target.distance, r.target.name))
+    pairs = [
+        (sectors[p.source], sectors[p.target], p)
+        for p in handoffs.pairs
+        if p.source in sectors and p.target in sectors
+    ]
+    dot = build_dot(nodes=nodes, edges=edges, bottleneck=neck)
+    return Analysis(table=table, edges=edge_rows, handoffs=handoffs, pairs=pairs, dot=dot)
