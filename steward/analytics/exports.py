@@ -73,7 +73,7 @@ def xes_lines(rows: Iterable[ExportRow]) -> Iterator[str]:
             current = r.case
             yield (
                 f"  <trace>{_attr('string', 'concept:name', str(r.case))}"
-                f"{_attr('string', 'case:kind', r.case_kind)}{_attr('string', 'case:category', r.category)}\n"
+                f"{_attr('string', 'kind', r.case_kind)}{_attr('string', 'category', r.category)}\n"
             )
         parts = [
             _attr("string", "concept:name", r.kind),
