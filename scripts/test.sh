@@ -70,7 +70,7 @@ else
   check "translations are complete" env PY="$PY" bash scripts/check_translations.sh
 fi
 if [ -d locale ]; then
-  check "compilemessages" "$PY" manage.py compilemessages -v 0 --ignore=.venv
+  check "compilemessages" "$PY" manage.py compilemessages -v 0 --ignore=.venv --ignore=.venv-pm4py
 fi
 check "django system checks" "$PY" manage.py check
 

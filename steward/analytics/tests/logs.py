@@ -180,8 +180,12 @@ def late_delivery_case(
     chain: Chain,
     t0: datetime = T0,
     members: dict[str, User] | None = None,
+    warehouse_takes_at: int = 70,
 ) -> CaseLog:
-    """Case A of the module docstring: front desk → warehouse → logistics ‖ billing → front desk."""
+    """Case A of the module docstring: front desk → warehouse → logistics ‖ billing → front desk.
+
+    `warehouse_takes_at` (minute) lets the release scenario make the warehouse queue the longest wait.
+    """
     m = members or {}
     fd = chain.front_desk
     log = open_case(
@@ -194,7 +198,7 @@ def late_delivery_case(
     log.add("message_out", 5, sector=fd, actor=owner, **{"from": "new", "to": "open"})
     Case.objects.filter(pk=log.case.pk).update(status=Status.OPEN)
     w1 = log.task(chain.warehouse, 10, target=120, actor=owner)
-    log.take(w1, 70, m.get("warehouse"))
+    log.take(w1, warehouse_takes_at, m.get("warehouse"))
     log.work(w1, 100, 30, m.get("warehouse"))
     log.complete(w1, 190, m.get("warehouse"))
     l1 = log.task(chain.logistics, 200, target=240, actor=owner)
