@@ -157,3 +157,20 @@ def action_mark_done(
     action.done_at = at or timeutil.now()
     action.save(update_fields=["status", "done_at"])
     return action
+
+
+@transaction.atomic
+def root_causes_ensure_default() -> int:
+    """Create any missing entry of the default root-cause tree (migration 0002 seeds it on a new
+    database; seed_demo and tests that flush the database call this). Returns how many were created."""
+    from .root_causes import TREE
+
+    created = 0
+    for (code, name), children in TREE.items():
+        parent, new = RootCause.objects.get_or_create(code=code, defaults={"name": name})
+        created += new
+        for child_code, child_name in children:
+            created += RootCause.objects.get_or_create(
+                code=child_code, defaults={"name": child_name, "parent": parent}
+            )[1]
+    return created

@@ -18,6 +18,7 @@ from playwright.sync_api import Page, expect
 
 from steward.accounts.models import Role
 from steward.analytics.tests.logs import late_delivery_case, value_chain
+from steward.reviews.services import root_causes_ensure_default
 from steward.testing import make_user
 from tests.e2e.test_handoff_scenario import sign_in
 
@@ -27,6 +28,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 def test_late_delivery_review_shows_targets_bottleneck_and_actions(
     live_server, page: Page, personas, tmp_path
 ):
+    root_causes_ensure_default()  # a transactional test may have flushed the seeded tree
     chain = value_chain()
     members = {
         "warehouse": make_user("warehouse1", role=Role.SECTOR_MEMBER, sector_id=chain.warehouse.pk),

@@ -26,6 +26,13 @@ def test_the_seeded_root_cause_tree_has_the_five_families():
     assert str(RootCause.objects.get(code="supplier-late")) == "Supplier › Supplier or carrier late"
 
 
+def test_the_default_tree_can_be_restored_after_a_flush():
+    RootCause.objects.filter(parent__isnull=False).delete()
+    RootCause.objects.all().delete()
+    assert services.root_causes_ensure_default() == 19
+    assert services.root_causes_ensure_default() == 0
+
+
 def test_no_culprit_field_anywhere():
     for model in (Finding, CorrectiveAction):
         names = {f.name for f in model._meta.get_fields()}
