@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Count, IntegerField, Max, Min, Q, QuerySet, Sum
 from django.db.models.fields.json import KeyTextTransform
@@ -74,7 +75,10 @@ def selected_cases(selection: Selection) -> QuerySet[Case]:
 
 
 def _cases_sql(selection: Selection) -> tuple[str, tuple[Any, ...]]:
-    sql, params = selected_cases(selection).values("pk").order_by().query.sql_with_params()
+    try:
+        sql, params = selected_cases(selection).values("pk").order_by().query.sql_with_params()
+    except EmptyResultSet:  # e.g. an empty list of case ids: a subquery that selects no case
+        return "SELECT 0 WHERE 1 = 0", ()
     return sql, tuple(params)
 
 

@@ -153,3 +153,10 @@ def test_postgresql_percentile_cont_equals_the_python_interpolation(log):
         for key, summary in (("queue", st.queue), ("work", st.work), ("elapsed", st.elapsed)):
             med, p90 = sql[sector][key]
             assert (med, p90) == pytest.approx((summary.median, summary.p90)) if summary.n else med is None
+
+
+def test_an_empty_list_of_cases_gives_empty_answers(log):
+    none = Selection(case_ids=())
+    assert selectors.dfg_edges(none) == [] and selectors.task_facts(none) == []
+    assert selectors.handoff_summary(none).ping_pong_rate.value is None
+    assert selectors.analysis(none, now=log.now).table.rows == []
