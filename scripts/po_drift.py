@@ -8,7 +8,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # Not copied into the scratch tree: environments, caches and local state.
-SKIP = (".venv", ".git", "var", "node_modules", ".hypothesis", ".mypy_cache", ".ruff_cache", "__pycache__")
+SKIP = (
+    ".venv",
+    ".venv-pm4py",
+    ".git",
+    "var",
+    "node_modules",
+    ".hypothesis",
+    ".mypy_cache",
+    ".ruff_cache",
+    "__pycache__",
+)
 
 
 def msgids(po: Path) -> set[str]:

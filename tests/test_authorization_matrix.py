@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from steward.cases.services import case_add_note, commitment_set
 from steward.cases.views import ACTIONS
+from steward.reviews.services import action_add, review_open
 from steward.testing import Personas
 
 pytestmark = pytest.mark.django_db
@@ -23,6 +24,7 @@ pytestmark = pytest.mark.django_db
 ALL = ("adviser", "backup", "other_adviser", "sector_member", "manager", "executive", "outsider")
 CASE_VISIBLE = {"adviser", "backup", "manager", "executive"}
 STAFF = {"adviser", "backup", "other_adviser", "manager", "executive", "outsider"}
+READERS = {"manager", "executive"}  # analysis and reviews (executives read, managers also write)
 
 # Routes that are not about objects, with the reason they are not in the matrix.
 EXEMPT = {
@@ -68,11 +70,21 @@ def _objects(p: Personas) -> dict:
     step = commitment_set(
         actor=p.adviser, case=p.case, description="Call back", due_at=timezone.now() + timedelta(days=1)
     )
+    review = review_open(actor=p.manager, title="Late parcel", case=p.case)
+    action = action_add(
+        actor=p.manager,
+        review=review,
+        description="Daily pick list",
+        owner_sector=p.billing,
+        due_on=timezone.localdate() + timedelta(days=7),
+    )
     return {
         "case": p.case.pk,
         "attachment": note.attachments.get().pk,
         "commitment": step.pk,
         "customer": p.customer.pk,
+        "review": review.pk,
+        "action": action.pk,
     }
 
 
@@ -103,6 +115,21 @@ MATRIX: dict[str, list[Route]] = {
     "api:case-resolve-commitment": [Route("post", "/api/v1/cases/{case}/commitments/{commitment}/resolve/")],
     "customers:detail": [Route("get", "/en/customers/{customer}/", visible=STAFF)],
     "api:customer-detail": [Route("get", "/api/v1/customers/{customer}/", visible=STAFF)],
+    "analytics:sectors": [Route("get", "/en/analytics/sectors/", visible=READERS)],
+    "analytics:process_map": [Route("get", "/en/analytics/process-map/", visible=READERS)],
+    "analytics:export": [
+        Route("get", "/en/analytics/export/csv/", visible={"manager"}),
+        Route("get", "/en/analytics/export/xes/", visible={"manager"}),
+    ],
+    "reviews:list": [
+        Route("get", "/en/reviews/", visible=READERS),
+        Route("post", "/en/reviews/", visible=READERS),
+    ],
+    "reviews:actions": [Route("get", "/en/reviews/actions/", visible=READERS)],
+    "reviews:detail": [Route("get", "/en/reviews/{review}/", visible=READERS)],
+    "reviews:finding": [Route("post", "/en/reviews/{review}/findings/", visible=READERS)],
+    "reviews:action": [Route("post", "/en/reviews/{review}/actions/", visible=READERS)],
+    "reviews:action_done": [Route("post", "/en/reviews/{review}/actions/{action}/done/", visible=READERS)],
 }
 # Route names as the resolver reports them, mapped to the matrix keys above.
 ROUTE_NAME_ALIASES = {

@@ -1,4 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.contrib.auth.decorators import login_required
+from django.urls import path
+
+from . import views
 
 app_name = "analytics"
-urlpatterns: list = []
+urlpatterns = [
+    path("sectors/", login_required(views.sector_report), name="sectors"),
+    path("process-map/", login_required(views.process_map), name="process_map"),
+    path("export/<str:fmt>/", login_required(views.export_log), name="export"),
+]
