@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.core import mail
@@ -24,6 +25,14 @@ def _base_url(settings):
     settings.STEWARD_BASE_URL = "http://testserver"
 
 
+def link_parts(sent: Any) -> tuple[str, str, str]:
+    """(path, language, raw token) of the sign-in link in a sent mail."""
+    match = LINK.search(str(sent.body))
+    assert match is not None, sent.body
+    path, lang, token = match.groups()
+    return path, lang, token
+
+
 def ask_link(client, email, **extra):
     return client.post("/en/portal/sign-in/", {"email": email}, **extra)
 
@@ -34,10 +43,10 @@ def test_known_address_gets_a_link_in_the_customers_language_as_text_and_html(cl
     assert len(mail.outbox) == 1
     sent = mail.outbox[0]
     assert sent.to == ["somchai@example.com"]
-    path, lang, token = LINK.search(sent.body).groups()
+    path, lang, token = link_parts(sent)
     assert lang == "th"  # the customer's language, not the page's
-    html, mime = sent.alternatives[0]
-    assert mime == "text/html" and path in html
+    html, mime = sent.alternatives[0]  # type: ignore[union-attr]
+    assert mime == "text/html" and path in str(html)
     # Only the hash is stored: the raw token appears nowhere in the database.
     row = PortalLoginToken.objects.get(customer=customer)
     assert row.token_hash == hash_token(token) and token not in row.token_hash
@@ -62,7 +71,7 @@ def test_invalid_address_is_a_form_error_not_a_500(client):
 
 def test_get_on_the_link_does_not_use_it_and_post_signs_in_once(client, customer):
     ask_link(client, "somchai@example.com")
-    path = LINK.search(mail.outbox[0].body).group(1)
+    path = link_parts(mail.outbox[0])[0]
     page = client.get(path)
     assert page.status_code == 200
     assert PortalLoginToken.objects.get().used_at is None  # a mail scanner's prefetch changes nothing
