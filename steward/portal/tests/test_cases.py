@@ -314,3 +314,19 @@ def test_forms_need_csrf(customer, case):
     sign_in(client, customer)
     assert client.post(case_url(case, "message/"), {"body": "hi"}).status_code == 403
     assert client.post("/en/portal/sign-in/", {"email": "somchai@example.com"}).status_code == 403
+
+
+def test_language_switch_keeps_the_customer_in_the_portal(signed_in):
+    response = signed_in.post("/en/accounts/language/", {"language": "es", "next": "/en/portal/"})
+    assert response.status_code == 302 and response["Location"] == "/es/portal/"
+    page = signed_in.get("/es/portal/")
+    assert page.status_code == 200 and '<html lang="es">' in page.content.decode()
+
+
+@pytest.mark.parametrize("lang", ["th", "ru", "es", "en"])
+def test_portal_pages_render_in_every_language(signed_in, personas, case, lang):
+    case_propose_solution(actor=personas.adviser, case=case, solution="Done.")
+    for path in (f"/{lang}/portal/", f"/{lang}/portal/new/", case_url(case, lang=lang)):
+        response = signed_in.get(path)
+        assert response.status_code == 200
+        assert f'<html lang="{lang}">' in response.content.decode()

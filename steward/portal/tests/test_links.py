@@ -87,7 +87,7 @@ def test_not_solved_link_asks_for_the_reason_then_reopens(client, proposed):
     for url in (confirm, not_solved):
         again = client.post(in_english(url), {"reason": "again"})
         assert again.status_code == 200
-        assert "You already answered about this solution" in again.content.decode()
+        assert "This solution is no longer waiting for your answer." in again.content.decode()
     proposed.refresh_from_db()
     assert proposed.status == Status.REOPENED and proposed.reopen_count == 1
 
