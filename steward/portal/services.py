@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.core.mail import EmailMultiAlternatives
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
@@ -147,10 +147,7 @@ def case_keys(case_ids: Iterable[int]) -> dict[int, str]:
 
 
 def case_key(case: Case) -> str:
-    try:
-        return case_keys([case.pk])[case.pk]
-    except IntegrityError:  # pragma: no cover - a random 128-bit collision
-        return case_keys([case.pk])[case.pk]
+    return case_keys([case.pk])[case.pk]
 
 
 # ---------------------------------------------------------------- the customer's actions
