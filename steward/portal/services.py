@@ -6,6 +6,7 @@ Case changes go through steward.cases.services with actor=None (the customer act
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
@@ -27,6 +28,8 @@ from steward.core.errors import DomainError
 from steward.customers.models import Customer
 
 from .models import PortalCaseKey, PortalLoginToken
+
+logger = logging.getLogger(__name__)
 
 
 def link_lifetime() -> timedelta:
@@ -78,17 +81,29 @@ def login_url(customer: Customer, raw_token: str) -> str:
     return settings.STEWARD_BASE_URL + path
 
 
-def login_link_request(*, email: str, at: datetime | None = None) -> bool:
-    """Send a sign-in link to the customer with this address; say whether one was sent.
+def login_link_send(*, customer: Customer, at: datetime | None = None) -> None:
+    """Create a sign-in token for this customer and mail the link."""
+    raw = login_token_create(customer=customer, at=at)
+    send_login_link(customer, login_url(customer, raw))
 
-    Callers must not tell the visitor: the answer is the same for unknown addresses.
+
+def login_link_request(*, email: str) -> bool:
+    """Queue a sign-in link for the customer with this address; say whether one was queued.
+
+    Callers must not tell the visitor: the answer is the same for unknown addresses. The token is
+    created and the mail sent by a task, so a known address does not answer measurably slower than an
+    unknown one, and a mail server that is down never turns the page into an error.
     """
+    from .tasks import send_login_link_task  # tasks import this module
+
     email = (email or "").strip().lower()  # customer_create stores addresses lower-cased
     customer = Customer.objects.filter(email=email).order_by("pk").first() if email else None
     if customer is None:
         return False
-    raw = login_token_create(customer=customer, at=at)
-    send_login_link(customer, login_url(customer, raw))
+    try:
+        send_login_link_task.delay(customer.pk)
+    except Exception:  # the broker, or the mail server when tasks run in-process
+        logger.exception("could not send a portal sign-in link to customer %s", customer.pk)
     return True
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import smtplib
 from datetime import timedelta
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.core import mail
@@ -164,3 +166,13 @@ def test_anonymous_visitor_is_sent_to_sign_in(client, case):
 def test_staff_session_does_not_open_the_portal(client, adviser):
     client.force_login(adviser)
     assert client.get("/en/portal/")["Location"] == "/en/portal/sign-in/"
+
+
+def test_a_mail_server_that_is_down_gives_the_same_answer_not_a_500(client, customer, caplog):
+    with mock.patch(
+        "steward.portal.services.send_login_link", side_effect=smtplib.SMTPServerDisconnected("down")
+    ) as send:
+        response = ask_link(client, "somchai@example.com")
+    assert response.status_code == 302 and response["Location"] == "/en/portal/sign-in/sent/"
+    assert send.call_count >= 1
+    assert "could not send a portal sign-in link" in caplog.text
