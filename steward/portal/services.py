@@ -146,6 +146,12 @@ def login_token_redeem(raw: str, *, at: datetime | None = None) -> Customer:
     return token.customer
 
 
+def login_tokens_purge(*, before: datetime) -> int:
+    """Delete sign-in tokens that expired before `before`; return how many. Used ones go too."""
+    deleted, _by_model = PortalLoginToken.objects.filter(expires_at__lt=before).delete()
+    return deleted
+
+
 # ---------------------------------------------------------------- case keys
 
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 from steward.portal.models import PortalLoginToken
 from steward.portal.services import hash_token, login_token_create
 from steward.portal.session import SESSION_KEY
+from steward.portal.tasks import purge_login_tokens_task
 
 pytestmark = pytest.mark.django_db
 
@@ -176,3 +177,11 @@ def test_a_mail_server_that_is_down_gives_the_same_answer_not_a_500(client, cust
     assert response.status_code == 302 and response["Location"] == "/en/portal/sign-in/sent/"
     assert send.call_count >= 1
     assert "could not send a portal sign-in link" in caplog.text
+
+
+def test_expired_tokens_are_purged_and_fresh_ones_kept(customer):
+    now = timezone.now()
+    login_token_create(customer=customer, at=now - timedelta(days=3))
+    fresh = login_token_create(customer=customer, at=now)
+    assert purge_login_tokens_task() == 1
+    assert list(PortalLoginToken.objects.values_list("token_hash", flat=True)) == [hash_token(fresh)]
