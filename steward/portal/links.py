@@ -18,6 +18,8 @@ from django.utils import translation
 
 from steward.cases.models import Case, Closure, Status
 
+from .services import customer_language
+
 SALT = "steward.portal.solution-link"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -40,7 +42,7 @@ def solution_token(case: Case) -> str:
 def solution_links(case: Case) -> tuple[str, str]:
     """Absolute (confirm, not solved) URLs for the mail, in the customer's language."""
     token = solution_token(case)
-    with translation.override(case.customer.language or settings.LANGUAGE_CODE):
+    with translation.override(customer_language(case.customer)):
         confirm = reverse("portal:solution_confirm", kwargs={"token": token})
         not_solved = reverse("portal:solution_not_solved", kwargs={"token": token})
     return settings.STEWARD_BASE_URL + confirm, settings.STEWARD_BASE_URL + not_solved

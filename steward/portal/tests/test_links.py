@@ -166,3 +166,9 @@ def test_link_pages_are_throttled(client, proposed):
 def test_solution_links_need_a_proposal(case):
     with pytest.raises(ValueError):
         solution_links(case)
+
+
+def test_links_fall_back_to_the_default_language_for_an_unknown_one(proposed):
+    proposed.customer.language = "pt"
+    confirm, _ = solution_links(proposed)
+    assert confirm.startswith("https://steward.example/en/portal/solution/")
