@@ -143,6 +143,9 @@ STEWARD_MAIL_DOMAIN = env_str("STEWARD_MAIL_DOMAIN", "")
 # Public address of this installation, for links in mail (magic links, confirm / not solved).
 STEWARD_BASE_URL = env_str("STEWARD_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 STEWARD_CASE_PAGE_SIZE = 25
+# Customer portal: how long a sign-in link works, and how long confirm / not solved links in mail work.
+STEWARD_PORTAL_LINK_MINUTES = env_int("STEWARD_PORTAL_LINK_MINUTES", 30)
+STEWARD_SOLUTION_LINK_DAYS = env_int("STEWARD_SOLUTION_LINK_DAYS", 14)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

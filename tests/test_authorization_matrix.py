@@ -46,6 +46,21 @@ EXEMPT = {
     "api:customer-list": "lists only customers_visible_to(user); covered by API tests",
     "customers:list": "lists only customers_visible_to(user); covered by customer view tests",
     "customers:new": "a form for staff (403 for sector members); covered by customer view tests",
+    # Customer portal: customers are not staff users; their own session and access helper
+    # (case_for_customer, 404 for another customer's case) are tested in steward/portal/tests.
+    "portal:cases": "customer portal: lists only the signed-in customer's cases",
+    "portal:sign_in": "customer portal: asks for a sign-in link (throttled, enumeration-safe)",
+    "portal:sign_in_sent": "customer portal: static answer after asking for a link",
+    "portal:sign_in_link": "customer portal: single-use hashed token; tested in portal tests",
+    "portal:sign_out": "customer portal: ends the customer's own session",
+    "portal:case_new": "customer portal: a form that opens a case for the signed-in customer",
+    "portal:case": "customer portal: random case key + customer check (404); portal isolation tests",
+    "portal:case_message": "customer portal: as portal:case",
+    "portal:case_confirm": "customer portal: as portal:case",
+    "portal:case_not_solved": "customer portal: as portal:case",
+    "portal:attachment": "customer portal: as portal:case, message attachments only (never notes')",
+    "portal:solution_confirm": "signed single-use link from the mail; tested in portal link tests",
+    "portal:solution_not_solved": "signed single-use link from the mail; tested in portal link tests",
 }
 
 

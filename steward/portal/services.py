@@ -1,0 +1,218 @@
+"""Portal writes: sign-in links, case keys, and the customer's own actions on their cases.
+
+Case changes go through steward.cases.services with actor=None (the customer acts for themselves).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from steward.cases import services as case_services
+from steward.cases.models import Case, Channel, Message
+from steward.cases.routing import pick_owner
+from steward.core import timeutil
+from steward.core.errors import DomainError
+from steward.customers.models import Customer
+
+from .models import PortalCaseKey, PortalLoginToken
+
+logger = logging.getLogger(__name__)
+
+
+def link_lifetime() -> timedelta:
+    return timedelta(minutes=getattr(settings, "STEWARD_PORTAL_LINK_MINUTES", 30))
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def customer_language(customer: Customer) -> str:
+    codes = {code for code, _name in settings.LANGUAGES}
+    return customer.language if customer.language in codes else settings.LANGUAGE_CODE
+
+
+# ---------------------------------------------------------------- sign-in
+
+
+def send_login_link(customer: Customer, url: str) -> None:
+    """Mail the sign-in link, in the customer's language, as plain text and HTML.
+
+    The one place the portal sends mail: the notification outbox can take it over here.
+    """
+    lang = customer_language(customer)
+    context = {"customer": customer, "url": url, "minutes": int(link_lifetime().total_seconds() // 60)}
+    with translation.override(lang):
+        subject = render_to_string("portal/mail/login_link_subject.txt", context).strip()
+        text = render_to_string("portal/mail/login_link.txt", context)
+        html = render_to_string("portal/mail/login_link.html", context)
+    mail = EmailMultiAlternatives(subject=subject, body=text, to=[customer.email])
+    mail.attach_alternative(html, "text/html")
+    mail.send()
+
+
+@transaction.atomic
+def login_token_create(*, customer: Customer, at: datetime | None = None) -> str:
+    """Store a new sign-in token (its hash only) and return the raw token for the link."""
+    at = at or timeutil.now()
+    raw = secrets.token_urlsafe(32)
+    PortalLoginToken.objects.create(
+        customer=customer, token_hash=hash_token(raw), created_at=at, expires_at=at + link_lifetime()
+    )
+    return raw
+
+
+def login_url(customer: Customer, raw_token: str) -> str:
+    with translation.override(customer_language(customer)):
+        path = reverse("portal:sign_in_link", kwargs={"token": raw_token})
+    return settings.STEWARD_BASE_URL + path
+
+
+def login_link_send(*, customer: Customer, at: datetime | None = None) -> None:
+    """Create a sign-in token for this customer and mail the link."""
+    raw = login_token_create(customer=customer, at=at)
+    send_login_link(customer, login_url(customer, raw))
+
+
+def login_link_request(*, email: str) -> bool:
+    """Queue a sign-in link for the customer with this address; say whether one was queued.
+
+    Callers must not tell the visitor: the answer is the same for unknown addresses. The token is
+    created and the mail sent by a task, so a known address does not answer measurably slower than an
+    unknown one, and a mail server that is down never turns the page into an error.
+    """
+    from .tasks import send_login_link_task  # tasks import this module
+
+    email = (email or "").strip().lower()  # customer_create stores addresses lower-cased
+    customer = Customer.objects.filter(email=email).order_by("pk").first() if email else None
+    if customer is None:
+        return False
+    try:
+        send_login_link_task.delay(customer.pk)
+    except Exception:  # the broker, or the mail server when tasks run in-process
+        logger.exception("could not send a portal sign-in link to customer %s", customer.pk)
+    return True
+
+
+class LoginLinkRefused(DomainError):
+    """The token is unknown, used or expired; `code` says which, for the page shown."""
+
+
+def login_token_peek(raw: str, *, at: datetime | None = None) -> PortalLoginToken:
+    """Check a token without using it (the GET page): raises LoginLinkRefused when it cannot sign in."""
+    at = at or timeutil.now()
+    token = PortalLoginToken.objects.select_related("customer").filter(token_hash=hash_token(raw)).first()
+    _check_token(token, at)
+    assert token is not None
+    return token
+
+
+def _check_token(token: PortalLoginToken | None, at: datetime) -> None:
+    if token is None:
+        raise LoginLinkRefused(_("This sign-in link is not valid."), code="invalid")
+    if token.used_at is not None:
+        raise LoginLinkRefused(_("This sign-in link has already been used."), code="used")
+    if token.expires_at <= at:
+        raise LoginLinkRefused(_("This sign-in link has expired."), code="expired")
+
+
+@transaction.atomic
+def login_token_redeem(raw: str, *, at: datetime | None = None) -> Customer:
+    """Use a sign-in token once: the row is locked so two clicks cannot both sign in."""
+    at = at or timeutil.now()
+    token = (
+        PortalLoginToken.objects.select_for_update()
+        .filter(token_hash=hash_token(raw))
+        .select_related("customer")
+        .first()
+    )
+    _check_token(token, at)
+    assert token is not None
+    token.used_at = at
+    token.save(update_fields=["used_at"])
+    return token.customer
+
+
+def login_tokens_purge(*, before: datetime) -> int:
+    """Delete sign-in tokens that expired before `before`; return how many. Used ones go too."""
+    deleted, _by_model = PortalLoginToken.objects.filter(expires_at__lt=before).delete()
+    return deleted
+
+
+# ---------------------------------------------------------------- case keys
+
+
+def case_keys(case_ids: Iterable[int]) -> dict[int, str]:
+    """The portal keys of these cases, creating the missing ones: three queries whatever the count."""
+    ids = set(case_ids)
+    keys = dict(PortalCaseKey.objects.filter(case_id__in=ids).values_list("case_id", "key"))
+    missing = ids - keys.keys()
+    if missing:
+        # ignore_conflicts: a concurrent request may create the same key row first.
+        PortalCaseKey.objects.bulk_create([PortalCaseKey(case_id=i) for i in missing], ignore_conflicts=True)
+        keys.update(PortalCaseKey.objects.filter(case_id__in=missing).values_list("case_id", "key"))
+    return keys
+
+
+def case_key(case: Case) -> str:
+    return case_keys([case.pk])[case.pk]
+
+
+# ---------------------------------------------------------------- the customer's actions
+
+
+def portal_case_open(
+    *,
+    customer: Customer,
+    subject: str,
+    description: str,
+    attachments: Sequence[UploadedFile] = (),
+    at: datetime | None = None,
+) -> Case:
+    """A customer writes a new case in the portal; the routing rule picks its owner."""
+    at = at or timeutil.now()
+    owner = pick_owner(at=at)
+    if owner is None:
+        raise DomainError(_("We cannot take new cases right now. Please write to us by e-mail."))
+    return case_services.case_open(
+        actor=None,
+        customer=customer,
+        subject=subject,
+        description=description,
+        owner=owner,
+        channel=Channel.PORTAL,
+        attachments=attachments,
+        at=at,
+    )
+
+
+def portal_message(
+    *, case: Case, body: str, attachments: Sequence[UploadedFile] = (), at: datetime | None = None
+) -> Message:
+    return case_services.case_receive_message(
+        case=case, body=body, channel=Channel.PORTAL, attachments=attachments, at=at
+    )
+
+
+def portal_confirm(*, case: Case, channel: str = Channel.PORTAL, at: datetime | None = None) -> Case:
+    return case_services.case_confirm_solution(case=case, actor=None, channel=channel, at=at)
+
+
+def portal_not_solved(*, case: Case, reason: str, at: datetime | None = None) -> Case:
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(_("Tell us what is still not solved."), field="reason")
+    return case_services.case_reopen(actor=None, case=case, reason=reason, at=at)
