@@ -143,6 +143,9 @@ STEWARD_MAIL_DOMAIN = env_str("STEWARD_MAIL_DOMAIN", "")
 # Public address of this installation, for links in mail (magic links, confirm / not solved).
 STEWARD_BASE_URL = env_str("STEWARD_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 STEWARD_CASE_PAGE_SIZE = 25
+# Business calendar for sector task targets (steward.core.business_calendar), in TIME_ZONE.
+STEWARD_BUSINESS_HOURS = env_str("STEWARD_BUSINESS_HOURS", "09:00-17:00")
+STEWARD_BUSINESS_DAYS = env_list("STEWARD_BUSINESS_DAYS", ["mon", "tue", "wed", "thu", "fri"])
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -65,8 +65,13 @@ def _record(
     at: datetime,
     data: dict[str, Any] | None = None,
     fields: Iterable[str] = (),
+    sector_id: int | None = None,
 ) -> CaseEvent:
-    """Save the changed `fields` of a locked case, bump its version and append the event."""
+    """Save the changed `fields` of a locked case, bump its version and append the event.
+
+    The event's sector is the actor's, unless `sector_id` names another one: a sector task's events
+    belong to the task's sector whoever records them (the case owner hands over, cancels).
+    """
     case.version += 1
     case.updated_at = at
     case.save(update_fields=[*fields, "version", "updated_at"])
@@ -75,7 +80,7 @@ def _record(
         kind=kind,
         at=at,
         actor=actor,
-        sector_id=getattr(actor, "sector_id", None),
+        sector_id=sector_id if sector_id is not None else getattr(actor, "sector_id", None),
         version=case.version,
         data=data or {},
     )
