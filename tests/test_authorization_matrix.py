@@ -14,8 +14,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
-from steward.cases.services import case_add_note, commitment_set
+from steward.cases.services import case_add_note, case_open, commitment_set
+from steward.cases.task_services import task_create
 from steward.cases.views import ACTIONS
+from steward.sectors.views import TASK_ACTIONS
 from steward.testing import Personas
 
 pytestmark = pytest.mark.django_db
@@ -44,6 +46,8 @@ EXEMPT = {
     "api:customer-list": "lists only customers_visible_to(user); covered by API tests",
     "customers:list": "lists only customers_visible_to(user); covered by customer view tests",
     "customers:new": "a form for staff (403 for sector members); covered by customer view tests",
+    "sectors:queue": "lists only the user's sector's tasks (managers: all); covered by queue view tests",
+    "api:task-list": "lists only the caller's sector's tasks (managers: all); covered by task API tests",
 }
 
 
@@ -68,7 +72,14 @@ def _objects(p: Personas) -> dict:
     step = commitment_set(
         actor=p.adviser, case=p.case, description="Call back", due_at=timezone.now() + timedelta(days=1)
     )
+    # A task for billing on a second case of the adviser: billing's member sees that case, not p.case.
+    task_case = case_open(
+        actor=p.adviser, customer=p.customer, subject="Refund", description="Charged twice.", owner=p.adviser
+    )
+    task = task_create(actor=p.adviser, case=task_case, sector=p.billing, description="Refund the fee")
     return {
+        "task": task.pk,
+        "task_case": task_case.pk,
         "case": p.case.pk,
         "attachment": note.attachments.get().pk,
         "commitment": step.pk,
@@ -88,7 +99,10 @@ API_CASE_ROUTES = {
     "repeat-explanation": ("post",),
     "status": ("post",),
     "events": ("get",),
+    "tasks": ("get", "post"),
 }
+# Who reaches a task: those who see its case, and the members of its sector (billing1).
+TASK_VISIBLE = CASE_VISIBLE | {"sector_member"}
 MATRIX: dict[str, list[Route]] = {
     "cases:detail": [Route("get", "/en/cases/{case}/")],
     "cases:attachment": [Route("get", "/en/cases/{case}/attachments/{attachment}/")],
@@ -101,6 +115,15 @@ MATRIX: dict[str, list[Route]] = {
     "api:case-attachments": [Route("get", "/api/v1/cases/{case}/attachments/")],
     "api:case-attachment": [Route("get", "/api/v1/cases/{case}/attachments/{attachment}/")],
     "api:case-resolve-commitment": [Route("post", "/api/v1/cases/{case}/commitments/{commitment}/resolve/")],
+    "sectors:task-action": [
+        Route("post", "/en/sectors/tasks/{task}/" + action + "/", visible=TASK_VISIBLE)
+        for action in TASK_ACTIONS
+    ],
+    "api:task-detail": [Route("get", "/api/v1/tasks/{task}/", visible=TASK_VISIBLE)],
+    **{
+        f"api:task-{name}": [Route("post", "/api/v1/tasks/{task}/" + name + "/", visible=TASK_VISIBLE)]
+        for name in ("take", "log", "complete", "return", "cancel")
+    },
     "customers:detail": [Route("get", "/en/customers/{customer}/", visible=STAFF)],
     "api:customer-detail": [Route("get", "/api/v1/customers/{customer}/", visible=STAFF)],
 }
