@@ -24,7 +24,7 @@ def cal(tz: str = "UTC", holidays: tuple[date, ...] = ()) -> BusinessCalendar:
 
 
 def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+    return datetime(*args, tzinfo=UTC)  # type: ignore[misc,arg-type]
 
 
 # 2026-11-20 is a Friday, 2026-11-23 a Monday.
