@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 from steward.accounts.models import User
 from steward.cases import task_selectors as ts
 from steward.cases import task_services
-from steward.cases.models import SectorTask
+from steward.cases.models import SectorTask, TaskState
 from steward.cases.permissions import can_act
 from steward.core import timeutil
 from steward.core.business_calendar import calendar_from_settings
@@ -82,6 +82,19 @@ class QueueRow:
     is_member: bool
     can_cancel: bool
     forms: dict[str, forms.Form] = field(default_factory=dict)
+    # A refused form whose step the task's state no longer offers (e.g. "log" on a queued task): shown
+    # on its own with its errors and the user's input, so nothing typed is lost.
+    stray: tuple[str, forms.Form] | None = None
+
+    def offers(self, action: str) -> bool:
+        state = self.task.state
+        if action == "take":
+            return self.is_member and state == TaskState.QUEUED
+        if action in ("log", "complete"):
+            return self.is_member and state == TaskState.IN_PROGRESS
+        if action == "return":
+            return self.is_member and self.task.is_open
+        return self.can_cancel
 
 
 def task_rows(
@@ -103,6 +116,8 @@ def task_rows(
         )
         if bound is not None and bound[0] == task.pk:
             row.forms[bound[1]] = bound[2]
+            if not row.offers(bound[1]):
+                row.stray = (bound[1], bound[2])
         rows.append(row)
     return rows
 
