@@ -13,6 +13,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -84,7 +85,7 @@ class QueueRow:
     forms: dict[str, forms.Form] = field(default_factory=dict)
     # A refused form whose step the task's state no longer offers (e.g. "log" on a queued task): shown
     # on its own with its errors and the user's input, so nothing typed is lost.
-    stray: tuple[str, forms.Form] | None = None
+    stray: tuple[str, Form] | None = None
 
     def offers(self, action: str) -> bool:
         state = self.task.state
