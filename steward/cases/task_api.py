@@ -11,6 +11,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -28,6 +29,14 @@ def _fresh(task: SectorTask) -> dict[str, Any]:
     return dict(t.SectorTaskSerializer(task).data)
 
 
+class QueuePagination(PageNumberPagination):
+    """Page numbers: the queue is ordered by state and due time, which a cursor on creation would lose."""
+
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
 @extend_schema_view(
     list=extend_schema(
         parameters=[t.TaskFilterSerializer],
@@ -43,6 +52,7 @@ class SectorTaskViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[SectorTask]
 ):
     serializer_class = t.SectorTaskSerializer
+    pagination_class = QueuePagination
     lookup_value_regex = r"[^/]+"
     filter_backends: list[Any] = []
 
