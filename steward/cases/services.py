@@ -115,7 +115,12 @@ def _check_version(case: Case, expected_version: int | None) -> None:
 
 
 def _describe(event: CaseEvent) -> str:
-    who = event.actor.display_name if event.actor else _("the customer")
+    if event.actor:
+        who = event.actor.display_name
+    elif event.kind == EventKind.TASK_NEAR_BREACH:
+        who = "Steward"  # the periodic check, not a person
+    else:
+        who = _("the customer")
     return f"{event.at:%Y-%m-%d %H:%M} · {event.get_kind_display()} · {who}"
 
 

@@ -30,6 +30,8 @@ def test_admin_creates_a_sector_with_task_kinds_and_a_default_target(admin_clien
 
 
 def test_admin_records_a_holiday(admin_client):
-    response = admin_client.post("/en/admin/sectors/holiday/add/", {"date": "2026-12-25", "name": "Christmas"})
+    response = admin_client.post(
+        "/en/admin/sectors/holiday/add/", {"date": "2026-12-25", "name": "Christmas"}
+    )
     assert response.status_code == 302
     assert Holiday.objects.get().name == "Christmas"
