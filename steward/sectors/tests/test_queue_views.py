@@ -210,3 +210,16 @@ def test_the_case_page_keeps_its_query_budget_with_tasks(client, personas, djang
     with django_assert_max_num_queries(40):
         response = client.get(f"/en/cases/{personas.case.pk}/")
     assert len(response.context["task_rows"]) == 5
+
+
+def test_a_sector_members_case_list_holds_only_their_sectors_task_cases(client, personas):
+    warehouse = sector_create(actor=None, name="Warehouse", distance=Distance.FAR_BACK_OFFICE)
+    ours = new_case(personas, "Ours")
+    theirs = new_case(personas, "Theirs")
+    hand(personas, case=ours)
+    hand(personas, case=theirs, sector=warehouse)
+    assert list(Case.objects.visible_to(personas.sector_member)) == [ours]
+    client.force_login(personas.sector_member)
+    listed = [c.pk for c in client.get("/en/cases/?scope=all").context["page_obj"].object_list]
+    assert listed == [ours.pk]
+    assert client.get(f"/en/cases/{theirs.pk}/").status_code == 404
