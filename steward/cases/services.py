@@ -99,14 +99,23 @@ def _lock(case: Case) -> Case:
     return Case.objects.select_related("owner", "owner__backup").get(pk=case.pk)
 
 
+# Sector work in progress that changes nothing an adviser's open form depends on: a reply drafted while
+# billing takes the task or logs minutes is not stale. (A task completed or returned still is: the
+# adviser should read the result before answering the customer.)
+QUIET_EVENT_KINDS = (EventKind.TASK_TAKEN, EventKind.TASK_WORK_LOGGED, EventKind.TASK_NEAR_BREACH)
+
+
 def _check_version(case: Case, expected_version: int | None) -> None:
     if expected_version is None or expected_version == case.version:
         return
     changes = list(
         CaseEvent.objects.filter(case=case, version__gt=expected_version)
+        .exclude(kind__in=QUIET_EVENT_KINDS)
         .select_related("actor")
         .order_by("version")
     )
+    if not changes and expected_version < case.version:
+        return
     raise StaleVersion(
         _("This case changed after you opened it. Read what changed, then try again."),
         changes=[_describe(e) for e in changes],

@@ -280,3 +280,21 @@ def test_waiting_on_lists_open_tasks_with_expected_dates(personas, case, warehou
         ("Warehouse", "2026-11-23"),
         ("Billing", "2026-11-24"),
     ]
+
+
+def test_sector_work_in_progress_does_not_make_an_open_reply_stale(personas, case):
+    from steward.cases.services import case_reply as reply
+    from steward.core.errors import StaleVersion
+
+    task = hand(personas, case)
+    case.refresh_from_db()
+    drafted_on = case.version
+    ts.task_take(actor=personas.sector_member, task=task)
+    ts.task_log_work(actor=personas.sector_member, task=task, minutes=5)
+    reply(actor=personas.adviser, case=case, body="Billing is on it.", expected_version=drafted_on)
+    case.refresh_from_db()
+    drafted_on = case.version
+    ts.task_complete(actor=personas.sector_member, task=task, note="Refunded")
+    with pytest.raises(StaleVersion) as exc:  # a result the adviser should read first
+        reply(actor=personas.adviser, case=case, body="Still waiting.", expected_version=drafted_on)
+    assert "Sector task completed" in exc.value.changes[0]
