@@ -146,6 +146,9 @@ STEWARD_CASE_PAGE_SIZE = 25
 # Customer portal: how long a sign-in link works, and how long confirm / not solved links in mail work.
 STEWARD_PORTAL_LINK_MINUTES = env_int("STEWARD_PORTAL_LINK_MINUTES", 30)
 STEWARD_SOLUTION_LINK_DAYS = env_int("STEWARD_SOLUTION_LINK_DAYS", 14)
+# Business calendar for sector task targets (steward.core.business_calendar), in TIME_ZONE.
+STEWARD_BUSINESS_HOURS = env_str("STEWARD_BUSINESS_HOURS", "09:00-17:00")
+STEWARD_BUSINESS_DAYS = env_list("STEWARD_BUSINESS_DAYS", ["mon", "tue", "wed", "thu", "fri"])
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -14,9 +14,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
-from steward.cases.services import case_add_note, commitment_set
+from steward.cases.services import case_add_note, case_open, commitment_set
+from steward.cases.task_services import task_create
 from steward.cases.views import ACTIONS
 from steward.reviews.services import action_add, review_open
+from steward.sectors.views import TASK_ACTIONS
 from steward.testing import Personas
 
 pytestmark = pytest.mark.django_db
@@ -61,6 +63,8 @@ EXEMPT = {
     "portal:attachment": "customer portal: as portal:case, message attachments only (never notes')",
     "portal:solution_confirm": "signed single-use link from the mail; tested in portal link tests",
     "portal:solution_not_solved": "signed single-use link from the mail; tested in portal link tests",
+    "sectors:queue": "lists only the user's sector's tasks (managers: all); covered by queue view tests",
+    "api:task-list": "lists only the caller's sector's tasks (managers: all); covered by task API tests",
 }
 
 
@@ -93,7 +97,14 @@ def _objects(p: Personas) -> dict:
         owner_sector=p.billing,
         due_on=timezone.localdate() + timedelta(days=7),
     )
+    # A task for billing on a second case of the adviser: billing's member sees that case, not p.case.
+    task_case = case_open(
+        actor=p.adviser, customer=p.customer, subject="Refund", description="Charged twice.", owner=p.adviser
+    )
+    task = task_create(actor=p.adviser, case=task_case, sector=p.billing, description="Refund the fee")
     return {
+        "task": task.pk,
+        "task_case": task_case.pk,
         "case": p.case.pk,
         "attachment": note.attachments.get().pk,
         "commitment": step.pk,
@@ -115,7 +126,10 @@ API_CASE_ROUTES = {
     "repeat-explanation": ("post",),
     "status": ("post",),
     "events": ("get",),
+    "tasks": ("get", "post"),
 }
+# Who reaches a task: those who see its case, and the members of its sector (billing1).
+TASK_VISIBLE = CASE_VISIBLE | {"sector_member"}
 MATRIX: dict[str, list[Route]] = {
     "cases:detail": [Route("get", "/en/cases/{case}/")],
     "cases:attachment": [Route("get", "/en/cases/{case}/attachments/{attachment}/")],
@@ -128,6 +142,15 @@ MATRIX: dict[str, list[Route]] = {
     "api:case-attachments": [Route("get", "/api/v1/cases/{case}/attachments/")],
     "api:case-attachment": [Route("get", "/api/v1/cases/{case}/attachments/{attachment}/")],
     "api:case-resolve-commitment": [Route("post", "/api/v1/cases/{case}/commitments/{commitment}/resolve/")],
+    "sectors:task-action": [
+        Route("post", "/en/sectors/tasks/{task}/" + action + "/", visible=TASK_VISIBLE)
+        for action in TASK_ACTIONS
+    ],
+    "api:task-detail": [Route("get", "/api/v1/tasks/{task}/", visible=TASK_VISIBLE)],
+    **{
+        f"api:task-{name}": [Route("post", "/api/v1/tasks/{task}/" + name + "/", visible=TASK_VISIBLE)]
+        for name in ("take", "log", "complete", "return", "cancel")
+    },
     "customers:detail": [Route("get", "/en/customers/{customer}/", visible=STAFF)],
     "api:customer-detail": [Route("get", "/api/v1/customers/{customer}/", visible=STAFF)],
     "analytics:sectors": [Route("get", "/en/analytics/sectors/", visible=READERS)],

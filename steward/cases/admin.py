@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from .models import Attachment, Case, CaseEvent, Category, Commitment, Handoff, Message, Note
+from .models import Attachment, Case, CaseEvent, Category, Commitment, Handoff, Message, Note, SectorTask
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -65,6 +65,21 @@ class AttachmentInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+class SectorTaskInline(ReadOnlyInline):
+    model = SectorTask
+    fields = (
+        "sector",
+        "task_kind",
+        "state",
+        "assignee",
+        "target_minutes",
+        "created_at",
+        "due_at",
+        "completed_at",
+    )
+    readonly_fields = fields
+
+
 @admin.register(Case)
 class CaseAdmin(admin.ModelAdmin):
     list_display = ("id", "subject", "customer", "kind", "status", "closure", "owner", "created_at")
@@ -79,6 +94,7 @@ class CaseAdmin(admin.ModelAdmin):
         HandoffInline,
         CommitmentInline,
         AttachmentInline,
+        SectorTaskInline,
         EventInline,
     ]
 

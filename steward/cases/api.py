@@ -23,7 +23,7 @@ from rest_framework.response import Response
 from steward.accounts.models import User
 from steward.core import timeutil
 
-from . import selectors, services
+from . import selectors, services, task_selectors, task_serializers, task_services
 from . import serializers as s
 from .models import Case
 
@@ -379,6 +379,41 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         )
         response["X-Content-Type-Options"] = "nosniff"
         return response
+
+    # -------------------------------------------------------------- sector tasks
+
+    @extend_schema(
+        methods=["GET"],
+        responses={200: task_serializers.SectorTaskSerializer(many=True), **READ_ERRORS},
+        description="The case's sector tasks, oldest first, with the minutes logged on each.",
+    )
+    @extend_schema(
+        methods=["POST"],
+        request=task_serializers.TaskCreateSerializer,
+        responses={201: task_serializers.SectorTaskSerializer, **ERRORS},
+        description=(
+            "Hand a step of the case to an internal sector. The target defaults to the kind's, then the "
+            "sector's; the due time follows it on the business calendar. The case waits on the sector."
+        ),
+    )
+    @action(detail=True, methods=["get", "post"], serializer_class=task_serializers.TaskCreateSerializer)
+    def tasks(self, request: Request, pk: str) -> Response:
+        case = self.get_object()
+        if request.method == "GET":
+            return Response(
+                task_serializers.SectorTaskSerializer(task_selectors.case_tasks(case), many=True).data
+            )
+        v = _parse(task_serializers.TaskCreateSerializer, request)
+        task = task_services.task_create(
+            actor=_user(request),
+            case=case,
+            sector=v["sector"],
+            task_kind=v["task_kind"],
+            description=v["description"],
+            target_minutes=v["target_minutes"],
+        )
+        data = task_serializers.SectorTaskSerializer(task_selectors.sector_queue_item(task.pk)).data
+        return Response(data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         responses={200: s.CaseEventSerializer(many=True), **READ_ERRORS},

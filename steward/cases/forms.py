@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from steward.accounts.models import Role, User
 from steward.customers.models import Customer
-from steward.sectors.models import Sector
+from steward.sectors.models import Sector, TaskKind
 
 from .models import (
     MANUAL_STATUS_CHOICES,
@@ -155,4 +155,25 @@ class StatusForm(VersionedForm):
     status = forms.ChoiceField(
         label=_("Status"),
         choices=MANUAL_STATUS_CHOICES,
+    )
+
+
+class SectorTaskForm(forms.Form):
+    """Hand a step of the case to an internal sector."""
+
+    sector = forms.ModelChoiceField(label=_("Sector"), queryset=Sector.objects.all())
+    task_kind = forms.ModelChoiceField(
+        label=_("Kind of task"),
+        queryset=TaskKind.objects.select_related("sector"),
+        required=False,
+        help_text=_("Its target applies unless you give one below."),
+    )
+    description = forms.CharField(
+        label=_("What should the sector do?"), widget=forms.Textarea(attrs={"rows": 3}), max_length=4000
+    )
+    target_minutes = forms.IntegerField(
+        label=_("Target (business minutes)"),
+        required=False,
+        min_value=1,
+        help_text=_("Empty: the kind's target, or the sector's default."),
     )

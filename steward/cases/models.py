@@ -96,7 +96,11 @@ class CaseQuerySet(models.QuerySet["Case"]):
             # An adviser who handed a case over can still read it, to answer a colleague's question.
             q |= Q(Exists(Handoff.objects.filter(case=OuterRef("pk"), from_user=user)))
             return self.filter(q)
-        # Sector members reach cases through the sector tasks handed to them (a later capability).
+        if user.role == Role.SECTOR_MEMBER and user.sector_id:
+            # A sector member reads a case once their sector has (or had) a task on it, never before.
+            return self.filter(
+                Exists(SectorTask.objects.filter(case=OuterRef("pk"), sector_id=user.sector_id))
+            )
         return self.none()
 
     def with_next_step(self) -> CaseQuerySet:
@@ -208,6 +212,15 @@ class EventKind(models.TextChoices):
     REPEAT_EXPLANATION = "repeat_explanation", _("Customer had to explain again")
     FOLLOW_UP_LINKED = "follow_up_linked", _("Linked as a follow-up")
     ATTACHMENT = "attachment", _("Attachment added")
+    # Sector tasks: every one of these events carries the TASK's sector (not the actor's) and
+    # data {"task": id, ...}; the value-chain analysis reads them (metrics.md §4).
+    TASK_CREATED = "task_created", _("Step handed to a sector")
+    TASK_TAKEN = "task_taken", _("Sector task taken")
+    TASK_WORK_LOGGED = "task_work_logged", _("Work logged on a sector task")
+    TASK_COMPLETED = "task_completed", _("Sector task completed")
+    TASK_RETURNED = "task_returned", _("Sector task returned")
+    TASK_CANCELLED = "task_cancelled", _("Sector task cancelled")
+    TASK_NEAR_BREACH = "task_near_breach", _("Sector task about to breach its target")
 
 
 class CaseEvent(models.Model):
@@ -359,3 +372,109 @@ class Commitment(models.Model):
 
     def __str__(self) -> str:
         return self.description
+
+
+class TaskState(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    IN_PROGRESS = "in_progress", _("In progress")
+    DONE = "done", _("Done")
+    RETURNED = "returned", _("Returned")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+# A task in one of these states holds the case in "waiting on an internal sector".
+OPEN_TASK_STATES = (TaskState.QUEUED, TaskState.IN_PROGRESS)
+
+
+class SectorTaskQuerySet(models.QuerySet["SectorTask"]):
+    def open(self) -> SectorTaskQuerySet:
+        return self.filter(state__in=OPEN_TASK_STATES)
+
+
+class SectorTask(models.Model):
+    """A step of a case handed to an internal sector; the case stays with its owner meanwhile."""
+
+    case = models.ForeignKey(
+        Case, verbose_name=_("case"), on_delete=models.CASCADE, related_name="sector_tasks"
+    )
+    sector = models.ForeignKey(
+        "sectors.Sector", verbose_name=_("sector"), on_delete=models.PROTECT, related_name="tasks"
+    )
+    task_kind = models.ForeignKey(
+        "sectors.TaskKind",
+        verbose_name=_("kind of task"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tasks",
+    )
+    description = models.TextField(_("what the sector should do"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("taken by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="sector_tasks",
+    )
+    state = models.CharField(_("state"), max_length=12, choices=TaskState.choices, default=TaskState.QUEUED)
+    # Copied from the kind or the sector when the task is created, so a later change of target does
+    # not rewrite the service level a past task was measured against.
+    target_minutes = models.PositiveIntegerField(_("target (business minutes)"))
+    due_at = models.DateTimeField(_("due"))
+    created_at = models.DateTimeField(_("handed over"))
+    taken_at = models.DateTimeField(_("taken"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+    completion_note = models.TextField(_("result"), blank=True)
+    returned_at = models.DateTimeField(_("returned"), null=True, blank=True)
+    return_reason = models.TextField(_("reason for returning"), blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
+    # Set once when the near-breach warning went out, so the periodic sweep warns only once.
+    near_breach_notified_at = models.DateTimeField(null=True, blank=True)
+
+    objects = SectorTaskQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        verbose_name = _("sector task")
+        verbose_name_plural = _("sector tasks")
+        indexes = [
+            # The sector queue: one sector's open tasks by due time.
+            models.Index(fields=["sector", "state", "due_at"], name="task_sector_queue"),
+            # visible_to(): "has this sector ever had a task on this case?".
+            models.Index(fields=["sector", "case"], name="task_sector_case"),
+            # The case page panel, case_waiting_on() for the portal, and "is any task still open?".
+            models.Index(fields=["case", "state"], name="task_case_state"),
+            # The near-breach sweep scans open tasks not yet warned about.
+            models.Index(fields=["state", "near_breach_notified_at"], name="task_breach_sweep"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.case_id} → {self.sector_id}: {self.description[:40]}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_TASK_STATES
+
+
+class WorkLog(models.Model):
+    """Minutes a sector member spent on a task: the work part of the task's time (metrics.md §4.2)."""
+
+    task = models.ForeignKey(SectorTask, on_delete=models.CASCADE, related_name="work_logs")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    minutes = models.PositiveIntegerField(_("minutes"))
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    logged_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["logged_at", "id"]
+        indexes = [
+            # Work per task (queue page totals, per-sector work time).
+            models.Index(fields=["task", "logged_at"], name="worklog_task"),
+            # Staff cost per person and period (cost of quality, metrics.md §1.3).
+            models.Index(fields=["user", "logged_at"], name="worklog_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.minutes} min on task {self.task_id}"

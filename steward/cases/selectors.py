@@ -24,6 +24,7 @@ from .models import (
     Note,
 )
 from .permissions import can_act
+from .task_selectors import WaitingOn, case_waiting_on  # noqa: F401  (for the portal: "waiting on <sector>")
 
 
 def case_get_for_user(user: User, pk: Any) -> Case:

@@ -65,8 +65,13 @@ def _record(
     at: datetime,
     data: dict[str, Any] | None = None,
     fields: Iterable[str] = (),
+    sector_id: int | None = None,
 ) -> CaseEvent:
-    """Save the changed `fields` of a locked case, bump its version and append the event."""
+    """Save the changed `fields` of a locked case, bump its version and append the event.
+
+    The event's sector is the actor's, unless `sector_id` names another one: a sector task's events
+    belong to the task's sector whoever records them (the case owner hands over, cancels).
+    """
     case.version += 1
     case.updated_at = at
     case.save(update_fields=[*fields, "version", "updated_at"])
@@ -75,7 +80,7 @@ def _record(
         kind=kind,
         at=at,
         actor=actor,
-        sector_id=getattr(actor, "sector_id", None),
+        sector_id=sector_id if sector_id is not None else getattr(actor, "sector_id", None),
         version=case.version,
         data=data or {},
     )
@@ -94,14 +99,23 @@ def _lock(case: Case) -> Case:
     return Case.objects.select_related("owner", "owner__backup").get(pk=case.pk)
 
 
+# Sector work in progress that changes nothing an adviser's open form depends on: a reply drafted while
+# billing takes the task or logs minutes is not stale. (A task completed or returned still is: the
+# adviser should read the result before answering the customer.)
+QUIET_EVENT_KINDS = (EventKind.TASK_TAKEN, EventKind.TASK_WORK_LOGGED, EventKind.TASK_NEAR_BREACH)
+
+
 def _check_version(case: Case, expected_version: int | None) -> None:
     if expected_version is None or expected_version == case.version:
         return
     changes = list(
         CaseEvent.objects.filter(case=case, version__gt=expected_version)
+        .exclude(kind__in=QUIET_EVENT_KINDS)
         .select_related("actor")
         .order_by("version")
     )
+    if not changes and expected_version < case.version:
+        return
     raise StaleVersion(
         _("This case changed after you opened it. Read what changed, then try again."),
         changes=[_describe(e) for e in changes],
@@ -110,7 +124,12 @@ def _check_version(case: Case, expected_version: int | None) -> None:
 
 
 def _describe(event: CaseEvent) -> str:
-    who = event.actor.display_name if event.actor else _("the customer")
+    if event.actor:
+        who = event.actor.display_name
+    elif event.kind == EventKind.TASK_NEAR_BREACH:
+        who = "Steward"  # the periodic check, not a person
+    else:
+        who = _("the customer")
     return f"{event.at:%Y-%m-%d %H:%M} · {event.get_kind_display()} · {who}"
 
 

@@ -21,9 +21,10 @@ from steward.accounts.models import User
 from steward.core import timeutil
 from steward.core.errors import DomainError, NotPermitted, StaleVersion
 from steward.core.forms import add_domain_error
+from steward.sectors.views import task_rows
 
 from . import forms as f
-from . import selectors, services
+from . import selectors, services, task_selectors, task_services
 from .models import Attachment, Case, Commitment
 
 
@@ -191,6 +192,18 @@ ACTIONS: dict[str, Action] = {
         lambda u, case, c: services.case_flag_repeat_explanation(actor=u, case=case, comment=c["comment"]),
         gettext_lazy("Recorded: the customer had to explain again."),
     ),
+    "task": Action(
+        f.SectorTaskForm,
+        lambda u, case, c: task_services.task_create(
+            actor=u,
+            case=case,
+            sector=c["sector"],
+            task_kind=c["task_kind"],
+            description=c["description"],
+            target_minutes=c["target_minutes"],
+        ),
+        gettext_lazy("Step handed to the sector."),
+    ),
     "status": Action(
         f.StatusForm,
         lambda u, case, c: services.case_set_status(
@@ -246,6 +259,7 @@ def _render_case(
         "denied": denied,
         "now": now,
         "is_manager": user.manages_cases,
+        "task_rows": task_rows(user, task_selectors.case_tasks(case)),
     }
     return render(request, "cases/detail.html", context, status=status)
 

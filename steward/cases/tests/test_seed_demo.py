@@ -110,3 +110,37 @@ def test_seed_runs_only_once(seeded, capsys):
     call_command("seed_demo", cases=5, customers=4)
     assert "already present" in capsys.readouterr().out
     assert Case.objects.count() == 40
+
+
+def test_seed_hands_steps_to_sectors_through_the_task_services(seeded):
+    from steward.cases.models import SectorTask, TaskState
+    from steward.sectors.models import TaskKind
+
+    assert TaskKind.objects.filter(sector__name__in=["Billing", "Warehouse", "Logistics"]).count() == 7
+    tasks = list(SectorTask.objects.select_related("sector", "assignee"))
+    assert tasks
+    for task in tasks:
+        events = CaseEvent.objects.filter(case_id=task.case_id, data__task=task.pk)
+        assert set(events.values_list("sector_id", flat=True)) == {task.sector_id}
+        assert events.filter(kind=EventKind.TASK_CREATED).count() == 1
+        if task.state != TaskState.QUEUED:
+            assert task.assignee is not None and task.assignee.sector_id == task.sector_id
+    open_cases = {t.case_id for t in tasks if t.is_open}
+    # A case with a task still open waits on the sector; the others moved on.
+    assert set(Case.objects.filter(pk__in=open_cases).values_list("status", flat=True)) <= {
+        Status.WAITING_SECTOR
+    }
+
+
+def test_seed_has_late_delivery_complaints_through_warehouse_logistics_and_billing(monkeypatch, capsys):
+    from steward.cases.models import SectorTask
+
+    monkeypatch.setenv("DEMO_PASSWORD", "demo-pass-for-tests")
+    call_command("seed_demo", cases=150, customers=30, seed=5)
+    chains: dict[int, list[str]] = {}
+    for task in SectorTask.objects.filter(case__kind="complaint", case__category__name="Delivery").order_by(
+        "created_at", "id"
+    ):
+        chains.setdefault(task.case_id, []).append(task.sector.name)
+    full = [c for c in chains.values() if list(dict.fromkeys(c)) == ["Warehouse", "Logistics", "Billing"]]
+    assert full, chains

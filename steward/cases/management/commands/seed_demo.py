@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,10 +22,12 @@ from django.utils import timezone
 from steward.accounts.models import Role, Team, User
 from steward.accounts.services import absence_create, user_create, user_set_backup
 from steward.cases import services as cs
+from steward.cases import task_services as tasks
 from steward.cases.models import Case, Category, Channel, CommitmentState, Kind, Priority, Status
+from steward.core.business_calendar import calendar_from_settings
 from steward.customers.models import Customer
 from steward.customers.services import customer_create
-from steward.sectors.models import Distance
+from steward.sectors.models import Distance, Sector, TaskKind
 from steward.sectors.services import sector_create
 
 SECTORS = [
@@ -270,6 +273,47 @@ UNCONFIRMED_REASONS = [
     "Customer unreachable by phone and e-mail for a week after the fix.",
 ]
 
+# Kinds of sector task with their internal targets (business minutes), by sector.
+TASK_KINDS = {
+    "Billing": [("Refund", 960), ("Invoice correction", 480), ("Goodwill credit", 240)],
+    "Warehouse": [("Check stock", 240), ("Ship replacement unit", 960)],
+    "Logistics": [("Trace the parcel", 480), ("Reschedule delivery", 480)],
+}
+# The steps a case of a category hands to sectors, in order: (sector, kind, what the adviser asks).
+# A delivery complaint passes warehouse, logistics and billing: the "late delivery" value chain.
+TASK_CHAINS: dict[tuple[str, bool], list[tuple[str, str, str]]] = {
+    ("Delivery", True): [
+        (
+            "Warehouse",
+            "Check stock",
+            "Is the ordered item in stock and packed? The customer is still waiting.",
+        ),
+        ("Logistics", "Reschedule delivery", "Book a firm new delivery slot and tell me the date."),
+        ("Billing", "Goodwill credit", "Credit the delivery fee for the late delivery."),
+    ],
+    ("Delivery", False): [("Logistics", "Trace the parcel", "Find the parcel: tracking has not moved.")],
+    ("Billing", True): [("Billing", "Refund", "Refund the duplicated monthly fee.")],
+    ("Billing", False): [("Billing", "Invoice correction", "Correct the invoice: the fee appears twice.")],
+    ("Device fault", True): [
+        ("Warehouse", "Ship replacement unit", "Send a replacement unit to the customer.")
+    ],
+    ("Device fault", False): [
+        ("Warehouse", "Ship replacement unit", "Send a replacement unit to the customer.")
+    ],
+}
+TASK_SHARE = 0.35  # cases of those categories that need a sector (delivery complaints always do)
+TASK_RETURN_SHARE = 0.1  # returned to the sender (information missing), then sent again
+TASK_RETURN_REASONS = [
+    "The order number is missing: which order is it?",
+    "Please attach the invoice the customer refers to.",
+    "This needs the customer's delivery address confirmed first.",
+]
+TASK_RESULTS = [
+    "Done, see the account history.",
+    "Completed as asked.",
+    "Done; the customer will see it tomorrow.",
+]
+
 HORIZON_DAYS = 180  # the demo covers the last six months
 # Cases arrive at a steady rate over the period; what becomes of one depends on its age. Old cases are
 # almost all closed (most confirmed); the last two weeks hold the open work in every status.
@@ -318,6 +362,10 @@ class Demo:
         self.manager: User = people["manager"]
         self.away: dict[int, list[tuple[datetime, datetime]]] = people["away"]
         self.course: datetime = people["course"]
+        self.sectors: dict[str, Sector] = people["sectors"]
+        self.task_kinds: dict[tuple[str, str], TaskKind] = people["task_kinds"]
+        self.sector_members: dict[str, User] = people["sector_members"]
+        self.calendar = calendar_from_settings()
         self.categories = categories
 
     def is_away(self, user: User, at: datetime) -> bool:
@@ -482,7 +530,17 @@ class Command(BaseCommand):
         course = (now + timedelta(days=days)).replace(hour=8, minute=0)
         for adviser in advisers[6:]:
             absent(adviser, course, course + timedelta(hours=10), "Product course (all account executives)")
+        kinds = {
+            (sector, name): TaskKind.objects.create(sector=sectors[sector], name=name, target_minutes=target)
+            for sector, pairs in TASK_KINDS.items()
+            for name, target in pairs
+        }
+        names = {sector.pk: name for name, sector in sectors.items()}
+        members = {names[u.sector_id]: u for u in User.objects.filter(role=Role.SECTOR_MEMBER) if u.sector_id}
         return {
+            "sectors": sectors,
+            "task_kinds": kinds,
+            "sector_members": members,
             "advisers": advisers,
             "account_executives": {a.pk for a in advisers[6:]},
             "manager": manager,
@@ -620,6 +678,12 @@ class Command(BaseCommand):
                 weights=[75, 15, 10],
             )[0]
             cs.commitment_resolve(actor=who(at), commitment=commitment, state=state, at=at)
+        chain = TASK_CHAINS.get((category.name, case.kind == Kind.COMPLAINT))
+        late_delivery = category.name == "Delivery" and case.kind == Kind.COMPLAINT
+        if chain and (plan.fate == "waiting_sector" or late_delivery or rng.random() < TASK_SHARE):
+            leave_open = plan.fate == "waiting_sector"
+            if not self._sector_steps(demo, case, chain, who, later, leave_last_open=leave_open):
+                return None  # the present came first: the last task is still with its sector
         if plan.fate == "waiting_customer" and (at := later(5, 600)) is not None:
             cs.case_set_status(actor=who(at), case=case, status=Status.WAITING_CUSTOMER, at=at)
             return None
@@ -662,6 +726,61 @@ class Command(BaseCommand):
                 return None
             self._confirm(demo, case, who(at), at)
         return t
+
+    def _sector_steps(
+        self,
+        demo: Demo,
+        case: Case,
+        chain: list[tuple[str, str, str]],
+        who: Callable[[datetime], User],
+        later: Callable[[float, float], datetime | None],
+        *,
+        leave_last_open: bool,
+    ) -> bool:
+        """Hand each step of the chain to its sector in turn, through the task services.
+
+        Most tasks are taken within hours, some wait days (late against their target); one in ten goes
+        back to the sender for missing information and is sent again. False when the clock reaches the
+        present first (or the last task is left open on purpose): that task is still with its sector.
+        """
+        rng = demo.rng
+        for i, (sector_name, kind_name, ask) in enumerate(chain):
+            member = demo.sector_members[sector_name]
+            resent = False
+            while True:
+                if (at := later(5, 60)) is None:
+                    return False
+                task = tasks.task_create(
+                    actor=who(at),
+                    case=case,
+                    sector=demo.sectors[sector_name],
+                    task_kind=demo.task_kinds[(sector_name, kind_name)],
+                    description=f"{ask} (Details added as asked.)" if resent else ask,
+                    at=at,
+                    calendar=demo.calendar,
+                )
+                if leave_last_open and i == len(chain) - 1:
+                    if rng.random() < 0.5 and (at := later(10, 240)) is not None:
+                        tasks.task_take(actor=member, task=task, at=at)
+                    return False
+                if (at := later(*((10, 300) if rng.random() < 0.8 else (600, 4000)))) is None:
+                    return False
+                tasks.task_take(actor=member, task=task, at=at)
+                if not resent and rng.random() < TASK_RETURN_SHARE:
+                    if (at := later(5, 120)) is None:
+                        return False
+                    tasks.task_return(actor=member, task=task, reason=rng.choice(TASK_RETURN_REASONS), at=at)
+                    resent = True
+                    continue
+                for _ in range(rng.randint(1, 3)):
+                    if (at := later(15, 300)) is None:
+                        return False
+                    tasks.task_log_work(actor=member, task=task, minutes=rng.randint(10, 120), at=at)
+                if (at := later(5, 240)) is None:
+                    return False
+                tasks.task_complete(actor=member, task=task, note=rng.choice(TASK_RESULTS), at=at)
+                break
+        return True
 
     def _confirm(self, demo: Demo, case: Case, acting: User, at: datetime) -> None:
         """The customer confirms online, or tells an adviser who records it (a quarter of the time)."""
