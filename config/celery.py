@@ -9,3 +9,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("steward")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Periodic jobs (run by `celery beat`).
+app.conf.beat_schedule = {
+    # Inbound mail: a no-op while STEWARD_IMAP_HOST is empty.
+    "mail-poll-imap": {
+        "task": "steward.mail.tasks.poll_imap",
+        "schedule": float(os.environ.get("STEWARD_IMAP_POLL_SECONDS") or 60),
+    },
+}
