@@ -8,12 +8,13 @@ the service then quarantines it with its raw bytes. No other exception leaves `i
 
 from __future__ import annotations
 
+import base64
+import binascii
 import codecs
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from email import policy
-from email.header import decode_header
+from email import policy, quoprimime
 from email.message import Message
 from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
@@ -132,18 +133,38 @@ def _unescape(value: str, fallback: str | None) -> str:
     return value
 
 
-def decode_header_text(value: str | None, fallback: str | None = None) -> str:
-    """RFC 2047 encoded words (and raw 8-bit bytes) to text, on one line."""
-    value = _unescape(str(value or ""), fallback)
+_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
+
+
+def _decode_word(match: re.Match[str], fallback: str | None) -> str:
+    charset, encoding, payload = match.group(1).split("*")[0], match.group(2).lower(), match.group(3)
     try:
-        parts = decode_header(value)
-    except Exception:
-        parts = [(value, None)]
-    text = "".join(
-        chunk if isinstance(chunk, str) else decode_bytes(chunk, charset or fallback)
-        for chunk, charset in parts
-    )
-    return " ".join(text.split())
+        if encoding == "b":
+            data = base64.b64decode(payload + "=" * (-len(payload) % 4))
+        else:
+            data = quoprimime.header_decode(payload).encode("latin-1")
+    except (ValueError, binascii.Error, UnicodeEncodeError):
+        return match.group(0)  # a broken encoded word stays as it was written
+    return decode_bytes(data, charset or fallback)
+
+
+def decode_header_text(value: str | None, fallback: str | None = None) -> str:
+    """RFC 2047 encoded words (and raw 8-bit bytes) to text, on one line.
+
+    Written out rather than email.header.decode_header, which mangles headers that mix encoded
+    words with raw non-ASCII text and raises on broken words.
+    """
+    value = _unescape(str(value or ""), fallback)
+    parts: list[str] = []
+    position = 0
+    for match in _ENCODED_WORD.finditer(value):
+        between = value[position : match.start()]
+        if not (parts and between.strip() == ""):  # white space between encoded words is dropped
+            parts.append(between)
+        parts.append(_decode_word(match, fallback))
+        position = match.end()
+    parts.append(value[position:])
+    return " ".join("".join(parts).split())
 
 
 _MSGID = re.compile(r"<[^<>\s]{1,290}>")
