@@ -26,9 +26,12 @@ import nh3
 class ParseError(Exception):
     """The message cannot be turned into a case message; `reason` says why."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, subject: str = "", message_id: str = "") -> None:
         super().__init__(reason)
         self.reason = reason
+        # What could still be read, so administrators can tell quarantined mail apart.
+        self.subject = subject
+        self.message_id = message_id
 
 
 @dataclass(frozen=True)
@@ -389,14 +392,13 @@ def _ingest(raw: bytes) -> ParsedMail:
     addresses = [
         (n, a) for n, a in getaddresses([from_header]) if "@" in a and " " not in a.strip() and len(a) <= 254
     ]
+    subject = decode_header_text(headers.get("subject", ""), fallback)
+    ids = _message_ids(headers.get("message-id", ""))
     if not addresses:
-        raise ParseError("no sender address (From)")
+        raise ParseError("no sender address (From)", subject=subject, message_id=ids[0] if ids else "")
     from_name, from_address = addresses[0]
     from_address = from_address.strip().lower()
     from_name = decode_header_text(from_name, fallback).strip("\"' ")[:200]
-    subject = decode_header_text(headers.get("subject", ""), fallback)
-
-    ids = _message_ids(headers.get("message-id", ""))
     in_reply_to = _message_ids(headers.get("in-reply-to", ""))
     try:
         date = parsedate_to_datetime(headers["date"]) if "date" in headers else None

@@ -225,11 +225,13 @@ def mail_receive(*, raw: bytes, at: datetime | None = None) -> InboundMail:
             raise ParseError(f"message too large ({len(raw)} bytes)")
         mail = ingest(raw)
     except ParseError as exc:
-        original = _find_original("", digest)
+        original = _find_original(exc.message_id, digest)
         if original is not None:
             return _record_duplicate(inbound, original)
         inbound.state = InboundState.QUARANTINED
         inbound.reason = exc.reason
+        inbound.subject = exc.subject[:300]
+        inbound.message_id = exc.message_id
         _keep_raw(inbound, raw)
         inbound.save()
         return inbound
