@@ -110,7 +110,14 @@ def codec_for(label: str | None) -> str | None:
 
 
 def decode_bytes(data: bytes, label: str | None) -> str:
-    """Decode with the declared charset; UTF-8 when it is missing or unknown; never raises."""
+    """Decode with the declared charset; UTF-8 when it is missing or unknown; never raises.
+
+    NUL characters are dropped: PostgreSQL refuses them in text.
+    """
+    return _decode(data, label).replace("\x00", "")
+
+
+def _decode(data: bytes, label: str | None) -> str:
     codec = codec_for(label)
     if codec is not None and codec != "cp1252":
         try:
@@ -167,10 +174,10 @@ def decode_header_text(value: str | None, fallback: str | None = None) -> str:
         parts.append(_decode_word(match, fallback))
         position = match.end()
     parts.append(value[position:])
-    return " ".join("".join(parts).split())
+    return " ".join("".join(parts).replace("\x00", "").split())
 
 
-_MSGID = re.compile(r"<[^<>\s]{1,290}>")
+_MSGID = re.compile(r"<[!-;=?-~]{1,290}>")  # printable ASCII without < and >
 
 
 def _message_ids(value: str) -> list[str]:
@@ -263,7 +270,7 @@ def _noise(headers: dict[str, str], subject: str, from_address: str, msg: Messag
         return False, True, f"bounce: sent by {from_address}"
     if "return-path" in headers and headers["return-path"].strip() in ("<>", ""):
         return False, True, "bounce: empty Return-Path"
-    auto_submitted = headers.get("auto-submitted", "").split(";")[0].strip().lower()
+    auto_submitted = decode_header_text(headers.get("auto-submitted", "")).split(";")[0].strip().lower()[:60]
     if auto_submitted and auto_submitted != "no":
         return True, False, f"Auto-Submitted: {auto_submitted}"
     precedence = headers.get("precedence", "").strip().lower()
@@ -375,7 +382,8 @@ def ingest(raw: bytes) -> ParsedMail:
     except ParseError:
         raise
     except Exception as exc:  # a parser bug on hostile input must quarantine, not crash
-        raise ParseError(f"unreadable message ({type(exc).__name__}: {exc})"[:500]) from exc
+        reason = f"unreadable message ({type(exc).__name__}: {exc})"[:500]
+        raise ParseError(reason.encode("utf-8", errors="replace").decode().replace("\x00", "")) from exc
 
 
 def _ingest(raw: bytes) -> ParsedMail:
@@ -397,7 +405,7 @@ def _ingest(raw: bytes) -> ParsedMail:
     if not addresses:
         raise ParseError("no sender address (From)", subject=subject, message_id=ids[0] if ids else "")
     from_name, from_address = addresses[0]
-    from_address = from_address.strip().lower()
+    from_address = decode_header_text(from_address).replace(" ", "").lower()
     from_name = decode_header_text(from_name, fallback).strip("\"' ")[:200]
     in_reply_to = _message_ids(headers.get("in-reply-to", ""))
     try:

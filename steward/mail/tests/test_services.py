@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 from django.core import mail as django_mail
 from django.utils import timezone
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from steward.cases import services as case_services
 from steward.cases.models import Attachment, Case, CaseEvent, Channel, EventKind, Message, Status
@@ -349,3 +352,52 @@ def test_when_no_one_can_own_a_new_case_the_mail_is_quarantined_not_lost(db):
     assert inbound.state == InboundState.QUARANTINED
     assert "owner" in inbound.reason
     assert inbound.raw and not Customer.objects.exists()  # the half-made customer rolled back
+
+
+def test_nul_characters_and_raw_bytes_in_headers_are_stored_safely(personas):
+    raw = (
+        b'From: "Nul\x00 Name" <nul@example.net>\r\nSubject: broken\x00 \xff\xfe subject\r\n'
+        b"Auto-Submitted: no\r\nMessage-ID: <nul\x00@x>\r\n\r\nbody with \x00 a NUL"
+    )
+    inbound = mail_receive(raw=raw)
+    assert inbound.state == InboundState.PROCESSED
+    assert "\x00" not in inbound.subject and inbound.subject.startswith("broken")
+    assert message_of(inbound).body == "body with  a NUL"
+
+
+FUZZ_HEADERS = st.lists(
+    st.tuples(
+        st.sampled_from(
+            [
+                "From",
+                "Subject",
+                "Message-ID",
+                "In-Reply-To",
+                "References",
+                "Auto-Submitted",
+                "Content-Type",
+                "Content-Transfer-Encoding",
+                "Precedence",
+            ]
+        ),
+        st.one_of(
+            st.binary(max_size=60),
+            st.sampled_from(
+                [b"fuzz@example.net", b"=?utf-8?B?4LiB?=", b"<a@b>", b"text/html; charset=koi8-r"]
+            ),
+        ),
+    ),
+    max_size=8,
+)
+
+
+@hypothesis_settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(headers=FUZZ_HEADERS, body=st.binary(max_size=200))
+def test_any_input_is_stored_as_exactly_one_row_and_never_raises(personas, headers, body):
+    raw = b"".join(name.encode() + b": " + value + b"\r\n" for name, value in headers) + b"\r\n" + body
+    before = InboundMail.objects.count()
+    inbound = mail_receive(raw=raw)
+    assert InboundMail.objects.count() == before + 1
+    assert inbound.state in InboundState.values
