@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.http import FileResponse, Http404, HttpRequest
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from steward.accounts.models import Role
+from steward.core.errors import DomainError
 
-from .models import InboundMail
+from .models import InboundMail, InboundState
+from .services import mail_retry
 
 
 def _is_administrator(request: HttpRequest) -> bool:
@@ -46,6 +48,20 @@ class InboundMailAdmin(admin.ModelAdmin):
         "download",
     )
     fields = readonly_fields
+
+    actions = ["receive_again"]
+
+    @admin.action(description=_("Receive the selected quarantined mail again"))
+    def receive_again(self, request: HttpRequest, queryset: Any) -> None:
+        done = 0
+        for inbound in queryset.filter(state=InboundState.QUARANTINED):
+            try:
+                result = mail_retry(actor=request.user, inbound=inbound)  # type: ignore[arg-type]
+            except DomainError as exc:
+                self.message_user(request, str(exc.message), level=messages.ERROR)
+                return
+            done += result.state != InboundState.QUARANTINED
+        self.message_user(request, _("%(count)d quarantined mail received again.") % {"count": done})
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return _is_administrator(request)

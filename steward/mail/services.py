@@ -19,12 +19,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from steward.accounts.models import Role, User
 from steward.cases.attachments import validate_upload
 from steward.cases.models import Case, Channel, Message, Status
 from steward.cases.routing import pick_owner
 from steward.cases.services import case_open, case_receive_message
 from steward.core import timeutil
-from steward.core.errors import DomainError
+from steward.core.errors import DomainError, NotPermitted
 from steward.customers.models import Customer
 from steward.customers.services import customer_create
 
@@ -178,7 +179,8 @@ def _deliver(mail: ParsedMail, *, at: datetime, delivery: _Delivery) -> Message:
 
 
 def _keep_raw(inbound: InboundMail, raw: bytes) -> None:
-    inbound.raw.save("message.eml", ContentFile(raw), save=False)
+    if not inbound.raw:
+        inbound.raw.save("message.eml", ContentFile(raw), save=False)
 
 
 def _find_original(message_id: str, digest: str) -> InboundMail | None:
@@ -253,7 +255,12 @@ def mail_receive(*, raw: bytes, at: datetime | None = None) -> InboundMail:
         if found is None:
             raise
         return _record_duplicate(inbound, found)
+    return _act(inbound, mail, raw=raw, at=at)
 
+
+def _act(inbound: InboundMail, mail: ParsedMail, *, raw: bytes, at: datetime) -> InboundMail:
+    """Decide what a parsed, first-seen mail becomes, and record it on its saved row."""
+    inbound.state, inbound.reason = InboundState.PROCESSED, ""
     fields = ["state", "reason"]
     if mail.is_noise:
         inbound.state = InboundState.IGNORED_AUTO
@@ -288,3 +295,42 @@ def mail_receive(*, raw: bytes, at: datetime | None = None) -> InboundMail:
                 fields.append("raw")
     inbound.save(update_fields=fields)
     return inbound
+
+
+@transaction.atomic
+def mail_retry(*, actor: User, inbound: InboundMail, at: datetime | None = None) -> InboundMail:
+    """An administrator receives a quarantined mail again, e.g. once an owner can be found or a
+    parser fix is deployed. The same row records the new outcome; the raw bytes stay kept."""
+    if not (actor.is_active and (actor.is_superuser or actor.role == Role.ADMIN)):
+        raise NotPermitted(_("Only an administrator may receive quarantined mail again."))
+    at = at or timeutil.now()
+    inbound = InboundMail.objects.select_for_update().get(pk=inbound.pk)
+    if inbound.state != InboundState.QUARANTINED or not inbound.raw:
+        raise DomainError(_("Only quarantined mail can be received again."), field="state")
+    with inbound.raw.open("rb") as stored:
+        raw = stored.read()
+    try:
+        mail = ingest(raw)
+    except ParseError as exc:
+        inbound.reason = exc.reason
+        inbound.save(update_fields=["reason"])
+        return inbound
+    inbound.from_address = mail.from_address[:320]
+    inbound.from_name = mail.from_name[:200]
+    inbound.subject = mail.subject[:300]
+    inbound.save(update_fields=["from_address", "from_name", "subject"])
+    original = (
+        InboundMail.objects.filter(message_id=mail.message_id).exclude(pk=inbound.pk).first()
+        if mail.message_id
+        else None
+    )
+    if original is not None:
+        inbound.state = InboundState.IGNORED_DUPLICATE
+        inbound.duplicate_of = original
+        inbound.reason = _("Already received (Message-ID %(id)s).") % {"id": original.message_id}
+        inbound.save(update_fields=["state", "duplicate_of", "reason"])
+        return inbound
+    if mail.message_id and not inbound.message_id:
+        inbound.message_id = mail.message_id
+        inbound.save(update_fields=["message_id"])
+    return _act(inbound, mail, raw=raw, at=at)

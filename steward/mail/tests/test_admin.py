@@ -58,3 +58,32 @@ def test_other_staff_cannot_see_inbound_mail_or_its_raw_bytes(client, db):
     client.force_login(manager)
     assert client.get("/en/admin/mail/inboundmail/").status_code == 403
     assert client.get(f"/en/admin/mail/inboundmail/{inbound.pk}/raw/").status_code == 404
+
+
+def test_administrator_receives_quarantined_mail_again_once_it_can_be_processed(client, administrator):
+    # Nobody can own a new case yet (the administrator owns none): the mail is quarantined.
+    inbound = mail_receive(raw=(EML / "utf8_thai.eml").read_bytes())
+    assert inbound.state == InboundState.QUARANTINED
+    make_user("first_adviser")
+    client.force_login(administrator)
+    response = client.post(
+        "/en/admin/mail/inboundmail/",
+        {"action": "receive_again", "_selected_action": [inbound.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    inbound.refresh_from_db()
+    assert inbound.state == InboundState.PROCESSED and inbound.case is not None
+    assert inbound.case.customer.email == "somchai.utf8@example.net"
+    assert inbound.raw  # the original stays with the record
+
+
+def test_only_administrators_may_receive_mail_again(db):
+    from steward.core.errors import NotPermitted
+    from steward.mail.services import mail_retry
+
+    inbound = mail_receive(raw=(EML / "garbage.eml").read_bytes())
+    with pytest.raises(NotPermitted):
+        mail_retry(actor=make_user("someone", role=Role.MANAGER), inbound=inbound)
+    still = mail_retry(actor=make_user("admin2", role=Role.ADMIN), inbound=inbound)
+    assert still.state == InboundState.QUARANTINED and still.reason == "no headers"
