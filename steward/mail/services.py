@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from email.utils import parseaddr
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -211,9 +212,10 @@ def _too_many_from(inbound: InboundMail) -> bool:
     return recent.count() >= settings.STEWARD_MAIL_SENDER_HOURLY_LIMIT
 
 
-def _is_our_own(address: str) -> bool:
-    own = {settings.DEFAULT_FROM_EMAIL.lower(), (settings.SERVER_EMAIL or "").lower()}
-    return address in own
+def _is_our_own(mail: ParsedMail) -> bool:
+    """Steward's own mail coming back (a copy to itself, a forwarding rule): never a customer's."""
+    own = {parseaddr(a or "")[1].lower() for a in (settings.DEFAULT_FROM_EMAIL, settings.SERVER_EMAIL)}
+    return mail.from_address in own or identity.case_number_from_message_id(mail.message_id) is not None
 
 
 @transaction.atomic
@@ -265,9 +267,9 @@ def _act(inbound: InboundMail, mail: ParsedMail, *, raw: bytes, at: datetime) ->
     if mail.is_noise:
         inbound.state = InboundState.IGNORED_AUTO
         inbound.reason = mail.noise_reason
-    elif _is_our_own(mail.from_address):
+    elif _is_our_own(mail):
         inbound.state = InboundState.IGNORED_AUTO
-        inbound.reason = _("Sent from Steward's own address.")
+        inbound.reason = _("Sent by Steward itself.")
     elif _too_many_from(inbound):
         inbound.state = InboundState.IGNORED_AUTO
         inbound.reason = _(

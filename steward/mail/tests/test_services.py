@@ -304,9 +304,13 @@ def test_an_unmarked_responder_loop_is_cut_by_the_hourly_sender_limit(personas, 
     assert case.messages.count() == 5
 
 
-def test_mail_from_stewards_own_address_is_ignored(personas, settings):
-    inbound = mail_receive(raw=make_mail(sender=settings.DEFAULT_FROM_EMAIL))
-    assert inbound.state == InboundState.IGNORED_AUTO and inbound.case is None
+def test_mail_from_stewards_own_address_or_with_its_own_message_id_is_ignored(personas, settings):
+    settings.DEFAULT_FROM_EMAIL = "Steward Support <Support@Steward.example>"
+    own_address = mail_receive(raw=make_mail(sender="support@steward.example"))
+    own_message = mail_receive(raw=make_mail(message_id=identity.new_message_id(personas.case.pk)))
+    for inbound in (own_address, own_message):
+        assert inbound.state == InboundState.IGNORED_AUTO and inbound.case is None
+    assert personas.case.messages.count() == 1
 
 
 # ---------------------------------------------------------------- duplicates and quarantine
