@@ -50,6 +50,9 @@ def poll_imap() -> dict[str, Any]:
     """
     if not settings.STEWARD_IMAP_HOST:
         return {"skipped": "STEWARD_IMAP_HOST is not set"}
+    if transaction.get_connection().in_atomic_block:
+        # Flags must follow each message's own commit, not an outer transaction that may roll back.
+        raise RuntimeError("poll_imap must run outside a database transaction")
     stored: list[str] = []
     failed: list[str] = []
     with _mailbox() as box:
