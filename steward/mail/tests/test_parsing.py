@@ -112,6 +112,15 @@ def test_auto_replies_are_recognised(name, reason):
     assert mail.noise_reason == reason
 
 
+@pytest.mark.parametrize(
+    "subject",
+    ["Re: Automatic reply not working on my phone", "My out of office setting is broken", "Vacation booking"],
+)
+def test_a_customer_writing_about_auto_replies_is_not_an_auto_reply(subject):
+    raw = f"From: a@example.net\r\nSubject: {subject}\r\n\r\nhelp".encode()
+    assert not ingest(raw).is_noise
+
+
 def test_a_delivery_status_notification_is_a_bounce_and_its_original_is_not_the_body():
     mail = parse("bounce_dsn.eml")
     assert mail.is_bounce and mail.noise_reason.startswith("bounce:")
