@@ -227,3 +227,17 @@ LOGGING = {
     # django-axes logs every start-up at INFO; lockouts and failures are warnings.
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+# Inbound mail (steward.mail). IMAP polling is off while STEWARD_IMAP_HOST is empty.
+STEWARD_IMAP_HOST = env_str("STEWARD_IMAP_HOST", "")
+STEWARD_IMAP_SSL = env_bool("STEWARD_IMAP_SSL", True)
+STEWARD_IMAP_PORT = env_int("STEWARD_IMAP_PORT", 993 if STEWARD_IMAP_SSL else 143)
+STEWARD_IMAP_USER = env_str("STEWARD_IMAP_USER", "")
+STEWARD_IMAP_PASSWORD = env_str("STEWARD_IMAP_PASSWORD", "")
+STEWARD_IMAP_FOLDER = env_str("STEWARD_IMAP_FOLDER", "INBOX")
+STEWARD_IMAP_BATCH = env_int("STEWARD_IMAP_BATCH", 50)  # messages per poll
+STEWARD_IMAP_POLL_SECONDS = env_int("STEWARD_IMAP_POLL_SECONDS", 60)
+# Larger raw messages are quarantined unread (a 30 MB attachment is about 41 MB in base64).
+STEWARD_MAIL_MAX_BYTES = env_int("STEWARD_MAIL_MAX_BYTES", 64 * 1024 * 1024)
+# Loop guard: more mail than this from one sender within an hour is recorded but not acted on.
+STEWARD_MAIL_SENDER_HOURLY_LIMIT = env_int("STEWARD_MAIL_SENDER_HOURLY_LIMIT", 30)

@@ -47,6 +47,16 @@ if [ ! -x /usr/bin/chromium ]; then
     echo "warning: /usr/bin/chromium is missing and this is not root: the browser tests will be SKIPPED" >&2
   fi
 fi
+# The IMAP polling test starts Debian's dovecot on loopback in a temporary folder.
+if ! command -v dovecot >/dev/null 2>&1 && [ ! -x /usr/sbin/dovecot ]; then
+  if is_root_with_apt; then
+    step "installing Debian dovecot-imapd for the IMAP polling test"
+    apt_install dovecot-imapd ||
+      echo "warning: could not install dovecot-imapd with apt: the IMAP tests will be SKIPPED" >&2
+  else
+    echo "warning: dovecot is missing and this is not root: the IMAP tests will be SKIPPED" >&2
+  fi
+fi
 ensure_gettext || fail "GNU gettext (msgfmt) is required for the translation checks (apt-get install gettext)"
 
 # Optional: a later worker test uses Redis when one answers on the default port.
