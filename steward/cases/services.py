@@ -268,8 +268,12 @@ def case_open(
     attachments: Sequence[UploadedFile] = (),
     at: datetime | None = None,
     external_id: str = "",
+    body_html: str = "",
 ) -> Case:
-    """Open a case from a customer's first contact. `description` is what the customer said."""
+    """Open a case from a customer's first contact. `description` is what the customer said.
+
+    `body_html` is the sanitised HTML of a first e-mail, kept beside the text `description`.
+    """
     at = at or timeutil.now()
     subject = _clean_text(subject, field="subject", message=_("Give the case a subject."))[:300]
     description = _clean_text(description, field="description", message=_("Write what the customer needs."))
@@ -314,6 +318,7 @@ def case_open(
     _add_inbound(
         case,
         body=description,
+        body_html=body_html,
         channel=channel,
         at=at,
         actor=None,

@@ -167,13 +167,9 @@ def _deliver(mail: ParsedMail, *, at: datetime, delivery: _Delivery) -> Message:
         attachments=delivery.uploads,
         at=at,
         external_id=mail.message_id,
+        body_html=mail.html,
     )
-    message = case.messages.get()
-    if mail.html:
-        # case_open takes no HTML body; the sanitised HTML is stored on its first message here.
-        message.body_html = mail.html
-        message.save(update_fields=["body_html"])
-    return message
+    return case.messages.get()
 
 
 # ---------------------------------------------------------------- the service
