@@ -22,6 +22,10 @@ def send_outbound(self: Task, outbound_id: int) -> str:
     """Send one outbox row. A transient SMTP failure retries with backoff; the row counts attempts and
     becomes `failed` after the last one. Running it twice sends the mail once."""
     delivery = services.outbound_deliver(outbound_id=outbound_id)
+    while delivery.outcome == services.RETRY and self.request.is_eager:
+        # Eager mode (no broker): Celery cannot schedule a retry, so try again at once until the
+        # row is sent or has used its attempts and is failed (shown on the case page).
+        delivery = services.outbound_deliver(outbound_id=outbound_id)
     if delivery.outcome == services.RETRY and delivery.error is not None:
         max_retries = self.max_retries if self.max_retries is not None else 0
         if self.request.retries < max_retries:
