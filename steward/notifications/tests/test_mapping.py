@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings
 from django.core import mail
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from steward.accounts.services import absence_create
 from steward.cases.models import Case, CommitmentState
@@ -222,7 +222,9 @@ def test_a_handoff_tells_the_customer_the_new_owner_and_the_new_owner_the_summar
     assert_case_mail(to_customer, staff.case)
     assert to_customer.language == "th"
     assert "Other" in to_customer.subject
-    assert "Other (Adviser)" in to_customer.text_body  # name and role
+    with translation.override("th"):  # the role in the customer's language (when catalogs are compiled)
+        role = str(staff.other_adviser.get_role_display())
+    assert f"Other ({role})" in to_customer.text_body  # name and role
     to_owner = only(staff.case, NotificationKind.HANDED_OVER)
     assert (to_owner.to, to_owner.language) == ("other@staff.example", "es")
     assert NEED in to_owner.text_body and DONE in to_owner.text_body
