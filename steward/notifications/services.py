@@ -312,12 +312,23 @@ def outbound_deliver(*, outbound_id: int, now: datetime | None = None) -> Delive
 
 def outbox_flush(*, now: datetime | None = None, limit: int = 200) -> int:
     """Send pending rows whose next attempt is due: those the broker never got, and retries whose
-    Celery retry was lost. Returns how many were sent."""
+    Celery retry was lost. Returns how many were sent.
+
+    The batch stops at the first transient failure: when the mail server is down every other row
+    would wait out the same timeout, and the next flush tries again (the failed row's backoff moves
+    it behind the others).
+    """
     now = now or timeutil.now()
     due_ids = list(
         OutboundMail.objects.due(now).order_by("next_attempt_at", "id").values_list("pk", flat=True)[:limit]
     )
-    return sum(outbound_deliver(outbound_id=pk, now=now).outcome == SENT for pk in due_ids)
+    sent = 0
+    for pk in due_ids:
+        outcome = outbound_deliver(outbound_id=pk, now=now).outcome
+        if outcome == RETRY:
+            break
+        sent += outcome == SENT
+    return sent
 
 
 @transaction.atomic

@@ -251,3 +251,19 @@ def test_on_a_worker_a_transient_failure_goes_to_celerys_retry_with_backoff(staf
     assert isinstance(scheduled[0]["exc"], smtplib.SMTPServerDisconnected)
     assert scheduled[0]["countdown"] == services.retry_delay(1).total_seconds() == 60
     assert row.next_attempt_at - row.created_at >= timedelta(seconds=60)
+
+
+@override_settings(EMAIL_BACKEND=FLAKY)
+def test_a_flush_stops_at_the_first_transient_failure_and_the_next_one_carries_on(
+    staff: Personas, django_capture_on_commit_callbacks
+) -> None:
+    with mock.patch.object(send_outbound, "delay", side_effect=OperationalError("Connection refused")):
+        reply(staff, django_capture_on_commit_callbacks)
+    assert OutboundMail.objects.filter(state=MailState.PENDING).count() == 2
+    FlakyBackend.failures_left = 1  # the mail server drops the first connection, then recovers
+    now = timezone.now()
+    assert services.outbox_flush(now=now) == 0
+    assert FlakyBackend.calls == 1  # the second row did not wait out the same failure
+    assert services.outbox_flush(now=now) == 1  # the other row; the failed one waits for its backoff
+    assert services.outbox_flush(now=now + services.retry_delay(1)) == 1
+    assert OutboundMail.objects.filter(state=MailState.SENT).count() == 2
