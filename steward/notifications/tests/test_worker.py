@@ -16,6 +16,7 @@ import time
 import uuid
 from pathlib import Path
 from unittest import mock
+from urllib.parse import urlsplit
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -30,13 +31,14 @@ from steward.notifications.tasks import send_outbound
 from steward.notifications.tests.test_smtp_roundtrip import Inbox, free_port
 from steward.testing import Personas
 
-REDIS_URL = os.environ.get("STEWARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
+REDIS_URL = os.environ.get("STEWARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 WAIT_SECONDS = 90  # a generous bound for a busy 2-core machine; the test asserts outcomes, not speed
 
 
 def redis_reachable() -> bool:
+    url = urlsplit(REDIS_URL)
     try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1) as s:
+        with socket.create_connection((url.hostname or "127.0.0.1", url.port or 6379), timeout=1) as s:
             s.sendall(b"PING\r\n")
             return s.recv(16).startswith(b"+PONG")
     except OSError:
@@ -45,7 +47,7 @@ def redis_reachable() -> bool:
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not redis_reachable(), reason="no Redis on 127.0.0.1:6379"),
+    pytest.mark.skipif(not redis_reachable(), reason=f"no Redis at {REDIS_URL}"),
 ]
 
 
