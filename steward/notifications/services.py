@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -171,9 +174,25 @@ def _enqueue_notice(notice: Notice, case: Case) -> OutboundMail:
     )
 
 
+_muted: ContextVar[bool] = ContextVar("steward_notifications_muted", default=False)
+
+
+@contextmanager
+def notifications_muted() -> Iterator[None]:
+    """Case events inside this block notify nobody: for loading history (the demo seed, imports),
+    where a mail about a months-old reply would only confuse. Safe across threads and async tasks."""
+    token = _muted.set(True)
+    try:
+        yield
+    finally:
+        _muted.reset(token)
+
+
 @transaction.atomic
 def outbox_write_for_event(*, event: CaseEvent) -> list[OutboundMail]:
     """The notifications a case event causes, written to the outbox in the event's transaction."""
+    if _muted.get():
+        return []
     case = Case.objects.select_related("customer", "owner", "owner__backup").get(pk=event.case_id)
     return [_enqueue_notice(notice, case) for notice in notices_for_event(event, case)]
 

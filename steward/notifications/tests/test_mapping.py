@@ -318,3 +318,21 @@ def test_a_notification_fault_does_not_undo_the_case_change(staff: Personas, mon
     monkeypatch.setattr("steward.notifications.services.render_notice", broken)
     message = case_reply(actor=staff.adviser, case=staff.case, body="Recorded anyway.")
     assert message.pk and mails(staff.case, NotificationKind.REPLY) == []
+
+
+def test_history_loaded_while_muted_notifies_nobody(staff: Personas) -> None:
+    from steward.notifications.services import notifications_muted
+
+    before = OutboundMail.objects.count()
+    with notifications_muted():
+        case = case_open(
+            actor=staff.manager,
+            customer=staff.customer,
+            subject="Old",
+            description="Old need.",
+            owner=staff.adviser,
+        )
+        case_reply(actor=staff.adviser, case=case, body="Old reply.")
+    assert OutboundMail.objects.count() == before
+    case_reply(actor=staff.adviser, case=case, body="A reply today.")  # outside the block: told again
+    assert len(mails(case, NotificationKind.REPLY)) == 1
