@@ -10,16 +10,28 @@ app = Celery("steward")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# Periodic jobs (run `celery -A config beat`).
+# Periodic jobs (run one `celery -A config beat`). Each entry names a task by its dotted path.
 app.conf.beat_schedule = {
     # Inbound mail: a no-op while STEWARD_IMAP_HOST is empty.
     "mail-poll-imap": {
         "task": "steward.mail.tasks.poll_imap",
         "schedule": float(os.environ.get("STEWARD_IMAP_POLL_SECONDS") or 60),
     },
+    # The outbox's safety net: send mail whose task never reached a worker (broker down).
+    "notifications-flush-outbox": {"task": "steward.notifications.tasks.flush_outbox", "schedule": 60.0},
+    # "Next step due" mail to owners, within the hour before the due time.
+    "notifications-remind-due-commitments": {
+        "task": "steward.notifications.tasks.remind_due_commitments",
+        "schedule": 300.0,
+    },
     # Sector tasks about to breach their target: flagged once each, every five minutes.
     "flag-sector-tasks-near-breach": {
         "task": "steward.cases.tasks.flag_tasks_near_breach",
         "schedule": 300.0,
+    },
+    # Expired portal sign-in tokens: removed a day after they expire.
+    "portal-purge-login-tokens": {
+        "task": "steward.portal.tasks.purge_login_tokens_task",
+        "schedule": 86400.0,
     },
 }

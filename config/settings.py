@@ -208,6 +208,12 @@ EMAIL_BACKEND = env_str("STEWARD_EMAIL_BACKEND", "django.core.mail.backends.smtp
 EMAIL_HOST = env_str("STEWARD_EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("STEWARD_EMAIL_PORT", 25)
 DEFAULT_FROM_EMAIL = env_str("STEWARD_FROM_EMAIL", "support@steward.localhost")
+# Outbound notifications: an SMTP call never hangs a worker; a failing send is retried with
+# exponential backoff (factor, cap in seconds) and marked failed, on the case page, after the last retry.
+EMAIL_TIMEOUT = env_int("STEWARD_EMAIL_TIMEOUT", 30)
+STEWARD_MAIL_MAX_RETRIES = env_int("STEWARD_MAIL_MAX_RETRIES", 5)
+STEWARD_MAIL_RETRY_BACKOFF = env_int("STEWARD_MAIL_RETRY_BACKOFF", 60)
+STEWARD_MAIL_RETRY_BACKOFF_MAX = env_int("STEWARD_MAIL_RETRY_BACKOFF_MAX", 3600)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("STEWARD_SECURE_COOKIES", not DEBUG)

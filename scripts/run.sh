@@ -17,6 +17,8 @@ export STEWARD_DEBUG=1
 export DJANGO_SETTINGS_MODULE=config.settings
 export DATABASE_URL="sqlite:///$PWD/var/db.sqlite3"
 unset CELERY_BROKER_URL STEWARD_CACHE_URL || true
+# The demo has no mail server: notification mail is printed here instead of failing on localhost:25.
+export STEWARD_EMAIL_BACKEND="${STEWARD_EMAIL_BACKEND:-django.core.mail.backends.console.EmailBackend}"
 
 if ensure_gettext; then
   "$PY" manage.py compilemessages -v 0 --ignore=.venv

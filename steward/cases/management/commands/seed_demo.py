@@ -27,6 +27,7 @@ from steward.cases.models import Case, Category, Channel, CommitmentState, Kind,
 from steward.core.business_calendar import calendar_from_settings
 from steward.customers.models import Customer
 from steward.customers.services import customer_create
+from steward.notifications.services import notifications_muted
 from steward.sectors.models import Distance, Sector, TaskKind
 from steward.sectors.services import sector_create
 
@@ -394,6 +395,11 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
 
     def handle(self, *args: Any, **opts: Any) -> None:
+        # Demo history notifies nobody: no mail about months-old replies, no failed-mail notices.
+        with notifications_muted():
+            self._seed(**opts)
+
+    def _seed(self, **opts: Any) -> None:
         if User.objects.exists():
             self.stdout.write("Demo data already present: nothing to do.")
             return

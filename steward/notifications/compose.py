@@ -1,0 +1,137 @@
+"""Turn a Notice into the mail its recipient reads: subject, plain text and HTML, in their language.
+
+Rendering is pure (templates and the database, no network), so it runs inside the case transaction.
+Every subject carries the case token, which is language-neutral and survives any translation.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from steward.cases.models import Case
+from steward.mail.identity import subject_with_token
+
+from .models import NotificationKind, RecipientKind
+from .notices import Notice
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+def one_line(text: str) -> str:
+    """Headers never carry line breaks (a subject written with one would be refused by the mailer)."""
+    return " ".join(str(text).split())
+
+
+def case_url(case: Case) -> str:
+    """The staff case page, in the active language."""
+    return f"{settings.STEWARD_BASE_URL}{reverse('cases:detail', args=[case.pk])}"
+
+
+def portal_url(language: str) -> str:
+    return f"{settings.STEWARD_BASE_URL}/{language}/portal/"
+
+
+def _solution_links(case: Case) -> tuple[str, str]:
+    """The customer's signed confirm / not-solved links; the portal owns them.
+
+    Until the portal app provides `steward.portal.links.solution_links`, both links lead to the portal,
+    where the customer can confirm or say it is not solved after signing in.
+    """
+    try:
+        from steward.portal.links import solution_links  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        fallback = f"{settings.STEWARD_BASE_URL}/portal/"
+        return fallback, fallback
+    confirm, not_solved = solution_links(case)
+    return str(confirm), str(not_solved)
+
+
+def _subject_of(case: Case) -> str:
+    return one_line(case.subject)
+
+
+# One subject per kind, evaluated with the recipient's language active.
+SUBJECTS: dict[str, Callable[[Case, dict[str, Any]], str]] = {
+    NotificationKind.CASE_RECEIVED: lambda case, c: (
+        _("We have your request: %(subject)s") % {"subject": _subject_of(case)}
+    ),
+    NotificationKind.REPLY: lambda case, c: (
+        _("New reply to your request: %(subject)s") % {"subject": _subject_of(case)}
+    ),
+    NotificationKind.HANDOFF: lambda case, c: (
+        _("%(name)s now takes care of your request: %(subject)s")
+        % {"name": c["owner"].display_name, "subject": _subject_of(case)}
+    ),
+    NotificationKind.NEXT_STEP: lambda case, c: (
+        (_("Your next step has changed: %(subject)s") if c.get("changed") else _("Next step: %(subject)s"))
+        % {"subject": _subject_of(case)}
+    ),
+    NotificationKind.SOLUTION_PROPOSED: lambda case, c: (
+        _("Proposed solution: %(subject)s") % {"subject": _subject_of(case)}
+    ),
+    NotificationKind.CLOSED: lambda case, c: (
+        _("Your request is closed: %(subject)s") % {"subject": _subject_of(case)}
+    ),
+    NotificationKind.ASSIGNED: lambda case, c: (
+        _("Case assigned to you: %(subject)s") % {"subject": _subject_of(case)}
+    ),
+    NotificationKind.HANDED_OVER: lambda case, c: (
+        _("Case handed over to you: %(subject)s") % {"subject": _subject_of(case)}
+    ),
+    NotificationKind.CUSTOMER_WROTE: lambda case, c: (
+        _("%(customer)s wrote on your case: %(subject)s")
+        % {"customer": one_line(case.customer.name), "subject": _subject_of(case)}
+    ),
+    NotificationKind.NEXT_STEP_DUE: lambda case, c: (
+        (_("Next step overdue: %(step)s") if c.get("overdue") else _("Next step due: %(step)s"))
+        % {"step": one_line(c["commitment"].description)}
+    ),
+}
+
+_BLANK_LINES = re.compile(r"\n\s*\n(\s*\n)+")
+
+
+def _tidy_text(text: str) -> str:
+    """Template tags leave blank lines behind; keep at most one empty line between paragraphs."""
+    # "-- " (with its space) is the signature separator mail clients recognise; keep it intact.
+    lines = "\n".join(line if line == "-- " else line.rstrip() for line in text.strip().splitlines())
+    return _BLANK_LINES.sub("\n\n", lines) + "\n"
+
+
+def render_notice(notice: Notice, case: Case) -> Rendered:
+    """Subject (with the case token), text and HTML of a notice, in the recipient's language."""
+    recipient = notice.recipient
+    with translation.override(recipient.language):
+        context: dict[str, Any] = {
+            "case": case,
+            "customer": case.customer,
+            "owner": case.owner,
+            "recipient_name": recipient.name,
+            "for_customer": recipient.kind == RecipientKind.CUSTOMER,
+            "case_url": case_url(case),
+            "portal_url": portal_url(recipient.language),
+            "follow_up_days": settings.STEWARD_FOLLOW_UP_WINDOW_DAYS,
+            "language": recipient.language,
+            **notice.context,
+        }
+        if notice.kind == NotificationKind.SOLUTION_PROPOSED:
+            context["confirm_url"], context["not_solved_url"] = _solution_links(case)
+        # Cut the words, never the token: 370 + " [ST#n-xxxxxxxx]" fits the 400-character column.
+        subject = subject_with_token(one_line(SUBJECTS[notice.kind](case, notice.context))[:370], case.number)
+        text = render_to_string(f"notifications/{notice.kind}.txt", context)
+        html = render_to_string(f"notifications/{notice.kind}.html", context)
+    return Rendered(subject=subject, text=_tidy_text(text), html=html)

@@ -1,0 +1,207 @@
+"""Which case events notify whom: the mapping from the case event log to notifications.
+
+Reads only (the case, its message, handoff or next step); the outbox service turns each Notice into a
+row. Loop safety lives here: an automatic message (an auto-reply, an out-of-office) notifies nobody,
+so two auto-responders can never keep each other busy through Steward.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+
+from steward.accounts.models import User
+from steward.accounts.selectors import user_is_away
+from steward.cases.models import (
+    Case,
+    CaseEvent,
+    Commitment,
+    CommitmentState,
+    EventKind,
+    Handoff,
+    Message,
+)
+
+from .models import NotificationKind, RecipientKind
+
+_LANGUAGES = {code for code, _name in settings.LANGUAGES}
+
+
+def mail_language(code: str) -> str:
+    """A language Steward has translations for; anything else gets the site's default language."""
+    code = (code or "").lower()
+    if code in _LANGUAGES:
+        return code
+    base = code.split("-")[0]
+    return base if base in _LANGUAGES else settings.LANGUAGE_CODE
+
+
+@dataclass(frozen=True)
+class Recipient:
+    kind: str
+    address: str
+    language: str
+    name: str
+    user: User | None = None
+
+
+@dataclass
+class Notice:
+    kind: str
+    recipient: Recipient
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+def customer_recipient(case: Case) -> Recipient | None:
+    customer = case.customer
+    if not customer.email:
+        return None
+    return Recipient(
+        kind=RecipientKind.CUSTOMER,
+        address=customer.email,
+        language=mail_language(customer.language),
+        name=customer.name,
+    )
+
+
+def user_recipient(user: User | None, *, actor: User | None = None) -> Recipient | None:
+    """A staff member to tell, unless they cannot read mail here or did the thing themselves."""
+    if user is None or not user.is_active or not user.email:
+        return None
+    if actor is not None and actor.pk == user.pk:
+        return None
+    return Recipient(
+        kind=RecipientKind.USER,
+        address=user.email,
+        language=mail_language(user.language),
+        name=user.display_name,
+        user=user,
+    )
+
+
+def responsible_recipients(case: Case, *, at: Any, actor: User | None = None) -> list[Recipient]:
+    """The owner, and the backup too while the owner is away (the backup is acting owner then)."""
+    owner = case.owner
+    people = [owner]
+    if owner.backup_id and user_is_away(owner, at=at):
+        people.append(owner.backup)  # type: ignore[arg-type]
+    found = (user_recipient(p, actor=actor) for p in people)
+    return [r for r in found if r is not None]
+
+
+def _is_automatic(event: CaseEvent, message: Message | None = None) -> bool:
+    return bool(event.data.get("automatic")) or bool(message and message.is_automatic)
+
+
+def _message(event: CaseEvent) -> Message | None:
+    pk = event.data.get("message")
+    return Message.objects.filter(pk=pk, case_id=event.case_id).first() if pk else None
+
+
+def _next_step(case: Case) -> Commitment | None:
+    return case.commitments.filter(state=CommitmentState.OPEN).order_by("due_at", "id").first()
+
+
+def _for_customer(case: Case, kind: str, **context: Any) -> list[Notice]:
+    recipient = customer_recipient(case)
+    return [Notice(kind, recipient, context)] if recipient else []
+
+
+# ---------------------------------------------------------------- one function per event kind
+
+
+def _opened(event: CaseEvent, case: Case) -> list[Notice]:
+    """Staff: the case was opened with you as owner by someone else (a colleague, or by mail)."""
+    recipient = user_recipient(case.owner, actor=event.actor)
+    if recipient is None:
+        return []
+    return [Notice(NotificationKind.ASSIGNED, recipient, {"opened_by": event.actor})]
+
+
+def _message_in(event: CaseEvent, case: Case) -> list[Notice]:
+    message = _message(event)
+    if message is None or _is_automatic(event, message):
+        return []
+    is_first = not Message.objects.filter(case_id=case.pk, pk__lt=message.pk).exists()
+    if is_first:
+        # The message that opened the case: tell the customer who takes care of it.
+        return _for_customer(
+            case, NotificationKind.CASE_RECEIVED, message=message, next_step=_next_step(case)
+        )
+    return [
+        Notice(NotificationKind.CUSTOMER_WROTE, r, {"message": message})
+        for r in responsible_recipients(case, at=event.at, actor=event.actor)
+    ]
+
+
+def _message_out(event: CaseEvent, case: Case) -> list[Notice]:
+    message = _message(event)
+    if message is None or _is_automatic(event, message):
+        return []
+    return _for_customer(case, NotificationKind.REPLY, message=message, author=message.author or case.owner)
+
+
+def _handoff(event: CaseEvent, case: Case) -> list[Notice]:
+    handoff = (
+        Handoff.objects.select_related("from_user", "to_user").filter(pk=event.data.get("handoff")).first()
+    )
+    if handoff is None:
+        return []
+    notices = _for_customer(case, NotificationKind.HANDOFF, owner=handoff.to_user)
+    recipient = user_recipient(handoff.to_user, actor=event.actor)
+    if recipient is not None:
+        notices.append(Notice(NotificationKind.HANDED_OVER, recipient, {"handoff": handoff}))
+    return notices
+
+
+def _commitment_set(event: CaseEvent, case: Case) -> list[Notice]:
+    commitment = case.commitments.filter(pk=event.data.get("commitment")).first()
+    if commitment is None:
+        return []
+    # A change of next step is recorded as "cancel the old one, promise a new one".
+    changed = case.commitments.exclude(pk=commitment.pk).filter(state=CommitmentState.CANCELLED).exists()
+    return _for_customer(case, NotificationKind.NEXT_STEP, commitment=commitment, changed=changed)
+
+
+def _solution_proposed(event: CaseEvent, case: Case) -> list[Notice]:
+    message = _message(event)
+    author = (message.author if message else None) or case.owner
+    return _for_customer(case, NotificationKind.SOLUTION_PROPOSED, message=message, author=author)
+
+
+def _closed(event: CaseEvent, case: Case) -> list[Notice]:
+    return _for_customer(case, NotificationKind.CLOSED, confirmed=event.kind == EventKind.SOLUTION_CONFIRMED)
+
+
+_HANDLERS: dict[str, Callable[[CaseEvent, Case], list[Notice]]] = {
+    EventKind.OPENED: _opened,
+    EventKind.MESSAGE_IN: _message_in,
+    EventKind.MESSAGE_OUT: _message_out,
+    EventKind.HANDOFF: _handoff,
+    EventKind.COMMITMENT_SET: _commitment_set,
+    EventKind.SOLUTION_PROPOSED: _solution_proposed,
+    EventKind.SOLUTION_CONFIRMED: _closed,
+    EventKind.CLOSED_UNCONFIRMED: _closed,
+}
+
+
+def notices_for_event(event: CaseEvent, case: Case) -> list[Notice]:
+    """The notifications one case event causes; empty for events nobody is told about."""
+    handler = _HANDLERS.get(event.kind)
+    if handler is None or _is_automatic(event):
+        return []
+    return handler(event, case)
+
+
+def due_step_notices(commitment: Commitment, *, at: Any) -> list[Notice]:
+    """Staff: a promised next step is due within the hour, or overdue."""
+    case = commitment.case
+    return [
+        Notice(
+            NotificationKind.NEXT_STEP_DUE, r, {"commitment": commitment, "overdue": commitment.due_at <= at}
+        )
+        for r in responsible_recipients(case, at=at)
+    ]

@@ -1,0 +1,366 @@
+"""Writes of the outbox: enqueue a mail, write the notifications of a case event, send one row.
+
+The outbox pattern: a notification is a row written in the transaction of the change that caused it.
+Sending happens after the commit (a Celery task), and a periodic flush sends whatever the task did
+not, so a broker outage delays mail but never loses it. Sending claims the row first (a lease written
+with a conditional UPDATE), so a duplicate task or a concurrent flush never sends a mail twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives
+from django.core.mail.message import make_msgid
+from django.core.validators import validate_email
+from django.db import transaction
+from django.db.models import F
+from django.utils.translation import gettext as _
+
+from steward.accounts.models import User
+from steward.cases.models import Case, CaseEvent, Commitment, CommitmentState, Direction, Message, Status
+from steward.core import timeutil
+from steward.core.errors import DomainError
+from steward.mail.identity import mail_domain, new_message_id, subject_with_token
+
+from .compose import one_line, render_notice
+from .models import CommitmentReminder, MailState, NotificationKind, OutboundMail, RecipientKind
+from .notices import Notice, due_step_notices, mail_language, notices_for_event
+
+logger = logging.getLogger(__name__)
+
+# How long a sender holds a row it claimed. Longer than any SMTP conversation (EMAIL_TIMEOUT bounds
+# each step), so only a sender that died leaves a lease to run out; the flush then sends the row.
+SEND_LEASE = timedelta(minutes=10)
+# "Next step due" reminders go out this long before the due time (and for anything overdue).
+REMIND_AHEAD = timedelta(hours=1)
+# Mail clients need the thread's root and the latest ids; a few dozen keep the header short.
+REFERENCES_KEPT = 20
+# Headers on every mail Steward sends: auto-responders (out-of-office, "we got your mail") must not
+# answer it (RFC 3834; X-Auto-Response-Suppress for Exchange / Outlook).
+AUTOMATIC_HEADERS = {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"}
+
+
+# ---------------------------------------------------------------- enqueue
+
+
+def _bracketed(message_id: str) -> str:
+    """`<id@host>` for a Message-ID from anywhere; empty when it cannot be one."""
+    value = (message_id or "").strip()
+    if not value or any(ch.isspace() for ch in value) or len(value) > 290:
+        return ""
+    return value if value.startswith("<") and value.endswith(">") else f"<{value.strip('<>')}>"
+
+
+def threading_headers(case: Case, *, to: str, recipient_kind: str) -> tuple[str, str]:
+    """(In-Reply-To, References) for the next mail to `to` about `case`, so clients thread it.
+
+    The thread is every earlier mail Steward sent this address about the case and, for the
+    customer, their latest message that arrived by mail, in the order they happened.
+    """
+    thread: list[tuple[datetime, str]] = list(
+        OutboundMail.objects.filter(case=case, to=to)
+        .order_by("created_at", "id")
+        .values_list("created_at", "message_id")
+    )
+    if recipient_kind == RecipientKind.CUSTOMER:
+        inbound = (
+            Message.objects.filter(case=case, direction=Direction.INBOUND)
+            .exclude(external_id="")
+            .order_by("-created_at", "-id")
+            .values_list("created_at", "external_id")
+            .first()
+        )
+        if inbound and _bracketed(inbound[1]):
+            thread.append((inbound[0], _bracketed(inbound[1])))
+    thread.sort(key=lambda item: item[0])  # stable: equal times keep the order they were written in
+    ids = list(dict.fromkeys(mid for _at, mid in thread))
+    if len(ids) > REFERENCES_KEPT:
+        ids = [ids[0], *ids[-(REFERENCES_KEPT - 1) :]]
+    return (ids[-1] if ids else ""), " ".join(ids)
+
+
+def _schedule_send(outbound_id: int) -> None:
+    """After the commit: hand the row to a worker. If the broker is down the row stays pending."""
+    from .tasks import send_outbound
+
+    try:
+        send_outbound.delay(outbound_id)
+    except Exception:
+        # Never break the request that committed the change: flush_outbox sends the row later.
+        logger.warning(
+            "Outbound mail %s stays pending: could not queue it (flush_outbox will send it)",
+            outbound_id,
+            exc_info=True,
+        )
+
+
+@transaction.atomic
+def outbox_enqueue(
+    *,
+    to: str,
+    language: str,
+    kind: str,
+    subject: str,
+    text: str,
+    html: str,
+    case: Case | None = None,
+    recipient_kind: str = RecipientKind.CUSTOMER,
+    user: User | None = None,
+) -> OutboundMail:
+    """Write one mail to the outbox; it is sent after the surrounding transaction commits.
+
+    With a case, the subject gets the case token and the mail threads with the case's earlier mail.
+    Other apps (the portal's sign-in link) call this with already rendered text and HTML.
+    """
+    to = (to or "").strip()
+    try:
+        validate_email(to)
+    except ValidationError:
+        raise DomainError(_("Enter a valid email address."), field="to") from None
+    if kind not in NotificationKind.values:
+        raise DomainError(_("Unknown kind of notification."), field="kind")
+    now = timeutil.now()
+    subject = one_line(subject)[:370]
+    in_reply_to = references = ""
+    if case is not None:
+        subject = subject_with_token(subject, case.number)
+        message_id = new_message_id(case.number)
+        in_reply_to, references = threading_headers(case, to=to, recipient_kind=recipient_kind)
+    else:
+        message_id = make_msgid(domain=mail_domain())
+    outbound = OutboundMail.objects.create(
+        case=case,
+        to=to,
+        recipient_kind=recipient_kind,
+        user=user,
+        language=mail_language(language),
+        kind=kind,
+        subject=subject,
+        text_body=text,
+        html_body=html,
+        message_id=message_id,
+        in_reply_to=in_reply_to,
+        references=references,
+        created_at=now,
+        next_attempt_at=now,
+    )
+    outbound_id = outbound.pk
+    transaction.on_commit(lambda: _schedule_send(outbound_id))
+    return outbound
+
+
+def _enqueue_notice(notice: Notice, case: Case) -> OutboundMail:
+    rendered = render_notice(notice, case)
+    recipient = notice.recipient
+    return outbox_enqueue(
+        to=recipient.address,
+        language=recipient.language,
+        kind=notice.kind,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        case=case,
+        recipient_kind=recipient.kind,
+        user=recipient.user,
+    )
+
+
+_muted: ContextVar[bool] = ContextVar("steward_notifications_muted", default=False)
+
+
+@contextmanager
+def notifications_muted() -> Iterator[None]:
+    """Case events inside this block notify nobody: for loading history (the demo seed, imports),
+    where a mail about a months-old reply would only confuse. Safe across threads and async tasks."""
+    token = _muted.set(True)
+    try:
+        yield
+    finally:
+        _muted.reset(token)
+
+
+@transaction.atomic
+def outbox_write_for_event(*, event: CaseEvent) -> list[OutboundMail]:
+    """The notifications a case event causes, written to the outbox in the event's transaction."""
+    if _muted.get():
+        return []
+    case = Case.objects.select_related("customer", "owner", "owner__backup").get(pk=event.case_id)
+    return [_enqueue_notice(notice, case) for notice in notices_for_event(event, case)]
+
+
+def commitments_remind_due(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Remind the people responsible of next steps due within the hour or overdue, once each."""
+    now = now or timeutil.now()
+    due = (
+        Commitment.objects.filter(
+            state=CommitmentState.OPEN, due_at__lte=now + REMIND_AHEAD, reminder__isnull=True
+        )
+        .exclude(case__status=Status.CLOSED)
+        .select_related("case", "case__customer", "case__owner", "case__owner__backup")
+        .order_by("due_at", "id")[:limit]
+    )
+    reminded = 0
+    for commitment in due:
+        with transaction.atomic():
+            # The reminder row is the "sent once" record; a concurrent run finds it and skips.
+            _reminder, created = CommitmentReminder.objects.get_or_create(
+                commitment=commitment, defaults={"reminded_at": now}
+            )
+            if not created:
+                continue
+            for notice in due_step_notices(commitment, at=now):
+                _enqueue_notice(notice, commitment.case)
+            reminded += 1
+    return reminded
+
+
+# ---------------------------------------------------------------- sending
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What one send attempt did: sent, skipped (already sent or claimed), retry (later) or failed."""
+
+    outcome: str
+    error: Exception | None = None
+
+
+SENT, SKIPPED, RETRY, FAILED = "sent", "skipped", "retry", "failed"
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential backoff after `attempts` failed attempts: factor, 2×factor, 4×factor… capped.
+
+    The same figure Celery's retry_backoff computes for the task's retry (jitter off).
+    """
+    seconds = settings.STEWARD_MAIL_RETRY_BACKOFF * 2 ** max(attempts - 1, 0)
+    return timedelta(seconds=min(seconds, settings.STEWARD_MAIL_RETRY_BACKOFF_MAX))
+
+
+def max_attempts() -> int:
+    return settings.STEWARD_MAIL_MAX_RETRIES + 1
+
+
+def build_email(outbound: OutboundMail) -> EmailMultiAlternatives:
+    headers = {
+        "Message-ID": outbound.message_id,
+        "Content-Language": outbound.language,
+        **AUTOMATIC_HEADERS,
+    }
+    if outbound.in_reply_to:
+        headers["In-Reply-To"] = outbound.in_reply_to
+    if outbound.references:
+        headers["References"] = outbound.references
+    email = EmailMultiAlternatives(
+        subject=outbound.subject,
+        body=outbound.text_body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[outbound.to],
+        headers=headers,
+    )
+    if outbound.html_body:
+        email.attach_alternative(outbound.html_body, "text/html")
+    return email
+
+
+def _claim(outbound_id: int, now: datetime) -> bool:
+    """Take the row for one attempt. A conditional UPDATE, atomic on SQLite and PostgreSQL alike."""
+    return bool(
+        OutboundMail.objects.unclaimed(now)
+        .filter(pk=outbound_id, state=MailState.PENDING)
+        .update(locked_until=now + SEND_LEASE, attempts=F("attempts") + 1)
+    )
+
+
+def _failed_attempt(outbound: OutboundMail, error: Exception, *, now: datetime, permanent: bool) -> Delivery:
+    outbound.last_error = f"{type(error).__name__}: {error}"[:2000]
+    outbound.locked_until = None
+    fields = ["last_error", "locked_until"]
+    if permanent or outbound.attempts >= max_attempts():
+        outbound.state = MailState.FAILED
+        fields.append("state")
+        logger.error(
+            "Outbound mail %s to %s failed after %s attempt(s): %s",
+            outbound.pk,
+            outbound.to,
+            outbound.attempts,
+            outbound.last_error,
+        )
+        outcome = FAILED
+    else:
+        outbound.next_attempt_at = now + retry_delay(outbound.attempts)
+        fields.append("next_attempt_at")
+        outcome = RETRY
+    outbound.save(update_fields=fields)
+    return Delivery(outcome, error)
+
+
+def outbound_deliver(*, outbound_id: int, now: datetime | None = None) -> Delivery:
+    """One attempt to send a pending row. Safe to call twice: a sent or claimed row is skipped."""
+    now = now or timeutil.now()
+    if not _claim(outbound_id, now):
+        return Delivery(SKIPPED)
+    outbound = OutboundMail.objects.get(pk=outbound_id)
+    try:
+        build_email(outbound).send(fail_silently=False)
+    except smtplib.SMTPRecipientsRefused as exc:
+        # The server refused the address itself: waiting will not make it valid.
+        return _failed_attempt(outbound, exc, now=now, permanent=True)
+    except OSError as exc:  # smtplib.SMTPException, refused or dropped connections, timeouts
+        return _failed_attempt(outbound, exc, now=now, permanent=False)
+    except Exception as exc:
+        # A mail that cannot even be built (a bad header) will not get better by retrying.
+        logger.exception("Outbound mail %s could not be built", outbound_id)
+        return _failed_attempt(outbound, exc, now=now, permanent=True)
+    outbound.state = MailState.SENT
+    outbound.sent_at = timeutil.now()
+    outbound.locked_until = None
+    outbound.last_error = ""
+    outbound.save(update_fields=["state", "sent_at", "locked_until", "last_error"])
+    return Delivery(SENT)
+
+
+def outbox_flush(*, now: datetime | None = None, limit: int = 200) -> int:
+    """Send pending rows whose next attempt is due: those the broker never got, and retries whose
+    Celery retry was lost. Returns how many were sent.
+
+    The batch stops at the first transient failure: when the mail server is down every other row
+    would wait out the same timeout, and the next flush tries again (the failed row's backoff moves
+    it behind the others).
+    """
+    now = now or timeutil.now()
+    due_ids = list(
+        OutboundMail.objects.due(now).order_by("next_attempt_at", "id").values_list("pk", flat=True)[:limit]
+    )
+    sent = 0
+    for pk in due_ids:
+        outcome = outbound_deliver(outbound_id=pk, now=now).outcome
+        if outcome == RETRY:
+            break
+        sent += outcome == SENT
+    return sent
+
+
+@transaction.atomic
+def outbound_retry(*, outbound: OutboundMail) -> OutboundMail:
+    """Send a failed mail again (an administrator fixed the address or the mail server)."""
+    outbound = OutboundMail.objects.select_for_update().get(pk=outbound.pk)
+    if outbound.state != MailState.FAILED:
+        raise DomainError(_("Only a failed mail can be sent again."), field="state")
+    outbound.state = MailState.PENDING
+    outbound.attempts = 0
+    outbound.next_attempt_at = timeutil.now()
+    outbound.locked_until = None
+    outbound.save(update_fields=["state", "attempts", "next_attempt_at", "locked_until"])
+    outbound_id = outbound.pk
+    transaction.on_commit(lambda: _schedule_send(outbound_id))
+    return outbound
