@@ -511,7 +511,7 @@ class Bottleneck:
     sector: int | None  # the largest share of waiting; None when nobody waited or no lead time
     share: Ratio  # Σ queue of that sector / Σ lead time of the cases
     shares: dict[int | None, Ratio]
-    over_target: list[int | None]  # sectors whose p90 elapsed exceeds the target
+    over_target: list[int | None]  # sectors whose p90 completion falls after the task's due date
     low_sample: bool
 
 
