@@ -17,6 +17,7 @@ from steward.analytics.selectors import Selection
 from steward.analytics.tests.logs import T0, CaseLog, build_known_log, open_case, value_chain
 from steward.cases.models import CaseEvent, Status
 from steward.cases.services import case_close_unconfirmed
+from steward.cases.task_selectors import was_late
 from steward.reviews import selectors as review_selectors
 from steward.reviews import services as review_services
 
@@ -147,6 +148,10 @@ def test_on_time_agrees_between_the_task_the_sector_report_the_review_and_the_fo
         for e in CaseEvent.objects.filter(case=log.case, kind="task_completed")
     }
     assert verdict == {early.pk: True, late.pk: False}
+    # The sector queue's own "was late" (steward/cases/task_selectors.py) says the same.
+    for task in (early, late):
+        task.refresh_from_db()
+        assert was_late(task) is not verdict[task.pk]
 
     selection = Selection(case_ids=(log.case.pk,))
     facts = {t.task: t for t in selectors.task_facts(selection)}
