@@ -1,5 +1,6 @@
 """Steward's directly-follows counts and median waits equal PM4Py's on the same exported log.
 
+The log is written by the real case and sector-task services (steward/analytics/tests/logs.py).
 PM4Py runs in its own interpreter (STEWARD_PM4PY_PYTHON, made by scripts/test.sh); it is never
 imported here. Self-loops (a sector followed by itself) are left out: the map shows handovers only.
 """
@@ -17,6 +18,7 @@ import pytest
 from steward.analytics import selectors
 from steward.analytics.selectors import Selection
 from steward.analytics.tests.logs import build_known_log
+from steward.cases.models import SectorTask
 from steward.sectors.models import Sector
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +52,8 @@ def test_dfg_counts_and_median_waits_equal_pm4py(client, personas, tmp_path, fmt
     assert response.status_code == 200
     path = tmp_path / f"log.{fmt}"
     path.write_bytes(b"".join(response.streaming_content))
-    assert log.a.case.pk and log.b.case.pk
+    # The tasks are real SectorTask rows, not hand-written events.
+    assert SectorTask.objects.filter(case__in=(log.a.case, log.b.case)).count() == 5
     theirs = _pm4py(path, fmt)
     names = {s.pk: s.name for s in Sector.objects.all()}
     ours = {(names[e.source], names[e.target]): e for e in selectors.dfg_edges(Selection())}

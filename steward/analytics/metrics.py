@@ -7,7 +7,13 @@ never 0, and every summary carries its sample size so a screen can say "too few 
 Event contract (sector tasks, issue 6): task events carry the TASK's sector and `data["task"]`;
 `task_created` also `target_minutes` and `due_at`; `task_work_logged` also `minutes`;
 `task_returned` also `reason`. Other events carry the acting person's sector (advisers belong to
-the front-desk sector); a customer's own events have no sector.
+the front-desk sector); a customer's own events have no sector. Events that move the case's status
+carry {"from", "to"}: `status`, `message_out`, `task_created` and the task ends.
+
+Time: a task's target is counted in BUSINESS minutes and `due_at` (written by `task_create`) is the
+instant the target runs out on the business calendar. So "on time" means completed ≤ due_at, exactly
+the task's own `data["on_time"]`; lateness is the CALENDAR time past due_at. Queue, work, elapsed and
+lead times are calendar durations (what the customer lives through).
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
@@ -45,6 +51,8 @@ TASK_ENDS = (TASK_COMPLETED, TASK_RETURNED, TASK_CANCELLED)
 # The case waits on the customer in these statuses (metrics.md §3.8 "agent wait").
 CUSTOMER_PENDING = frozenset({"waiting_customer", "solution_proposed"})
 CLOSING_KINDS = ("solution_confirmed", "closed_unconfirmed")
+# Events whose data {"from", "to"} is a status change (a handoff's from/to are people, not statuses).
+STATUS_MOVES = frozenset({"status", "message_out", TASK_CREATED, *TASK_ENDS})
 
 FRONT_LINE = "front_line"
 CUSTOMER = "customer"
@@ -141,7 +149,8 @@ class TaskFacts:
     case: int
     sector: int | None
     created_at: datetime
-    target_minutes: int | None = None
+    target_minutes: int | None = None  # business minutes
+    due_at: datetime | None = None  # created_at + target on the business calendar
     taken_at: datetime | None = None
     ended_at: datetime | None = None
     end_kind: str = ""  # completed | returned | cancelled | "" while open
@@ -171,18 +180,23 @@ class TaskFacts:
         return self.target_minutes * 60.0 if self.target_minutes is not None else None
 
     @property
-    def lateness_seconds(self) -> float | None:
-        elapsed, target = self.elapsed_seconds, self.target_seconds
-        if elapsed is None or target is None:
+    def past_due_seconds(self) -> float | None:
+        """Completed − due_at in calendar seconds (negative when early); only completed tasks."""
+        if not self.completed or self.ended_at is None or self.due_at is None:
             return None
-        return max(0.0, elapsed - target)
+        return seconds(self.ended_at - self.due_at)
+
+    @property
+    def lateness_seconds(self) -> float | None:
+        """Calendar time past the business-calendar due date: max(0, completed − due_at)."""
+        past = self.past_due_seconds
+        return None if past is None else max(0.0, past)
 
     @property
     def on_time(self) -> bool | None:
-        elapsed, target = self.elapsed_seconds, self.target_seconds
-        if elapsed is None or target is None:
-            return None
-        return elapsed <= target
+        """Completed ≤ due_at: the same verdict `task_complete` writes into its event."""
+        past = self.past_due_seconds
+        return None if past is None else past <= 0
 
     def waiting_seconds(self, now: datetime) -> float:
         """Queue time, counting a task nobody has taken yet up to its end or `now` (right-censored)."""
@@ -200,6 +214,18 @@ def _int(value: Any) -> int | None:
         return None
 
 
+def parse_instant(value: Any) -> datetime | None:
+    """An ISO 8601 instant from event data (naive ones are UTC); None when missing or malformed."""
+    if isinstance(value, datetime):
+        parsed = value
+    else:
+        try:
+            parsed = datetime.fromisoformat(str(value))
+        except ValueError:
+            return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
 def task_facts(events: Iterable[EventRow]) -> list[TaskFacts]:
     """Fold the task events of a log into one `TaskFacts` per task, in the order tasks were created."""
     tasks: dict[int, TaskFacts] = {}
@@ -212,6 +238,7 @@ def task_facts(events: Iterable[EventRow]) -> list[TaskFacts]:
             if t is None:
                 t = tasks[tid] = TaskFacts(task=tid, case=e.case, sector=e.sector, created_at=e.at)
             t.target_minutes = _int(e.data.get("target_minutes"))
+            t.due_at = parse_instant(e.data.get("due_at")) if e.data.get("due_at") else None
             continue
         if t is None:  # a task whose creation lies outside the log read: nothing to measure from
             continue
@@ -240,7 +267,7 @@ class SectorStats:
     lateness: Summary
     target: Summary
     waiting_total: float  # Σ queue, open tasks counted to now: the bottleneck's numerator
-    p90_over_target: bool  # p90 of (elapsed − own target) > 0 among completed tasks
+    p90_over_target: bool  # p90 of (completed − own due_at) > 0 among completed tasks
 
 
 def sector_stats(tasks: Iterable[TaskFacts], *, now: datetime) -> dict[int | None, SectorStats]:
@@ -251,7 +278,7 @@ def sector_stats(tasks: Iterable[TaskFacts], *, now: datetime) -> dict[int | Non
     for sector, ts in by_sector.items():
         done = [t for t in ts if t.completed]
         judged = [t for t in done if t.on_time is not None]
-        over = [t.elapsed_seconds - t.target_seconds for t in judged]  # type: ignore[operator]
+        over = [x for t in judged if (x := t.past_due_seconds) is not None]
         p90_over = percentile(over, 0.9)
         out[sector] = SectorStats(
             sector=sector,
@@ -279,7 +306,7 @@ def status_after(event: EventRow, current: str) -> str:
     k = event.kind
     if k == "opened":
         return "new"
-    if k in ("status", "message_out") and event.data.get("to"):
+    if k in STATUS_MOVES and event.data.get("to"):
         return str(event.data["to"])
     if k == "solution_proposed":
         return "solution_proposed"
@@ -484,7 +511,7 @@ class Bottleneck:
     sector: int | None  # the largest share of waiting; None when nobody waited or no lead time
     share: Ratio  # Σ queue of that sector / Σ lead time of the cases
     shares: dict[int | None, Ratio]
-    over_target: list[int | None]  # sectors whose p90 elapsed exceeds the target
+    over_target: list[int | None]  # sectors whose p90 completion falls after the task's due date
     low_sample: bool
 
 

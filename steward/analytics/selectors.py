@@ -145,6 +145,7 @@ def _fold_tasks(events: QuerySet[CaseEvent]) -> list[TaskFacts]:
             sector_=Min("sector_id", filter=kind(TASK_CREATED)),
             created=Min("at", filter=kind(TASK_CREATED)),
             target=Max(jint("target_minutes"), filter=kind(TASK_CREATED)),
+            due=Max(KeyTextTransform("due_at", "data"), filter=kind(TASK_CREATED)),
             taken=Min("at", filter=kind(TASK_TAKEN)),
             completed=Max("at", filter=kind(TASK_COMPLETED)),
             returned=Max("at", filter=kind(TASK_RETURNED)),
@@ -175,6 +176,7 @@ def _fold_tasks(events: QuerySet[CaseEvent]) -> list[TaskFacts]:
                 sector=r["sector_"],
                 created_at=r["created"],
                 target_minutes=r["target"],
+                due_at=metrics.parse_instant(r["due"]) if r["due"] else None,
                 taken_at=r["taken"],
                 ended_at=ended_at,
                 end_kind=end_kind,
@@ -188,7 +190,8 @@ def _fold_tasks(events: QuerySet[CaseEvent]) -> list[TaskFacts]:
 _PG_TASK_PERCENTILES = """
 WITH ev AS (
   SELECT e.case_id, e.sector_id, e.kind, e.at, (e.data ->> 'task')::int AS task,
-         (e.data ->> 'minutes')::int AS minutes, (e.data ->> 'target_minutes')::int AS target
+         (e.data ->> 'minutes')::int AS minutes, (e.data ->> 'target_minutes')::int AS target,
+         CASE WHEN e.kind = 'task_created' THEN (e.data ->> 'due_at')::timestamptz END AS due
   FROM {events} e
   WHERE e.kind IN ({kinds}) AND (e.data ->> 'task') IS NOT NULL AND e.case_id IN ({cases})
 ), t AS (
@@ -196,6 +199,7 @@ WITH ev AS (
          min(sector_id) FILTER (WHERE kind = 'task_created') AS sector,
          min(at) FILTER (WHERE kind = 'task_created') AS created,
          max(target) FILTER (WHERE kind = 'task_created') AS target,
+         max(due) AS due,
          min(at) FILTER (WHERE kind = 'task_taken') AS taken,
          max(at) FILTER (WHERE kind = 'task_completed') AS completed,
          max(at) FILTER (WHERE kind IN ('task_returned', 'task_cancelled')) AS other_end,
@@ -207,15 +211,16 @@ WITH ev AS (
          CASE WHEN completed IS NOT NULL OR other_end IS NOT NULL THEN work END AS work,
          CASE WHEN completed IS NOT NULL AND (other_end IS NULL OR completed >= other_end)
               THEN extract(epoch FROM completed - created)::float8 END AS elapsed,
-         target * 60.0 AS target_s
+         CASE WHEN completed IS NOT NULL AND (other_end IS NULL OR completed >= other_end)
+              THEN extract(epoch FROM completed - due)::float8 END AS past_due
   FROM t WHERE created IS NOT NULL
 )
 SELECT sector,
   percentile_cont(0.5) WITHIN GROUP (ORDER BY queue), percentile_cont(0.9) WITHIN GROUP (ORDER BY queue),
   percentile_cont(0.5) WITHIN GROUP (ORDER BY work), percentile_cont(0.9) WITHIN GROUP (ORDER BY work),
   percentile_cont(0.5) WITHIN GROUP (ORDER BY elapsed), percentile_cont(0.9) WITHIN GROUP (ORDER BY elapsed),
-  percentile_cont(0.5) WITHIN GROUP (ORDER BY greatest(0, elapsed - target_s)),
-  percentile_cont(0.9) WITHIN GROUP (ORDER BY greatest(0, elapsed - target_s))
+  percentile_cont(0.5) WITHIN GROUP (ORDER BY greatest(0, past_due)),
+  percentile_cont(0.9) WITHIN GROUP (ORDER BY greatest(0, past_due))
 FROM m GROUP BY sector
 """
 

@@ -4,8 +4,9 @@ A delivery-delay complaint passes through front desk, warehouse, logistics and b
 opens a blameless review of it: the page shows each sector's target against its actual time, the
 process map (Graphviz SVG drawn in the browser) with the bottleneck marked, and the agreed actions.
 
-AT MERGE: the case's task events come from steward/analytics/tests/logs.py, which writes them
-directly; switch those builders to the sector-task services (same events, same answers).
+The case is played through the real services (steward/analytics/tests/logs.py): the front desk
+hands tasks to the warehouse, logistics and billing with `task_create`, their members take, work and
+complete them, and "on time" is judged against each task's business-calendar due date.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from playwright.sync_api import Page, expect
 
 from steward.accounts.models import Role
 from steward.analytics.tests.logs import late_delivery_case, value_chain
+from steward.cases.models import SectorTask, TaskState
 from steward.reviews.services import root_causes_ensure_default
 from steward.testing import make_user
 from tests.e2e.test_handoff_scenario import sign_in
@@ -43,6 +45,10 @@ def test_late_delivery_review_shows_targets_bottleneck_and_actions(
         members=members,
         warehouse_takes_at=130,
     )
+    tasks = SectorTask.objects.filter(case=log.case).order_by("created_at", "pk")
+    assert [t.sector.name for t in tasks] == ["Warehouse", "Logistics", "Billing"]
+    assert [t.assignee for t in tasks] == [members["warehouse"], members["logistics"], members["billing"]]
+    assert [t.state for t in tasks] == [TaskState.DONE] * 3
     base = live_server.url
     sign_in(page, base, "manager")
 
@@ -64,6 +70,7 @@ def test_late_delivery_review_shows_targets_bottleneck_and_actions(
     logistics = table.locator("tr[data-sector='Logistics']")
     expect(logistics.locator("td[data-col='target']")).to_have_text("4.0 h")
     expect(logistics.locator("td[data-col='elapsed']")).to_have_text("5.0 h / 5.0 h")
+    expect(logistics.locator("td[data-col='on-time']")).to_contain_text("0.0 %")
     billing = table.locator("tr[data-sector='Billing']")
     expect(billing.locator("td[data-col='target']")).to_have_text("1.0 h")
     expect(billing.locator("td[data-col='elapsed']")).to_have_text("50 min / 50 min")

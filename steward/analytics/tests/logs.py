@@ -1,47 +1,78 @@
-"""Hand-built event logs with known answers, for the analysis, review and browser tests.
+"""Event logs with known answers, built through the REAL services, for the analysis, review and
+browser tests.
 
-The sector-task services live on another branch. Until they are merged, these builders write the task
-events straight into `CaseEvent`, following the event contract (task events carry the TASK's sector
-and data {"task": id, ...}). AT MERGE: switch `CaseLog.task/take/work/complete/ret/cancel` to the real
-task services (they must produce the same rows); every test built on them keeps its expected answers.
+Every step calls the service a person would trigger (`case_open`, `case_reply`, `task_create`,
+`task_take`, `task_log_work`, `task_complete`, `task_return`, `task_cancel`, `case_set_status`,
+`case_receive_message`, `case_propose_solution`, `case_confirm_solution`, `case_add_note`) with `at=`,
+so the log holds exactly the rows production writes. Tasks are taken and worked by a sector member of
+the task's sector (created on first use); the case owner hands tasks over and talks to the customer.
 
-`build_known_log` writes two cases (times in minutes after each case's opening):
+Calendar: `KNOWN_CALENDAR`, 09:00–17:00 UTC Monday to Friday, no holidays, is passed to `task_create`
+so the due dates do not depend on settings or the Holiday table. T0 is Monday 2 March 2026 09:00 UTC,
+so every task below is created and due inside business hours and its business target equals the
+calendar time to its due date (a target of 120 business minutes created at 09:10 is due at 11:10).
 
-Case A, complaint "Parcel arrived a week late" (category Delivery), opened at T0:
-   0 opened [front desk], customer message [no sector]        5 reply, new → open [front desk]
-  10 task W1 warehouse, target 120      70 taken   100 logged 30 min   190 completed  (late by 60)
- 200 task L1 logistics, target 240 and, same instant, task B1 billing, target 60 (a tie in time)
- 230 B1 taken   240 B1 logged 20 min   250 B1 completed (on time)
- 260 L1 taken   400 L1 logged 60 min   500 L1 completed (late by 60)
- 510 status open → waiting_customer [front desk]   540 customer writes, status → open [no sector]
- 600 solution proposed [front desk]    660 solution confirmed by the customer [no sector]
- Lead 660 min = front line 90 + customer 90 + warehouse 180 + logistics 275 + billing 25 (200–250 shared).
+`build_known_log` writes two cases (times in minutes after each case's opening; [status after]):
+
+Case A, complaint "Parcel arrived a week late" (category Delivery), opened Monday 09:00:
+   0 opened [front desk], customer message [no sector]                         [new]
+   5 reply [front desk]                                                        [open]
+  10 task W1 warehouse, target 120 (due 11:10)                                 [waiting_sector]
+  70 taken   100 logged 30 min   190 completed: late by 60 (past due 11:10)   [open: last task ended]
+ 200 task L1 logistics, target 240 (due 16:20) and, same instant, task B1 billing, target 60
+     (due 13:20): a tie in time, two concurrent tasks                          [waiting_sector]
+ 230 B1 taken   240 B1 logged 20 min   250 B1 completed, on time              [waiting_sector: L1 open]
+ 260 L1 taken   400 L1 logged 60 min   500 L1 completed: late by 60           [open]
+ 510 status set by the owner [front desk]                                      [waiting_customer]
+ 540 customer writes [no sector] → status event [no sector]                    [open]
+ 600 solution proposed [front desk]                                            [solution_proposed]
+ 660 solution confirmed by the customer on the portal [no sector]              [closed]
+ Lead 660 min = front line 90 (0–10, 190–200, 500–510, 540–600)
+              + customer 90 (510–540 waiting_customer, 600–660 solution_proposed)
+              + warehouse 180 + logistics 275 + billing 25 (200–250 shared 1/2 each).
+ waiting_sector is not customer time: the sectors hold those spans.
  Sectors: FD, W, L, B, L, FD → 5 handoffs, one ping-pong L → B → L.
 
-Case B, request, opened at T0 + 1 day, still open at NOW = its opening + 200 min:
-   0 opened [front desk]   20 task B2 billing, target 60   30 taken   50 returned ("Missing invoice number")
-  60 note [front desk]     80 task B3 billing, target 60, never taken (open)
+Case B, request, opened Tuesday 09:00 (T0 + 1 day), still open at NOW = its opening + 200 min:
+   0 opened [front desk]                                                       [new]
+  20 task B2 billing, target 60   30 taken   50 returned ("Missing invoice number") [waiting_sector → open]
+  60 note [front desk]     80 task B3 billing, target 60, never taken (open)  [waiting_sector]
  Lead so far 200 min = front line 50 + billing 150.   Sectors: FD, B, FD, B → 3 handoffs, 2 ping-pongs.
 """
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
-from steward.accounts.models import User
-from steward.cases.models import Case, CaseEvent, Category, Kind, Status
-from steward.cases.services import case_open
+from steward.accounts.models import Role, User
+from steward.cases import task_services
+from steward.cases.models import Case, Category, Kind, SectorTask
+from steward.cases.services import (
+    case_add_note,
+    case_confirm_solution,
+    case_open,
+    case_propose_solution,
+    case_receive_message,
+    case_reply,
+    case_set_status,
+)
+from steward.core.business_calendar import BusinessCalendar
 from steward.customers.models import Customer
 from steward.sectors.models import Distance, Sector
 from steward.sectors.services import sector_create
+from steward.testing import make_user
 
-T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday, the moment business hours open
 NOW = T0 + timedelta(days=1, minutes=200)
-
-_task_ids = itertools.count(1000)
+KNOWN_CALENDAR = BusinessCalendar(
+    opens=time(9, 0),
+    closes=time(17, 0),
+    weekdays=frozenset(range(5)),
+    holidays=frozenset(),
+    tz=ZoneInfo("UTC"),
+)
 
 
 @dataclass
@@ -67,84 +98,107 @@ def value_chain() -> Chain:
     )
 
 
+def sector_member(sector: Sector) -> User:
+    """An active sector member of `sector` (the first one there is, else a new one)."""
+    existing = (
+        User.objects.filter(sector=sector, role=Role.SECTOR_MEMBER, is_active=True).order_by("pk").first()
+    )
+    if existing is not None:
+        return existing
+    return make_user(f"member-{sector.pk}", role=Role.SECTOR_MEMBER, sector_id=sector.pk)
+
+
 @dataclass
 class CaseLog:
-    """Appends events to one case at `t0 + minutes`, like the services would."""
+    """Drives one case through the services at `t0 + minutes`."""
 
     case: Case
     t0: datetime
-    task_sectors: dict[int, Sector] = field(default_factory=dict)
+    owner: User
+    members: dict[int, User] = field(default_factory=dict)  # sector id → who works its tasks
 
     def at(self, minute: float) -> datetime:
         return self.t0 + timedelta(minutes=minute)
 
-    def add(
-        self,
-        kind: str,
-        minute: float,
-        *,
-        sector: Sector | None = None,
-        actor: User | None = None,
-        **data: Any,
-    ) -> CaseEvent:
-        self.case.version += 1
-        Case.objects.filter(pk=self.case.pk).update(version=self.case.version, updated_at=self.at(minute))
-        return CaseEvent.objects.create(
+    def member(self, sector_id: int) -> User:
+        if sector_id not in self.members:
+            self.members[sector_id] = sector_member(Sector.objects.get(pk=sector_id))
+        return self.members[sector_id]
+
+    def _fresh(self) -> Case:
+        self.case.refresh_from_db()
+        return self.case
+
+    # Sector tasks.
+    def task(self, sector: Sector, minute: float, *, target: int, actor: User | None = None) -> SectorTask:
+        task = task_services.task_create(
+            actor=actor or self.owner,
             case=self.case,
-            kind=kind,
-            at=self.at(minute),
-            actor=actor,
             sector=sector,
-            version=self.case.version,
-            data=data,
+            description=f"Step for {sector.name}",
+            target_minutes=target,
+            at=self.at(minute),
+            calendar=KNOWN_CALENDAR,
         )
+        self._fresh()
+        return task
 
-    # Sector tasks (AT MERGE: the task services).
-    def task(self, sector: Sector, minute: float, *, target: int, actor: User | None = None) -> int:
-        tid = next(_task_ids)
-        self.task_sectors[tid] = sector
-        due = self.at(minute + target).isoformat()
-        self.add(
-            "task_created", minute, sector=sector, actor=actor, task=tid, target_minutes=target, due_at=due
+    def take(self, task: SectorTask, minute: float, actor: User | None = None) -> None:
+        task_services.task_take(actor=actor or self.member(task.sector_id), task=task, at=self.at(minute))
+        self._fresh()
+
+    def work(self, task: SectorTask, minute: float, minutes: int, actor: User | None = None) -> None:
+        task_services.task_log_work(
+            actor=actor or self.member(task.sector_id), task=task, minutes=minutes, at=self.at(minute)
         )
-        return tid
+        self._fresh()
 
-    def take(self, task: int, minute: float, actor: User | None = None) -> None:
-        self.add("task_taken", minute, sector=self.task_sectors[task], actor=actor, task=task)
+    def complete(self, task: SectorTask, minute: float, actor: User | None = None) -> None:
+        task_services.task_complete(actor=actor or self.member(task.sector_id), task=task, at=self.at(minute))
+        self._fresh()
 
-    def work(self, task: int, minute: float, minutes: int, actor: User | None = None) -> None:
-        self.add(
-            "task_work_logged",
-            minute,
-            sector=self.task_sectors[task],
-            actor=actor,
-            task=task,
-            minutes=minutes,
+    def ret(self, task: SectorTask, minute: float, reason: str, actor: User | None = None) -> None:
+        task_services.task_return(
+            actor=actor or self.member(task.sector_id), task=task, reason=reason, at=self.at(minute)
         )
+        self._fresh()
 
-    def complete(self, task: int, minute: float, actor: User | None = None) -> None:
-        self.add("task_completed", minute, sector=self.task_sectors[task], actor=actor, task=task)
+    def cancel(self, task: SectorTask, minute: float, actor: User | None = None) -> None:
+        task_services.task_cancel(actor=actor or self.owner, task=task, at=self.at(minute))
+        self._fresh()
 
-    def ret(self, task: int, minute: float, reason: str, actor: User | None = None) -> None:
-        self.add(
-            "task_returned", minute, sector=self.task_sectors[task], actor=actor, task=task, reason=reason
+    # The conversation and the case's status.
+    def reply(self, minute: float, *, wait_for_customer: bool = False) -> None:
+        case_reply(
+            actor=self.owner,
+            case=self.case,
+            body="We are looking into it.",
+            wait_for_customer=wait_for_customer,
+            at=self.at(minute),
         )
+        self._fresh()
 
-    def cancel(self, task: int, minute: float, actor: User | None = None) -> None:
-        self.add("task_cancelled", minute, sector=self.task_sectors[task], actor=actor, task=task)
+    def customer_writes(self, minute: float) -> None:
+        case_receive_message(case=self.case, body="Any news?", at=self.at(minute))
+        self._fresh()
 
-    # Case events, with the status the case row ends up in.
-    def status(self, minute: float, old: str, new: str, *, sector: Sector | None, actor: User | None) -> None:
-        self.add("status", minute, sector=sector, actor=actor, **{"from": old, "to": new})
-        Case.objects.filter(pk=self.case.pk).update(status=new)
+    def note(self, minute: float) -> None:
+        case_add_note(actor=self.owner, case=self.case, body="Asked billing again.", at=self.at(minute))
+        self._fresh()
 
-    def propose(self, minute: float, *, sector: Sector, actor: User | None) -> None:
-        self.add("solution_proposed", minute, sector=sector, actor=actor, **{"from": "open"})
-        Case.objects.filter(pk=self.case.pk).update(status=Status.SOLUTION_PROPOSED)
+    def status(self, minute: float, new: str) -> None:
+        case_set_status(actor=self.owner, case=self.case, status=new, at=self.at(minute))
+        self._fresh()
+
+    def propose(self, minute: float) -> None:
+        case_propose_solution(
+            actor=self.owner, case=self.case, solution="A voucher and a new parcel.", at=self.at(minute)
+        )
+        self._fresh()
 
     def confirm(self, minute: float) -> None:
-        self.add("solution_confirmed", minute, channel="portal", recorded_by_staff=False)
-        Case.objects.filter(pk=self.case.pk).update(status=Status.CLOSED, closed_at=self.at(minute))
+        case_confirm_solution(case=self.case, at=self.at(minute))  # the customer, on the portal
+        self._fresh()
 
 
 def open_case(
@@ -166,7 +220,7 @@ def open_case(
         category=category,
         at=t0,
     )
-    return CaseLog(case=case, t0=t0)
+    return CaseLog(case=case, t0=t0, owner=owner)
 
 
 def delivery_category() -> Category:
@@ -184,10 +238,10 @@ def late_delivery_case(
 ) -> CaseLog:
     """Case A of the module docstring: front desk → warehouse → logistics ‖ billing → front desk.
 
-    `warehouse_takes_at` (minute) lets the release scenario make the warehouse queue the longest wait.
+    `members` names who works in "warehouse", "logistics" and "billing" (default: any sector member).
+    `warehouse_takes_at` (minute) lets the release scenario make the warehouse queue the longest wait;
+    the work is then logged 10 minutes after taking (work is only logged on a task in progress).
     """
-    m = members or {}
-    fd = chain.front_desk
     log = open_case(
         owner=owner,
         customer=customer,
@@ -195,37 +249,36 @@ def late_delivery_case(
         subject="Parcel arrived a week late",
         category=delivery_category(),
     )
-    log.add("message_out", 5, sector=fd, actor=owner, **{"from": "new", "to": "open"})
-    Case.objects.filter(pk=log.case.pk).update(status=Status.OPEN)
-    w1 = log.task(chain.warehouse, 10, target=120, actor=owner)
-    log.take(w1, warehouse_takes_at, m.get("warehouse"))
-    log.work(w1, 100, 30, m.get("warehouse"))
-    log.complete(w1, 190, m.get("warehouse"))
-    l1 = log.task(chain.logistics, 200, target=240, actor=owner)
-    b1 = log.task(chain.billing, 200, target=60, actor=owner)
-    log.take(b1, 230, m.get("billing"))
-    log.work(b1, 240, 20, m.get("billing"))
-    log.complete(b1, 250, m.get("billing"))
-    log.take(l1, 260, m.get("logistics"))
-    log.work(l1, 400, 60, m.get("logistics"))
-    log.complete(l1, 500, m.get("logistics"))
-    log.status(510, "open", "waiting_customer", sector=fd, actor=owner)
-    log.add("message_in", 540, message=0, automatic=False)
-    log.status(540, "waiting_customer", "open", sector=None, actor=None)
-    log.propose(600, sector=fd, actor=owner)
+    for name, user in (members or {}).items():
+        log.members[getattr(chain, name).pk] = user
+    log.reply(5)
+    w1 = log.task(chain.warehouse, 10, target=120)
+    log.take(w1, warehouse_takes_at)
+    log.work(w1, max(100, warehouse_takes_at + 10), 30)
+    log.complete(w1, 190)
+    l1 = log.task(chain.logistics, 200, target=240)
+    b1 = log.task(chain.billing, 200, target=60)
+    log.take(b1, 230)
+    log.work(b1, 240, 20)
+    log.complete(b1, 250)
+    log.take(l1, 260)
+    log.work(l1, 400, 60)
+    log.complete(l1, 500)
+    log.status(510, "waiting_customer")
+    log.customer_writes(540)
+    log.propose(600)
     log.confirm(660)
     return log
 
 
 def returned_task_case(*, owner: User, customer: Customer, chain: Chain, t0: datetime) -> CaseLog:
     """Case B of the module docstring: a task returned, then a second one still open."""
-    fd = chain.front_desk
     log = open_case(owner=owner, customer=customer, t0=t0, subject="Invoice is wrong", kind=Kind.REQUEST)
-    b2 = log.task(chain.billing, 20, target=60, actor=owner)
+    b2 = log.task(chain.billing, 20, target=60)
     log.take(b2, 30)
     log.ret(b2, 50, "Missing invoice number")
-    log.add("note", 60, sector=fd, actor=owner, note=0)
-    log.task(chain.billing, 80, target=60, actor=owner)
+    log.note(60)
+    log.task(chain.billing, 80, target=60)
     return log
 
 

@@ -31,18 +31,23 @@ def moved(old: str, new: str) -> dict[str, Any]:
     return {"from": old, "to": new}
 
 
+def due(minute: float) -> str:
+    """A due date written the way `task_create` writes it (T0 lies inside business hours)."""
+    return (T0 + timedelta(minutes=minute)).isoformat()
+
+
 def case_a() -> list[EventRow]:
     """Case A of steward/analytics/tests/logs.py, as plain rows."""
     return [
         ev(0, "opened", FD),
         ev(0, "message_in"),
         ev(5, "message_out", FD, **moved("new", "open")),
-        ev(10, "task_created", W, task=1, target_minutes=120),
+        ev(10, "task_created", W, task=1, target_minutes=120, due_at=due(130)),
         ev(70, "task_taken", W, task=1),
         ev(100, "task_work_logged", W, task=1, minutes=30),
         ev(190, "task_completed", W, task=1),
-        ev(200, "task_created", L, task=2, target_minutes=240),
-        ev(200, "task_created", B, task=3, target_minutes=60),
+        ev(200, "task_created", L, task=2, target_minutes=240, due_at=due(440)),
+        ev(200, "task_created", B, task=3, target_minutes=60, due_at=due(260)),
         ev(230, "task_taken", B, task=3),
         ev(240, "task_work_logged", B, task=3, minutes=20),
         ev(250, "task_completed", B, task=3),

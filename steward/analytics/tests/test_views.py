@@ -39,6 +39,7 @@ def test_sector_page_shows_the_table_with_the_bottleneck(client, manager, log):
     assert response.status_code == 200
     assert 'data-sector="Billing" class="bottleneck"' in html
     assert 'data-testid="pair-table"' in html and "Warehouse" in html
+    assert 'data-testid="time-basis"' in html  # targets in business hours, durations in calendar time
 
 
 def test_filters_narrow_the_selection(client, manager, log):

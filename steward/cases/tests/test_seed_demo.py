@@ -144,3 +144,30 @@ def test_seed_has_late_delivery_complaints_through_warehouse_logistics_and_billi
         chains.setdefault(task.case_id, []).append(task.sector.name)
     full = [c for c in chains.values() if list(dict.fromkeys(c)) == ["Warehouse", "Logistics", "Billing"]]
     assert full, chains
+
+
+def test_seed_opens_a_blameless_review_and_the_analysis_pages_show_real_figures(seeded, client):
+    from django.utils import timezone
+
+    from steward.reviews.models import ActionStatus, Review, RootCause
+    from steward.reviews.selectors import action_follow_up
+
+    assert RootCause.objects.filter(parent__isnull=True).count() == 5
+    review = Review.objects.get()
+    assert review.category and review.category.name == "Delivery" and review.kind == "complaint"
+    (finding,) = review.findings.all()
+    assert (
+        finding.root_cause.code == "capacity-peak" and finding.sector and finding.sector.name == "Warehouse"
+    )
+    assert sorted(review.actions.values_list("status", flat=True)) == sorted(
+        [ActionStatus.DONE, ActionStatus.OPEN]
+    )
+    (done,) = [r for r in action_follow_up(now=timezone.now()) if r.state == "done"]
+    assert done.before and done.after and done.before.tasks and done.after.tasks
+    assert done.before.on_time.value is not None and done.after.on_time.value is not None
+
+    client.force_login(User.objects.get(username="manager"))
+    for url in ("/en/analytics/sectors/", "/en/analytics/process-map/", f"/en/reviews/{review.pk}/"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert b'class="bottleneck"' in response.content, url

@@ -28,6 +28,8 @@ from steward.core.business_calendar import calendar_from_settings
 from steward.customers.models import Customer
 from steward.customers.services import customer_create
 from steward.notifications.services import notifications_muted
+from steward.reviews import services as reviews
+from steward.reviews.models import RootCause
 from steward.sectors.models import Distance, Sector, TaskKind
 from steward.sectors.services import sector_create
 
@@ -445,6 +447,7 @@ class Command(BaseCommand):
             while created < total:
                 self._case(demo, self._plan(demo, customers))
                 made()
+            self._review(demo)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Seeded {len(customers)} customers and {created} cases. "
@@ -787,6 +790,53 @@ class Command(BaseCommand):
                 tasks.task_complete(actor=member, task=task, note=rng.choice(TASK_RESULTS), at=at)
                 break
         return True
+
+    def _review(self, demo: Demo) -> None:
+        """A blameless review of the late-delivery complaints, opened two months ago: one finding and
+        two corrective actions, the first done 50 days ago so the follow-up compares the warehouse's
+        tasks before and after it with real figures, the second still due."""
+        reviews.root_causes_ensure_default()
+        manager, now = demo.manager, demo.now
+        opened_at = now - timedelta(days=60)
+        delivery = Category.objects.get(name="Delivery")
+        warehouse = Sector.objects.get(name="Warehouse")
+        review = reviews.review_open(
+            actor=manager,
+            title="Late deliveries: delivery complaints before the peak season",
+            kind=Kind.COMPLAINT,
+            category=delivery,
+            period_from=(now - timedelta(days=HORIZON_DAYS)).date(),
+            period_to=opened_at.date(),
+            at=opened_at,
+        )
+        finding = reviews.finding_add(
+            actor=manager,
+            review=review,
+            root_cause=RootCause.objects.get(code="capacity-peak"),
+            description="Stock checks wait in the warehouse queue: in peak weeks one picker covers both "
+            "loading bays, so the check starts hours after the task arrives.",
+            sector=warehouse,
+            at=opened_at,
+        )
+        done = reviews.action_add(
+            actor=manager,
+            review=review,
+            finding=finding,
+            description="A second picker in peak weeks and the queue checked twice a day.",
+            owner_sector=warehouse,
+            due_on=(opened_at + timedelta(days=14)).date(),
+            at=opened_at,
+        )
+        reviews.action_mark_done(actor=manager, action=done, at=opened_at + timedelta(days=10))
+        reviews.action_add(
+            actor=manager,
+            review=review,
+            finding=finding,
+            description="Logistics books the new delivery slot while the stock check runs, not after it.",
+            owner_sector=Sector.objects.get(name="Logistics"),
+            due_on=(now + timedelta(days=30)).date(),
+            at=opened_at,
+        )
 
     def _confirm(self, demo: Demo, case: Case, acting: User, at: datetime) -> None:
         """The customer confirms online, or tells an adviser who records it (a quarter of the time)."""
