@@ -53,9 +53,7 @@ def case_value_chain(case: Case, *, now: datetime) -> CaseChain | None:
         for pk, name, distance in Sector.objects.filter(pk__in=ids).values_list("pk", "name", "distance")
     }
     names = {pk: name for pk, (name, _distance) in sectors.items()}
-    # metrics.ping_pongs counts every A → B → A. On one case's page, front desk → billing → front desk
-    # is the normal round trip of a question; the pattern worth showing is a case bounced between
-    # sectors behind the front line (warehouse → logistics → warehouse).
+    # Front desk → billing → front desk is the normal round trip of an owned case (metrics.ping_pongs).
     behind_front_line = {pk for pk, (_name, distance) in sectors.items() if distance > Distance.FRONT_LINE}
     lead = float(attribution.lead)
 
@@ -73,5 +71,5 @@ def case_value_chain(case: Case, *, now: datetime) -> CaseChain | None:
         parts=[p for p in parts if p.seconds > 0 or not p.is_sector],
         path=[names.get(s, "?") for s in sequence],
         handoffs=metrics.handoffs(sequence),
-        back_and_forth=sum(1 for a, _b in metrics.ping_pongs(sequence) if a in behind_front_line),
+        back_and_forth=len(metrics.ping_pongs(sequence, round_trips_from=set(sequence) - behind_front_line)),
     )

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
@@ -413,9 +413,19 @@ def handoffs(seq: Sequence[int]) -> int:
     return max(0, len(seq) - 1)
 
 
-def ping_pongs(seq: Sequence[int]) -> list[tuple[int, int]]:
-    """Every A → B → A in a collapsed sequence, as (A, B)."""
-    return [(seq[i - 2], seq[i - 1]) for i in range(2, len(seq)) if seq[i] == seq[i - 2]]
+def ping_pongs(seq: Sequence[int], *, round_trips_from: Collection[int] = ()) -> list[tuple[int, int]]:
+    """Every A → B → A in a collapsed sequence, as (A, B).
+
+    `round_trips_from`: sectors whose A → B → A is not a ping-pong. Steward passes the front line: the
+    case owner asking billing and getting the answer back (front desk → billing → front desk) is the
+    normal round trip of an owned case, while billing → front desk → billing (a step returned and sent
+    again) and logistics → billing → logistics are the bouncing the measure exists to find.
+    """
+    return [
+        (seq[i - 2], seq[i - 1])
+        for i in range(2, len(seq))
+        if seq[i] == seq[i - 2] and seq[i] not in round_trips_from
+    ]
 
 
 @dataclass(frozen=True)
@@ -437,7 +447,9 @@ class HandoffSummary:
     pairs: list[PairStats]
 
 
-def handoff_summary(sequences: Mapping[int, Sequence[int]]) -> HandoffSummary:
+def handoff_summary(
+    sequences: Mapping[int, Sequence[int]], *, round_trips_from: Collection[int] = ()
+) -> HandoffSummary:
     pair_handoffs: dict[tuple[int, int], int] = defaultdict(int)
     pair_pp: dict[tuple[int, int], int] = defaultdict(int)
     total = with_pp = 0
@@ -445,7 +457,7 @@ def handoff_summary(sequences: Mapping[int, Sequence[int]]) -> HandoffSummary:
         total += handoffs(seq)
         for a, b in zip(seq, seq[1:], strict=False):
             pair_handoffs[(a, b)] += 1
-        pps = ping_pongs(seq)
+        pps = ping_pongs(seq, round_trips_from=round_trips_from)
         with_pp += bool(pps)
         for pair in pps:
             pair_pp[pair] += 1

@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from steward.cases.models import Case, CaseEvent
-from steward.sectors.models import Sector
+from steward.sectors.models import Distance, Sector
 
 from . import metrics
 from .metrics import (
@@ -405,20 +405,28 @@ WITH seq AS (
 
 
 def handoff_summary(selection: Selection) -> metrics.HandoffSummary:
-    """Handoffs between sectors (collapsed sequence) and A → B → A ping-pong, per sector pair."""
+    """Handoffs between sectors (collapsed sequence) and A → B → A ping-pong, per sector pair.
+
+    Same answers as metrics.handoff_summary(sequences, round_trips_from=<front-line sectors>).
+    """
     cases, params = _cases_sql(selection)
     head = _RUNS.format(events=connection.ops.quote_name(CaseEvent._meta.db_table), cases=cases)
+    # A → B → A is a ping-pong unless A is the front line (metrics.ping_pongs says why).
+    sectors = connection.ops.quote_name(Sector._meta.db_table)
+    pp = (
+        f"p2 = sector_id AND sector_id IN (SELECT id FROM {sectors} WHERE distance > {Distance.FRONT_LINE:d})"
+    )
     with connection.cursor() as cur:
         # Per step B → A: how many, and how many of them closed an A → B → A.
         cur.execute(
-            head + "SELECT p1, sector_id, count(*), sum(CASE WHEN p2 = sector_id THEN 1 ELSE 0 END) "
+            head + f"SELECT p1, sector_id, count(*), sum(CASE WHEN {pp} THEN 1 ELSE 0 END) "
             "FROM runs WHERE p1 IS NOT NULL GROUP BY p1, sector_id",
             params,
         )
         steps = cur.fetchall()
         cur.execute(
             head + "SELECT count(DISTINCT case_id), "
-            "count(DISTINCT CASE WHEN p2 = sector_id THEN case_id END) FROM runs",
+            f"count(DISTINCT CASE WHEN {pp} THEN case_id END) FROM runs",
             params,
         )
         n_cases, with_pp = cur.fetchone()

@@ -37,7 +37,8 @@ Case B, request, opened Tuesday 09:00 (T0 + 1 day), still open at NOW = its open
    0 opened [front desk]                                                       [new]
   20 task B2 billing, target 60   30 taken   50 returned ("Missing invoice number") [waiting_sector → open]
   60 note [front desk]     80 task B3 billing, target 60, never taken (open)  [waiting_sector]
- Lead so far 200 min = front line 50 + billing 150.   Sectors: FD, B, FD, B → 3 handoffs, 2 ping-pongs.
+ Lead so far 200 min = front line 50 + billing 150.   Sectors: FD, B, FD, B → 3 handoffs,
+ 1 ping-pong: B → FD → B (FD → B → FD is the owner's round trip, not a ping-pong).
 """
 
 from __future__ import annotations

@@ -232,6 +232,15 @@ def test_ratio_with_no_denominator_is_none_with_a_reason():
 # ------------------------------------------------------------------ handoffs, ping-pong, DFG, bottleneck
 
 
+def test_a_round_trip_from_the_front_line_is_not_a_ping_pong():
+    fd, b, w = 1, 2, 3
+    seq = [fd, b, fd, b, w, b]
+    assert m.ping_pongs(seq) == [(fd, b), (b, fd), (b, w)]
+    assert m.ping_pongs(seq, round_trips_from={fd}) == [(b, fd), (b, w)]
+    summary = m.handoff_summary({1: [fd, b, fd]}, round_trips_from={fd})
+    assert (summary.handoffs, summary.cases_with_ping_pong) == (2, 0)
+
+
 def test_sequence_handoffs_and_ping_pong():
     seq = m.sector_sequence(case_a())
     assert seq == [FD, W, L, B, L, FD]

@@ -111,14 +111,15 @@ def test_handoffs_and_ping_pong_per_pair(log, django_assert_num_queries):
         (lg, b): (1, 1),
         (b, lg): (1, 0),
         (lg, fd): (1, 0),
-        (fd, b): (2, 1),
-        (b, fd): (1, 1),
+        (fd, b): (2, 0),  # front desk → billing → front desk is the owner's round trip, not a ping-pong
+        (b, fd): (1, 1),  # billing → front desk → billing: a returned step sent again
     }
     assert s == metrics.handoff_summary(
         {
             cid: metrics.sector_sequence([r for r in _rows() if r.case == cid])
             for cid in (log.a.case.pk, log.b.case.pk)
-        }
+        },
+        round_trips_from={fd},
     )
 
 
