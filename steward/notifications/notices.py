@@ -19,6 +19,7 @@ from steward.accounts.selectors import user_is_away
 from steward.cases.models import (
     Case,
     CaseEvent,
+    Channel,
     Commitment,
     CommitmentState,
     EventKind,
@@ -131,7 +132,12 @@ def _message_in(event: CaseEvent, case: Case) -> list[Notice]:
     if is_first:
         # The message that opened the case: tell the customer who takes care of it.
         return _for_customer(
-            case, NotificationKind.CASE_RECEIVED, message=message, next_step=_next_step(case)
+            case,
+            NotificationKind.CASE_RECEIVED,
+            message=message,
+            next_step=_next_step(case),
+            # On the phone or at the desk an adviser wrote the request down: "what you told us".
+            spoken=case.channel in (Channel.PHONE, Channel.WALK_IN),
         )
     return [
         Notice(NotificationKind.CUSTOMER_WROTE, r, {"message": message})
