@@ -240,9 +240,14 @@ def test_a_manager_taking_a_case_over_is_not_told_about_it(staff: Personas) -> N
 
 
 # ---------------------------------------------------------------- next steps, solution, closure
+def english_customer(staff: Personas) -> None:
+    """Tests that read wording: the customer reads English (the Thai catalog may be compiled)."""
+    staff.customer.language = "en"
+    staff.customer.save(update_fields=["language"])
 
 
 def test_a_next_step_tells_the_customer_what_and_when_and_a_change_says_so(staff: Personas) -> None:
+    english_customer(staff)
     due = timezone.now() + timedelta(days=1)
     first = commitment_set(actor=staff.adviser, case=staff.case, description="Courier pick-up", due_at=due)
     row = only(staff.case, NotificationKind.NEXT_STEP)
@@ -257,6 +262,7 @@ def test_a_next_step_tells_the_customer_what_and_when_and_a_change_says_so(staff
 
 
 def test_a_proposed_solution_carries_absolute_confirm_and_not_solved_links(staff: Personas) -> None:
+    english_customer(staff)
     case_propose_solution(actor=staff.adviser, case=staff.case, solution="Replace the cable; it was faulty.")
     row = only(staff.case, NotificationKind.SOLUTION_PROPOSED)
     assert_case_mail(row, staff.case)
@@ -269,6 +275,7 @@ def test_a_proposed_solution_carries_absolute_confirm_and_not_solved_links(staff
 
 
 def test_closing_tells_the_customer_confirmed_or_not(staff: Personas) -> None:
+    english_customer(staff)
     case_propose_solution(actor=staff.adviser, case=staff.case, solution="Fixed.")
     case_confirm_solution(case=staff.case)
     confirmed = only(staff.case, NotificationKind.CLOSED)
