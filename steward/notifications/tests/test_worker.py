@@ -120,7 +120,8 @@ def test_a_real_worker_retries_a_refused_mail_and_flushes_what_the_broker_missed
         assert inbox.refused == 1
         message = inbox.messages()[0]
         assert message["Message-ID"].strip() == reply.message_id
-        assert message["Subject"] == reply.subject
+        # A Thai subject travels as RFC 2047 encoded words; parsed back it may carry the folding space.
+        assert str(message["Subject"]).strip() == reply.subject
 
         # The broker is down for the next change: the row waits, and the flush on the worker sends it.
         with mock.patch.object(send_outbound, "delay", side_effect=OperationalError("Connection refused")):
