@@ -13,6 +13,7 @@ class InboundState(models.TextChoices):
     PROCESSED = "processed", _("Processed")
     IGNORED_AUTO = "ignored_auto", _("Ignored: automatic mail")
     IGNORED_DUPLICATE = "ignored_duplicate", _("Ignored: duplicate")
+    IGNORED_STAFF = "ignored_staff", _("Ignored: staff address")
     QUARANTINED = "quarantined", _("Quarantined")
 
 

@@ -214,6 +214,18 @@ def _is_our_own(mail: ParsedMail) -> bool:
     return mail.from_address in own or identity.case_number_from_message_id(mail.message_id) is not None
 
 
+def _is_staff(mail: ParsedMail) -> bool:
+    """An active staff member's address: someone replying to a notification, never a customer.
+
+    Their answer belongs on the case page (where it is an internal note or a reply with an author),
+    not in the customer's conversation, and it must never open a case with a colleague as "customer".
+    """
+    return (
+        bool(mail.from_address)
+        and User.objects.filter(email__iexact=mail.from_address, is_active=True).exists()
+    )
+
+
 @transaction.atomic
 def mail_receive(*, raw: bytes, at: datetime | None = None) -> InboundMail:
     """Store one received message and act on it: thread it, open a case, or record why not."""
@@ -266,6 +278,11 @@ def _act(inbound: InboundMail, mail: ParsedMail, *, raw: bytes, at: datetime) ->
     elif _is_our_own(mail):
         inbound.state = InboundState.IGNORED_AUTO
         inbound.reason = _("Sent by Steward itself.")
+    elif _is_staff(mail):
+        inbound.state = InboundState.IGNORED_STAFF
+        inbound.reason = _("Staff address: answer on the case page.")
+        _keep_raw(inbound, raw)
+        fields.append("raw")
     elif _too_many_from(inbound):
         inbound.state = InboundState.IGNORED_AUTO
         inbound.reason = _(

@@ -86,6 +86,21 @@ SUBJECTS: dict[str, Callable[[Case, dict[str, Any]], str]] = {
     NotificationKind.CLOSED: lambda case, c: (
         _("Your request is closed: %(subject)s") % {"subject": _subject_of(case)}
     ),
+    NotificationKind.SECTOR_STEP: lambda case, c: (
+        _("Our %(sector)s team is working on your request: %(subject)s")
+        % {"sector": one_line(c["task"].sector.name), "subject": _subject_of(case)}
+    ),
+    NotificationKind.TASK_NEAR_BREACH: lambda case, c: (
+        _("Task about to breach its target: %(subject)s") % {"subject": _subject_of(case)}
+    ),
+    NotificationKind.TASK_RETURNED: lambda case, c: (
+        _("%(sector)s returned a task: %(subject)s")
+        % {"sector": one_line(c["task"].sector.name), "subject": _subject_of(case)}
+    ),
+    NotificationKind.TASK_COMPLETED: lambda case, c: (
+        _("%(sector)s completed a task: %(subject)s")
+        % {"sector": one_line(c["task"].sector.name), "subject": _subject_of(case)}
+    ),
     NotificationKind.ASSIGNED: lambda case, c: (
         _("Case assigned to you: %(subject)s") % {"subject": _subject_of(case)}
     ),

@@ -29,11 +29,15 @@ class NotificationKind(models.TextChoices):
     NEXT_STEP = "next_step", _("Next step")
     SOLUTION_PROPOSED = "solution_proposed", _("Solution proposed")
     CLOSED = "closed", _("Case closed")
+    SECTOR_STEP = "sector_step", _("Step handed to a sector")
     # To staff.
     ASSIGNED = "assigned", _("Assigned to you")
     HANDED_OVER = "handed_over", _("Handed over to you")
     CUSTOMER_WROTE = "customer_wrote", _("Customer wrote")
     NEXT_STEP_DUE = "next_step_due", _("Next step due")
+    TASK_NEAR_BREACH = "task_near_breach", _("Sector task about to breach its target")
+    TASK_RETURNED = "task_returned", _("Sector task returned")
+    TASK_COMPLETED = "task_completed", _("Sector task completed")
     # Sent through the outbox by other apps (outbox_enqueue).
     PORTAL_SIGN_IN = "portal_sign_in", _("Portal sign-in link")
     OTHER = "other", _("Other")

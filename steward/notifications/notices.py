@@ -12,17 +12,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 
 from steward.accounts.models import User
 from steward.accounts.selectors import user_is_away
 from steward.cases.models import (
     Case,
     CaseEvent,
+    Channel,
     Commitment,
     CommitmentState,
     EventKind,
     Handoff,
     Message,
+    SectorTask,
 )
 
 from .models import NotificationKind, RecipientKind
@@ -129,7 +132,12 @@ def _message_in(event: CaseEvent, case: Case) -> list[Notice]:
     if is_first:
         # The message that opened the case: tell the customer who takes care of it.
         return _for_customer(
-            case, NotificationKind.CASE_RECEIVED, message=message, next_step=_next_step(case)
+            case,
+            NotificationKind.CASE_RECEIVED,
+            message=message,
+            next_step=_next_step(case),
+            # On the phone or at the desk an adviser wrote the request down: "what you told us".
+            spoken=case.channel in (Channel.PHONE, Channel.WALK_IN),
         )
     return [
         Notice(NotificationKind.CUSTOMER_WROTE, r, {"message": message})
@@ -176,6 +184,66 @@ def _closed(event: CaseEvent, case: Case) -> list[Notice]:
     return _for_customer(case, NotificationKind.CLOSED, confirmed=event.kind == EventKind.SOLUTION_CONFIRMED)
 
 
+# ---------------------------------------------------------------- sector tasks
+
+
+def _task(event: CaseEvent, case: Case) -> SectorTask | None:
+    return (
+        SectorTask.objects.select_related("sector", "task_kind", "assignee")
+        .filter(pk=event.data.get("task"), case_id=case.pk)
+        .first()
+    )
+
+
+def _task_created(event: CaseEvent, case: Case) -> list[Notice]:
+    """Customer: "we asked <sector> for this step, expected by <date>".
+
+    Only when it changes what they can expect: another open step of the same sector expected the same
+    day already says it. The task's description is written for the sector and may be internal, so the
+    mail names the kind of task (a configured, customer-safe label) and never quotes the description.
+    Taking a task or logging work changes nothing for the customer and sends no mail.
+    """
+    task = _task(event, case)
+    if task is None or not task.is_open:
+        return []
+    expected = timezone.localtime(task.due_at).date()
+    siblings = case.sector_tasks.open().filter(sector_id=task.sector_id).exclude(pk=task.pk)
+    if any(timezone.localtime(due).date() == expected for due in siblings.values_list("due_at", flat=True)):
+        return []
+    return _for_customer(case, NotificationKind.SECTOR_STEP, task=task, expected=expected)
+
+
+def _sector_members(task: SectorTask) -> list[User]:
+    members = list(User.objects.filter(sector_id=task.sector_id, is_active=True).order_by("pk"))
+    if task.assignee is not None and all(m.pk != task.assignee_id for m in members):
+        members.append(task.assignee)  # taken by someone who has moved to another sector since
+    return members
+
+
+def _task_near_breach(event: CaseEvent, case: Case) -> list[Notice]:
+    """Staff: the sector's members and the assignee, while the task can still make its target."""
+    task = _task(event, case)
+    if task is None or not task.is_open:
+        return []
+    found = (user_recipient(u, actor=event.actor) for u in _sector_members(task))
+    return [Notice(NotificationKind.TASK_NEAR_BREACH, r, {"task": task}) for r in found if r is not None]
+
+
+def _task_ended(kind: str) -> Callable[[CaseEvent, Case], list[Notice]]:
+    """Staff: the case owner (and the acting backup) hears the sector's result or its reason."""
+
+    def handler(event: CaseEvent, case: Case) -> list[Notice]:
+        task = _task(event, case)
+        if task is None:
+            return []
+        context = {"task": task, "by": event.actor}
+        return [
+            Notice(kind, r, context) for r in responsible_recipients(case, at=event.at, actor=event.actor)
+        ]
+
+    return handler
+
+
 _HANDLERS: dict[str, Callable[[CaseEvent, Case], list[Notice]]] = {
     EventKind.OPENED: _opened,
     EventKind.MESSAGE_IN: _message_in,
@@ -185,6 +253,10 @@ _HANDLERS: dict[str, Callable[[CaseEvent, Case], list[Notice]]] = {
     EventKind.SOLUTION_PROPOSED: _solution_proposed,
     EventKind.SOLUTION_CONFIRMED: _closed,
     EventKind.CLOSED_UNCONFIRMED: _closed,
+    EventKind.TASK_CREATED: _task_created,
+    EventKind.TASK_NEAR_BREACH: _task_near_breach,
+    EventKind.TASK_RETURNED: _task_ended(NotificationKind.TASK_RETURNED),
+    EventKind.TASK_COMPLETED: _task_ended(NotificationKind.TASK_COMPLETED),
 }
 
 

@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -26,6 +25,8 @@ from steward.cases.routing import pick_owner
 from steward.core import timeutil
 from steward.core.errors import DomainError
 from steward.customers.models import Customer
+from steward.notifications.models import NotificationKind, RecipientKind
+from steward.notifications.services import outbox_enqueue
 
 from .models import PortalCaseKey, PortalLoginToken
 
@@ -49,9 +50,10 @@ def customer_language(customer: Customer) -> str:
 
 
 def send_login_link(customer: Customer, url: str) -> None:
-    """Mail the sign-in link, in the customer's language, as plain text and HTML.
+    """Mail the sign-in link, in the customer's language, as plain text and HTML, through the outbox.
 
-    The one place the portal sends mail: the notification outbox can take it over here.
+    The outbox gives it the same retries, "failed" visibility in the admin and auto-generated headers
+    as every other mail; it is sent after the surrounding transaction commits.
     """
     lang = customer_language(customer)
     context = {"customer": customer, "url": url, "minutes": int(link_lifetime().total_seconds() // 60)}
@@ -59,9 +61,15 @@ def send_login_link(customer: Customer, url: str) -> None:
         subject = render_to_string("portal/mail/login_link_subject.txt", context).strip()
         text = render_to_string("portal/mail/login_link.txt", context)
         html = render_to_string("portal/mail/login_link.html", context)
-    mail = EmailMultiAlternatives(subject=subject, body=text, to=[customer.email])
-    mail.attach_alternative(html, "text/html")
-    mail.send()
+    outbox_enqueue(
+        to=customer.email,
+        language=lang,
+        kind=NotificationKind.PORTAL_SIGN_IN,
+        subject=subject,
+        text=text,
+        html=html,
+        recipient_kind=RecipientKind.CUSTOMER,
+    )
 
 
 @transaction.atomic
@@ -81,8 +89,9 @@ def login_url(customer: Customer, raw_token: str) -> str:
     return settings.STEWARD_BASE_URL + path
 
 
+@transaction.atomic
 def login_link_send(*, customer: Customer, at: datetime | None = None) -> None:
-    """Create a sign-in token for this customer and mail the link."""
+    """Create a sign-in token for this customer and queue the link's mail (both or neither)."""
     raw = login_token_create(customer=customer, at=at)
     send_login_link(customer, login_url(customer, raw))
 

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from steward.cases.models import Channel, Status
-from steward.cases.selectors import case_next_step
+from steward.cases.selectors import case_next_step, case_waiting_on
 from steward.core import timeutil
 from steward.core.errors import DomainError
 from steward.core.forms import add_domain_error
@@ -140,7 +140,16 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 def case_list(request: HttpRequest, customer: Customer) -> HttpResponse:
     cases = list(selectors.customer_cases(customer))
     keys = services.case_keys(c.pk for c in cases)
-    rows = [{"case": c, "key": keys[c.pk], "status": selectors.customer_status(c.status)} for c in cases]
+    waiting = selectors.waiting_on_by_case(c.pk for c in cases if c.status != Status.CLOSED)
+    rows = [
+        {
+            "case": c,
+            "key": keys[c.pk],
+            "status": selectors.customer_status(c.status),
+            "waiting_on": waiting.get(c.pk, []),
+        }
+        for c in cases
+    ]
     return render(request, "portal/case_list.html", {"customer": customer, "rows": rows})
 
 
@@ -185,6 +194,7 @@ def _case_page(
         "status": selectors.customer_status(case.status),
         "ownership": selectors.case_public_ownership(case, now=now),
         "next_step": case_next_step(case),
+        "waiting_on": case_waiting_on(case),
         "conversation": selectors.public_conversation(case),
         "proposed": case.status == Status.SOLUTION_PROPOSED,
         "message_form": message_form or PortalMessageForm(),

@@ -405,3 +405,33 @@ def test_any_input_is_stored_as_exactly_one_row_and_never_raises(personas, heade
     inbound = mail_receive(raw=raw)
     assert InboundMail.objects.count() == before + 1
     assert inbound.state in InboundState.values
+
+
+# ---------------------------------------------------------------- staff replying to a notification
+
+
+def test_mail_from_an_active_staff_address_is_ignored_with_the_raw_bytes_kept(personas, case):
+    personas.adviser.email = "Adviser@Staff.example"
+    personas.adviser.save(update_fields=["email"])
+    messages_before, cases_before = Message.objects.count(), Case.objects.count()
+    raw = make_mail(
+        sender="adviser@staff.example",
+        subject=f"Re: Case assigned to you {identity.case_token(case.number)}",
+        body="I will call him tomorrow.",
+    )
+    inbound = mail_receive(raw=raw)
+    assert inbound.state == InboundState.IGNORED_STAFF
+    assert inbound.reason == "Staff address: answer on the case page."
+    assert inbound.case is None and inbound.case_message is None
+    assert Message.objects.count() == messages_before and Case.objects.count() == cases_before
+    assert not Customer.objects.filter(email__iexact="adviser@staff.example").exists()
+    with inbound.raw.open("rb") as stored:
+        assert stored.read() == raw
+
+
+def test_mail_from_a_deactivated_staff_address_is_treated_as_any_sender(personas):
+    personas.outsider.email = "left@staff.example"
+    personas.outsider.is_active = False
+    personas.outsider.save(update_fields=["email", "is_active"])
+    inbound = mail_receive(raw=make_mail(sender="left@staff.example", subject="My own order"))
+    assert inbound.state == InboundState.PROCESSED and inbound.case is not None

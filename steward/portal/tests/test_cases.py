@@ -8,6 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from steward.accounts.services import absence_create
 from steward.cases.models import Attachment, Case, CaseEvent, Channel, Closure, EventKind, Status
@@ -158,9 +159,39 @@ def test_owner_and_backup_both_away_says_a_colleague_will_answer(signed_in, pers
     assert "Adviser is away; a colleague will answer you." in page
 
 
-def test_waiting_on_placeholder_renders_nothing(signed_in, case):
+def _billing_task(personas, case):
+    from steward.cases.task_services import task_create
+
+    return task_create(
+        actor=personas.adviser, case=case, sector=personas.billing, description="Refund the duplicated fee."
+    )
+
+
+def test_waiting_on_shows_the_sector_and_date_until_the_task_is_done(signed_in, personas, case):
+    from steward.cases.task_services import task_complete, task_take
+
+    assert 'data-testid="waiting-on"' not in signed_in.get(case_url(case)).content.decode()
+    task = _billing_task(personas, case)
+    expected = timezone.localtime(task.due_at).date()
     page = signed_in.get(case_url(case)).content.decode()
-    assert "PLACEHOLDER" not in page
+    assert 'data-testid="waiting-on"' in page
+    assert f"Waiting on Billing, expected by {date_format(expected, 'DATE_FORMAT')}" in page
+    assert "Refund the duplicated fee." not in page  # the sector's instructions stay internal
+    listing = signed_in.get("/en/portal/").content.decode()
+    assert "Waiting on Billing" in listing
+    task_take(actor=personas.sector_member, task=task)
+    task_complete(actor=personas.sector_member, task=task, note="Refunded.")
+    assert "Waiting on" not in signed_in.get(case_url(case)).content.decode()
+    assert "Waiting on" not in signed_in.get("/en/portal/").content.decode()
+
+
+def test_waiting_on_is_in_the_customers_language(client, personas, case):
+    case.customer.language = "es"
+    case.customer.save(update_fields=["language"])
+    sign_in(client, case.customer)
+    _billing_task(personas, case)
+    page = client.get(case_url(case, lang="es")).content.decode()
+    assert 'data-testid="waiting-on"' in page and "Billing" in page
 
 
 def test_case_list_query_count_stays_constant(client, django_assert_max_num_queries, personas, customer):
@@ -178,10 +209,14 @@ def test_case_list_query_count_stays_constant(client, django_assert_max_num_quer
             )
 
     add_cases(2)
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(7):
         assert client.get("/en/portal/").status_code == 200
     add_cases(15)
-    with django_assert_max_num_queries(6):
+    from steward.cases.task_services import task_create
+
+    for open_case in Case.objects.filter(customer=customer)[:5]:
+        task_create(actor=personas.backup, case=open_case, sector=personas.billing, description="Check")
+    with django_assert_max_num_queries(7):
         response = client.get("/en/portal/")
     assert response.content.decode().count('class="p-card"') == 18
 
@@ -192,7 +227,7 @@ def test_case_page_query_count_does_not_grow_with_the_conversation(
     signed_in.get(case_url(case))
     for i in range(10):
         case_reply(actor=personas.adviser, case=case, body=f"Reply {i}", attachments=[text_file(f"f{i}.txt")])
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(11):  # 10 + one for "waiting on <sector>"
         assert signed_in.get(case_url(case)).status_code == 200
 
 

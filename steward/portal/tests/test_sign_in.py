@@ -10,9 +10,10 @@ from unittest import mock
 
 import pytest
 from django.core import mail
-from django.test import override_settings
+from django.test import TestCase, override_settings
 from django.utils import timezone
 
+from steward.notifications.models import MailState, NotificationKind, OutboundMail
 from steward.portal.models import PortalLoginToken
 from steward.portal.services import hash_token, login_token_create
 from steward.portal.session import SESSION_KEY
@@ -37,7 +38,9 @@ def link_parts(sent: Any) -> tuple[str, str, str]:
 
 
 def ask_link(client, email, **extra):
-    return client.post("/en/portal/sign-in/", {"email": email}, **extra)
+    # The mail goes through the outbox and is sent when the request's transaction commits.
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return client.post("/en/portal/sign-in/", {"email": email}, **extra)
 
 
 def test_known_address_gets_a_link_in_the_customers_language_as_text_and_html(client, customer):
@@ -185,3 +188,26 @@ def test_expired_tokens_are_purged_and_fresh_ones_kept(customer):
     fresh = login_token_create(customer=customer, at=now)
     assert purge_login_tokens_task() == 1
     assert list(PortalLoginToken.objects.values_list("token_hash", flat=True)) == [hash_token(fresh)]
+
+
+def test_the_sign_in_mail_goes_through_the_outbox_with_automatic_headers(client, customer):
+    ask_link(client, "somchai@example.com")
+    row = OutboundMail.objects.get(kind=NotificationKind.PORTAL_SIGN_IN)
+    assert row.kind == NotificationKind.PORTAL_SIGN_IN and row.case is None
+    assert row.state == MailState.SENT and row.language == "th" and row.to == "somchai@example.com"
+    sent = mail.outbox[-1]
+    assert sent.extra_headers["Auto-Submitted"] == "auto-generated"
+    assert sent.extra_headers["Message-ID"] == row.message_id
+    assert link_parts(sent)[2]  # the link is in the mail that went out
+
+
+def test_a_failing_mail_server_leaves_a_failed_outbox_row_and_the_same_answer(client, customer):
+    with mock.patch(
+        "django.core.mail.backends.locmem.EmailBackend.send_messages",
+        side_effect=smtplib.SMTPServerDisconnected("down"),
+    ):
+        response = ask_link(client, "somchai@example.com")
+    assert response.status_code == 302 and response["Location"] == "/en/portal/sign-in/sent/"
+    row = OutboundMail.objects.get(kind=NotificationKind.PORTAL_SIGN_IN)
+    assert row.state == MailState.FAILED and "down" in row.last_error  # visible in the admin
+    assert PortalLoginToken.objects.filter(customer=customer).count() == 1
