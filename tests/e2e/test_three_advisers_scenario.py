@@ -7,8 +7,9 @@ in the "solution proposed" mail.
 
 The mails are real RFC 5322 bytes through the inbound service (as `ingest_mail` and IMAP deliver
 them), the notifications go through the outbox and the mail backend, and every agent and customer
-action is a click in Chromium. The week is compressed: the three mails carry Date headers a few days
-apart, but the test runs in real time (a live server cannot travel in time).
+action is a click in Chromium. The week is real for Steward: every service and page reads the time
+from `steward.core.timeutil.now`, and the live server runs in this process, so moving that clock to
+six, three and zero days ago makes the event log, due dates and the portal span a week.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from steward.accounts.models import User
-from steward.cases.models import Case, Closure, Direction, Status
+from steward.cases.models import Case, CaseEvent, Closure, Direction, Status
+from steward.core import timeutil
 from steward.mail.services import mail_receive
 from steward.notifications.models import MailState, OutboundMail
 
@@ -39,13 +41,14 @@ SECOND = "It dropped again last night at 21:00, for about twenty minutes."
 THIRD = "Still dropping. I work from home, please fix it this week."
 
 
-def customer_mail(body: str, *, subject: str, days_ago: int, in_reply_to: str = "") -> bytes:
+def customer_mail(body: str, *, subject: str, in_reply_to: str = "") -> bytes:
+    now = timeutil.now()
     msg = EmailMessage()
     msg["From"] = f"Olga Petrova <{CUSTOMER}>"
     msg["To"] = "support@steward.localhost"
     msg["Subject"] = subject
-    msg["Date"] = format_datetime(timezone.now() - timedelta(days=days_ago))
-    msg["Message-ID"] = f"<olga.{days_ago}.{timezone.now().timestamp()}@example.com>"
+    msg["Date"] = format_datetime(now)
+    msg["Message-ID"] = f"<olga.{now.timestamp()}@example.com>"
     if in_reply_to:
         msg["In-Reply-To"] = in_reply_to
         msg["References"] = in_reply_to
@@ -69,7 +72,7 @@ def hand_over(page: Page, to: User, need: str, done: str) -> None:
 def promise_next_step(page: Page, description: str, days: int) -> None:
     page.click("summary:has-text('Promise a next step')")
     page.fill("input[name=description]", description)
-    due = timezone.localtime() + timedelta(days=days)
+    due = timezone.localtime(timeutil.now()) + timedelta(days=days)
     page.fill("input[name=due_at]", due.strftime("%Y-%m-%dT%H:%M"))
     page.click("button:has-text('Promise')")
     expect(page.get_by_test_id("next-step")).to_have_text(description)
@@ -92,8 +95,14 @@ def portal_shows(page: Page, base: str, case: Case, owner: User, next_step: str)
 
 
 def test_three_advisers_handle_three_mails_and_the_customer_confirms_from_the_mail(
-    live_server, browser, personas, settings
+    live_server, browser, personas, settings, monkeypatch
 ):
+    real_now = timeutil.now
+
+    def day(n: int) -> None:
+        """Steward's clock on day n of the week (day 6 is today)."""
+        monkeypatch.setattr(timeutil, "now", lambda: real_now() - timedelta(days=6 - n))
+
     settings.STEWARD_BASE_URL = live_server.url
     cache.clear()  # portal throttles
     base = live_server.url
@@ -103,8 +112,9 @@ def test_three_advisers_handle_three_mails_and_the_customer_confirms_from_the_ma
     agent: Page = browser.new_context().new_page()
     customer: Page = browser.new_context().new_page()  # a separate browser profile: the customer
 
-    # Day 1: the first mail opens a case; the customer is told who owns it.
-    mail_receive(raw=customer_mail(FIRST, subject="Internet drops every evening", days_ago=6))
+    # Day 0: the first mail opens a case; the customer is told who owns it.
+    day(0)
+    mail_receive(raw=customer_mail(FIRST, subject="Internet drops every evening"))
     case = Case.objects.get(customer__email=CUSTOMER)
     assert case.owner == first and case.channel == "email"
     received = mails_to(CUSTOMER)[-1]
@@ -137,13 +147,13 @@ def test_three_advisers_handle_three_mails_and_the_customer_confirms_from_the_ma
     sign_out(agent)
     portal_shows(customer, base, case, second, "Line test by the technical team")
 
-    # Day 4: the customer answers the handoff mail; it threads into the same case by In-Reply-To.
+    # Day 3: the customer answers the handoff mail; it threads into the same case by In-Reply-To.
+    day(3)
     handoff_mail = mails_to(CUSTOMER)[-1]
     mail_receive(
         raw=customer_mail(
             SECOND,
             subject="Re: " + handoff_mail.subject,
-            days_ago=3,
             in_reply_to=handoff_mail.extra_headers["Message-ID"],
         )
     )
@@ -168,8 +178,9 @@ def test_three_advisers_handle_three_mails_and_the_customer_confirms_from_the_ma
     portal_shows(customer, base, case, third, "Technician visit on Friday morning")
 
     # Day 6: a new mail with only the case token in the subject joins the case too.
+    day(6)
     token = re.search(r"\[ST#\d+-[0-9a-f]{8}\]", received.subject).group(0)
-    mail_receive(raw=customer_mail(THIRD, subject=f"Internet again {token}", days_ago=1))
+    mail_receive(raw=customer_mail(THIRD, subject=f"Internet again {token}"))
     case.refresh_from_db()
     assert case.messages.filter(direction=Direction.INBOUND).count() == 3
 
@@ -207,6 +218,12 @@ def test_three_advisers_handle_three_mails_and_the_customer_confirms_from_the_ma
     customer.goto(f"{base}/en/portal/")
     customer.click(f"text={case.subject}")
     expect(customer.get_by_test_id("case-status")).to_have_text("Solved and closed")
+    # The event log spans the week: opened on day 0, the second mail on day 3, closed on day 6.
+    log = list(CaseEvent.objects.filter(case=case).order_by("at", "id"))
+    assert (log[-1].at - log[0].at) > timedelta(days=5, hours=23)
+    assert [e.at for e in log] == sorted(e.at for e in log)
+    inbound = list(case.messages.filter(direction=Direction.INBOUND).order_by("created_at"))
+    assert [round((m.created_at - inbound[0].created_at) / timedelta(days=1)) for m in inbound] == [0, 3, 6]
     # One case, three inbound mails, and no customer mail was answered twice or lost.
     assert Case.objects.filter(customer__email=CUSTOMER).count() == 1
     assert OutboundMail.objects.filter(case=case).exclude(state=MailState.SENT).count() == 0
