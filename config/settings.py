@@ -82,7 +82,9 @@ TEMPLATES = [
 
 DATABASES = {
     "default": dj_database_url.config(
-        default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}", conn_max_age=env_int("STEWARD_DB_CONN_MAX_AGE", 60)
+        # The demo database of scripts/run.sh, so `manage.py <command>` in a shell reaches the same data.
+        default=f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}",
+        conn_max_age=env_int("STEWARD_DB_CONN_MAX_AGE", 60),
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
@@ -204,7 +206,13 @@ CACHES = {
     )
 }
 
-EMAIL_BACKEND = env_str("STEWARD_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+# A local demo (DEBUG) prints mail to the console instead of failing against a missing SMTP server.
+EMAIL_BACKEND = env_str(
+    "STEWARD_EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
 EMAIL_HOST = env_str("STEWARD_EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("STEWARD_EMAIL_PORT", 25)
 DEFAULT_FROM_EMAIL = env_str("STEWARD_FROM_EMAIL", "support@steward.localhost")
