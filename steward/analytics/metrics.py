@@ -543,3 +543,35 @@ def bottleneck(stats: Mapping[int | None, SectorStats], *, total_lead_seconds: f
         over_target=sorted((s for s, st in stats.items() if st.p90_over_target), key=str),
         low_sample=top is not None and stats[top].tasks < MIN_SAMPLE,
     )
+
+
+# ------------------------------------------------------------------ utilisation
+
+# metrics.md §4.2: a sector whose utilisation reaches 0.85 is flagged; queues grow non-linearly near 1.
+UTILISATION_ALERT = 0.85
+
+
+def utilisation(*, work_seconds: float, staff: int, available_seconds: float) -> Ratio:
+    """ρ = arrivals × mean work / staff, written as Σ logged work / (staff × business time available).
+
+    Both forms are equal over one window (arrivals = tasks / window, mean work = Σ work / tasks); this
+    one needs no task count and stays defined when the sector logged no work (ρ = 0). None without
+    staff or without business time in the window.
+    """
+    if staff <= 0:
+        return ratio(work_seconds, 0, reason="no_staff")
+    return ratio(work_seconds, staff * available_seconds, reason="no_time")
+
+
+def is_near_capacity(rho: Ratio) -> bool:
+    return rho.value is not None and rho.value >= UTILISATION_ALERT
+
+
+def activity_window(tasks: Iterable[TaskFacts], *, now: datetime) -> tuple[datetime, datetime] | None:
+    """From the first task handed over to the last one ended (now while any is open); None without tasks."""
+    ts = list(tasks)
+    if not ts:
+        return None
+    start = min(t.created_at for t in ts)
+    end = max((t.ended_at or now) for t in ts)
+    return start, max(start, end)

@@ -24,7 +24,9 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from steward.accounts.models import Role, User
 from steward.cases.models import Case, CaseEvent
+from steward.core.business_calendar import business_minutes_between
 from steward.sectors.models import Distance, Sector
 
 from . import metrics
@@ -246,6 +248,8 @@ class SectorRow:
     share_of_waiting: metrics.Ratio
     is_bottleneck: bool
     attributed_seconds: float  # lead time attributed to the sector (1/k while k sectors hold the case)
+    utilisation: metrics.Ratio  # Σ work logged / (members × business time of the tasks' window)
+    near_capacity: bool  # utilisation ≥ metrics.UTILISATION_ALERT
 
 
 @dataclass(frozen=True)
@@ -287,6 +291,33 @@ def attributions(selection: Selection, *, now: datetime) -> list[metrics.Attribu
     return out
 
 
+def _utilisation(facts: list[metrics.TaskFacts], *, now: datetime) -> dict[int | None, metrics.Ratio]:
+    """Per sector: work logged on the selected tasks over its members' business time in their window.
+
+    One query (active members per sector). With a kind or category filter this is the selection's
+    share of the sector's capacity, not the sector's whole load.
+    """
+    window = metrics.activity_window(facts, now=now)
+    if window is None:
+        return {}
+    available = 60.0 * max(0, business_minutes_between(*window))
+    staff = dict(
+        User.objects.filter(is_active=True, role=Role.SECTOR_MEMBER, sector__isnull=False)
+        .values_list("sector_id")
+        .annotate(n=Count("pk"))
+        .values_list("sector_id", "n")
+    )
+    work: dict[int | None, float] = defaultdict(float)
+    for t in facts:
+        work[t.sector] += t.work_seconds
+    return {
+        s: metrics.utilisation(
+            work_seconds=w, staff=staff.get(s, 0) if s is not None else 0, available_seconds=available
+        )
+        for s, w in work.items()
+    }
+
+
 def sector_table(selection: Selection, *, now: datetime) -> SectorTable:
     """Per sector: tasks, on-time rate, queue / work / elapsed (median, p90), lateness, returns."""
     facts = task_facts(selection)
@@ -315,6 +346,7 @@ def sector_table(selection: Selection, *, now: datetime) -> SectorTable:
             attributed[s] += float(v)
     neck = metrics.bottleneck(stats, total_lead_seconds=total_lead)
     sectors = sectors_by_id()
+    rho = _utilisation(facts, now=now)
     rows = [
         SectorRow(
             sector=sectors.get(s) if s is not None else None,
@@ -329,6 +361,8 @@ def sector_table(selection: Selection, *, now: datetime) -> SectorTable:
             share_of_waiting=neck.shares[s],
             is_bottleneck=neck.sector == s,
             attributed_seconds=round(attributed.get(s, 0.0), DIGITS),
+            utilisation=rho.get(s, metrics.ratio(0, 0, reason="no_staff")),
+            near_capacity=metrics.is_near_capacity(rho.get(s, metrics.ratio(0, 0))),
         )
         for s, st in stats.items()
     ]
