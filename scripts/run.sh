@@ -37,6 +37,8 @@ demo="$("$PY" manage.py shell -v 0 -c \
   'from steward.accounts.models import User; print(int(User.objects.filter(username="adviser1").exists()))' | tail -1)"
 
 PORT="${PORT:-8000}"
+# Links in mail (sign-in, confirm / not solved) must point at this server.
+export STEWARD_BASE_URL="${STEWARD_BASE_URL:-http://127.0.0.1:$PORT}"
 echo
 echo "Steward: http://127.0.0.1:$PORT/    API docs: http://127.0.0.1:$PORT/api/docs/    (Ctrl+C stops it)"
 if [ "$demo" = 1 ]; then
