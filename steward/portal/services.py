@@ -127,7 +127,13 @@ def login_link_request(*, email: str, next_path: str | None = None) -> bool:
 
 
 class LoginLinkRefused(DomainError):
-    """The token is unknown, used or expired; `code` says which, for the page shown."""
+    """The token is unknown, used or expired; `code` says which, for the page shown.
+
+    `next_path` is the page the used or expired token was for, so asking for a new link from the
+    refusal page still leads there (it is a portal path of the token's own customer, checked again).
+    """
+
+    next_path: str | None = None
 
 
 def login_token_peek(raw: str, *, at: datetime | None = None) -> PortalLoginToken:
@@ -142,10 +148,14 @@ def login_token_peek(raw: str, *, at: datetime | None = None) -> PortalLoginToke
 def _check_token(token: PortalLoginToken | None, at: datetime) -> None:
     if token is None:
         raise LoginLinkRefused(_("This sign-in link is not valid."), code="invalid")
+    refused: LoginLinkRefused | None = None
     if token.used_at is not None:
-        raise LoginLinkRefused(_("This sign-in link has already been used."), code="used")
-    if token.expires_at <= at:
-        raise LoginLinkRefused(_("This sign-in link has expired."), code="expired")
+        refused = LoginLinkRefused(_("This sign-in link has already been used."), code="used")
+    elif token.expires_at <= at:
+        refused = LoginLinkRefused(_("This sign-in link has expired."), code="expired")
+    if refused is not None:
+        refused.next_path = safe_next(token.next_path)
+        raise refused
 
 
 def login_token_redeem(raw: str, *, at: datetime | None = None) -> Customer:

@@ -95,7 +95,7 @@ def sign_in_sent(request: HttpRequest) -> HttpResponse:
 
 def _link_refused(request: HttpRequest, exc: services.LoginLinkRefused) -> HttpResponse:
     status = 410 if exc.code in ("used", "expired") else 400
-    context = {"reason": exc.message, "form": SignInForm()}
+    context = {"reason": exc.message, "form": SignInForm(), "next": exc.next_path}
     return render(request, "portal/sign_in_link_invalid.html", context, status=status)
 
 

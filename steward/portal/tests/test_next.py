@@ -7,11 +7,13 @@ after the link's POST; it is checked at every hop, so no hop can be turned into 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
 from django.core import mail
 from django.test import Client, TestCase
+from django.utils import timezone
 from django.utils.html import escape
 
 from steward.cases.services import case_open, case_reply
@@ -107,6 +109,18 @@ def test_no_next_still_lands_on_the_case_list(client: Client, personas: Personas
     ask_link(client, personas.customer.email, None)
     assert PortalLoginToken.objects.get().next_path is None
     assert client.post(link_path())["Location"] == "/th/portal/"
+
+
+def test_an_expired_link_page_keeps_next_for_the_new_link(personas: Personas) -> None:
+    path = f"/th/portal/cases/{case_key(personas.case)}/"
+    raw = login_token_create(
+        customer=personas.customer, next_path=path, at=timezone.now() - timedelta(hours=1)
+    )
+    browser = Client()
+    page = browser.get(f"/th/portal/sign-in/link/{raw}/")
+    assert page.status_code == 410 and f'name="next" value="{path}"' in page.content.decode()
+    ask_link(browser, personas.customer.email, path)
+    assert browser.post(link_path())["Location"] == path
 
 
 # ---------------------------------------------------------------- never an open redirect
