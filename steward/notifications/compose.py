@@ -42,7 +42,15 @@ def case_url(case: Case) -> str:
 
 
 def portal_url(language: str) -> str:
+    """The customer's list of all their requests in the portal."""
     return f"{settings.STEWARD_BASE_URL}/{language}/portal/"
+
+
+def portal_case_url(case: Case, language: str) -> str:
+    """This case's own page in the portal (its random key is created on first use); the portal owns it."""
+    from steward.portal.services import case_portal_url  # the portal imports this app's services
+
+    return case_portal_url(case, language=language)
 
 
 def _solution_links(case: Case) -> tuple[str, str]:
@@ -139,6 +147,9 @@ def render_notice(notice: Notice, case: Case) -> Rendered:
             "for_customer": recipient.kind == RecipientKind.CUSTOMER,
             "case_url": case_url(case),
             "portal_url": portal_url(recipient.language),
+            "portal_case_url": (
+                portal_case_url(case, recipient.language) if recipient.kind == RecipientKind.CUSTOMER else ""
+            ),
             "follow_up_days": settings.STEWARD_FOLLOW_UP_WINDOW_DAYS,
             "language": recipient.language,
             **notice.context,

@@ -18,6 +18,9 @@ class PortalLoginToken(models.Model):
     created_at = models.DateTimeField()
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
+    # The portal page the customer asked for before signing in (checked again when used). Kept on the
+    # token, not in the session: the link is often opened in another browser than the one that asked.
+    next_path = models.CharField(max_length=300, null=True, blank=True)
 
     class Meta:
         verbose_name = _("portal sign-in link")

@@ -29,6 +29,7 @@ from steward.notifications.models import NotificationKind, RecipientKind
 from steward.notifications.services import outbox_enqueue
 
 from .models import PortalCaseKey, PortalLoginToken
+from .redirects import safe_next
 
 logger = logging.getLogger(__name__)
 
@@ -73,12 +74,21 @@ def send_login_link(customer: Customer, url: str) -> None:
 
 
 @transaction.atomic
-def login_token_create(*, customer: Customer, at: datetime | None = None) -> str:
-    """Store a new sign-in token (its hash only) and return the raw token for the link."""
+def login_token_create(
+    *, customer: Customer, next_path: str | None = None, at: datetime | None = None
+) -> str:
+    """Store a new sign-in token (its hash only) and return the raw token for the link.
+
+    `next_path` is the portal page to open after signing in; anything but a safe portal path is dropped.
+    """
     at = at or timeutil.now()
     raw = secrets.token_urlsafe(32)
     PortalLoginToken.objects.create(
-        customer=customer, token_hash=hash_token(raw), created_at=at, expires_at=at + link_lifetime()
+        customer=customer,
+        token_hash=hash_token(raw),
+        created_at=at,
+        expires_at=at + link_lifetime(),
+        next_path=safe_next(next_path),
     )
     return raw
 
@@ -90,13 +100,13 @@ def login_url(customer: Customer, raw_token: str) -> str:
 
 
 @transaction.atomic
-def login_link_send(*, customer: Customer, at: datetime | None = None) -> None:
+def login_link_send(*, customer: Customer, next_path: str | None = None, at: datetime | None = None) -> None:
     """Create a sign-in token for this customer and queue the link's mail (both or neither)."""
-    raw = login_token_create(customer=customer, at=at)
+    raw = login_token_create(customer=customer, next_path=next_path, at=at)
     send_login_link(customer, login_url(customer, raw))
 
 
-def login_link_request(*, email: str) -> bool:
+def login_link_request(*, email: str, next_path: str | None = None) -> bool:
     """Queue a sign-in link for the customer with this address; say whether one was queued.
 
     Callers must not tell the visitor: the answer is the same for unknown addresses. The token is
@@ -110,14 +120,20 @@ def login_link_request(*, email: str) -> bool:
     if customer is None:
         return False
     try:
-        send_login_link_task.delay(customer.pk)
+        send_login_link_task.delay(customer.pk, safe_next(next_path))
     except Exception:  # the broker, or the mail server when tasks run in-process
         logger.exception("could not send a portal sign-in link to customer %s", customer.pk)
     return True
 
 
 class LoginLinkRefused(DomainError):
-    """The token is unknown, used or expired; `code` says which, for the page shown."""
+    """The token is unknown, used or expired; `code` says which, for the page shown.
+
+    `next_path` is the page the used or expired token was for, so asking for a new link from the
+    refusal page still leads there (it is a portal path of the token's own customer, checked again).
+    """
+
+    next_path: str | None = None
 
 
 def login_token_peek(raw: str, *, at: datetime | None = None) -> PortalLoginToken:
@@ -132,15 +148,27 @@ def login_token_peek(raw: str, *, at: datetime | None = None) -> PortalLoginToke
 def _check_token(token: PortalLoginToken | None, at: datetime) -> None:
     if token is None:
         raise LoginLinkRefused(_("This sign-in link is not valid."), code="invalid")
+    refused: LoginLinkRefused | None = None
     if token.used_at is not None:
-        raise LoginLinkRefused(_("This sign-in link has already been used."), code="used")
-    if token.expires_at <= at:
-        raise LoginLinkRefused(_("This sign-in link has expired."), code="expired")
+        refused = LoginLinkRefused(_("This sign-in link has already been used."), code="used")
+    elif token.expires_at <= at:
+        refused = LoginLinkRefused(_("This sign-in link has expired."), code="expired")
+    if refused is not None:
+        refused.next_path = safe_next(token.next_path)
+        raise refused
+
+
+def login_token_redeem(raw: str, *, at: datetime | None = None) -> Customer:
+    """Use a sign-in token once and return whom it signs in."""
+    return login_token_use(raw, at=at).customer
 
 
 @transaction.atomic
-def login_token_redeem(raw: str, *, at: datetime | None = None) -> Customer:
-    """Use a sign-in token once: the row is locked so two clicks cannot both sign in."""
+def login_token_use(raw: str, *, at: datetime | None = None) -> PortalLoginToken:
+    """Use a sign-in token once: the row is locked so two clicks cannot both sign in.
+
+    Returns the token, with its customer and the page they asked for (`next_path`, not yet re-checked).
+    """
     at = at or timeutil.now()
     token = (
         PortalLoginToken.objects.select_for_update()
@@ -152,7 +180,7 @@ def login_token_redeem(raw: str, *, at: datetime | None = None) -> Customer:
     assert token is not None
     token.used_at = at
     token.save(update_fields=["used_at"])
-    return token.customer
+    return token
 
 
 def login_tokens_purge(*, before: datetime) -> int:
@@ -178,6 +206,18 @@ def case_keys(case_ids: Iterable[int]) -> dict[int, str]:
 
 def case_key(case: Case) -> str:
     return case_keys([case.pk])[case.pk]
+
+
+def case_portal_url(case: Case, *, language: str | None = None) -> str:
+    """The absolute address of this case in the portal, in its customer's language (key made if needed).
+
+    For the customer's mails (pass the mail's `language` so link and text agree): a customer who is not
+    signed in is sent to sign in and then back here.
+    """
+    key = case_key(case)
+    with translation.override(language or customer_language(case.customer)):
+        path = reverse("portal:case", kwargs={"key": key})
+    return settings.STEWARD_BASE_URL + path
 
 
 # ---------------------------------------------------------------- the customer's actions

@@ -9,13 +9,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import urlencode
 
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import redirect
+from django.urls import reverse
 
 from steward.customers.models import Customer
 
 from . import selectors
+from .redirects import safe_next
 
 SESSION_KEY = "portal_customer_id"
 
@@ -40,7 +43,15 @@ def customer_required(view: Callable[..., HttpResponseBase]) -> Callable[..., Ht
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         customer = current_customer(request)
         if customer is None:
-            return redirect("portal:sign_in")
+            return _to_sign_in(request)
         return view(request, customer, *args, **kwargs)
 
     return wrapper
+
+
+def _to_sign_in(request: HttpRequest) -> HttpResponseBase:
+    """To the sign-in page, keeping the page asked for (a GET of a portal page) to come back to it."""
+    target = safe_next(request.path) if request.method == "GET" else None
+    if target is None or target == reverse("portal:cases"):  # the list is where sign-in leads anyway
+        return redirect("portal:sign_in")
+    return HttpResponseRedirect(f"{reverse('portal:sign_in')}?{urlencode({'next': target})}")

@@ -19,10 +19,10 @@ from . import services
     max_retries=3,
     acks_late=True,
 )
-def send_login_link_task(customer_id: int) -> None:
+def send_login_link_task(customer_id: int, next_path: str | None = None) -> None:
     customer = Customer.objects.filter(pk=customer_id).first()
     if customer is not None:
-        services.login_link_send(customer=customer)
+        services.login_link_send(customer=customer, next_path=next_path)
 
 
 @shared_task

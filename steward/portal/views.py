@@ -32,6 +32,7 @@ from steward.customers.models import Customer
 from . import selectors, services, session, throttle
 from .forms import NotSolvedForm, PortalCaseForm, PortalMessageForm, SignInForm
 from .links import LinkState, read_solution_token
+from .redirects import in_language, safe_next
 
 WINDOW = 15 * 60
 LIMIT_PER_ADDRESS = 5  # sign-in links per address per window
@@ -70,19 +71,22 @@ def portal_404(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRespo
 @require_http_methods(["GET", "POST"])
 def sign_in(request: HttpRequest) -> HttpResponse:
     form = SignInForm(request.POST or None)
+    # The page to open after signing in; an unsafe value is dropped here and again at every later hop.
+    next_path = safe_next(request.POST.get("next") if request.method == "POST" else request.GET.get("next"))
+    context = {"form": form, "next": next_path}
     if request.method == "POST":
         if not _ip_allowed(request, "sign-in-ip", _limits("STEWARD_PORTAL_LIMIT_PER_IP", LIMIT_PER_IP)):
             return _too_many(request)
         if not form.is_valid():
-            return render(request, "portal/sign_in.html", {"form": form}, status=400)
+            return render(request, "portal/sign_in.html", context, status=400)
         email = form.cleaned_data["email"].strip().lower()
         limit = _limits("STEWARD_PORTAL_LIMIT_PER_ADDRESS", LIMIT_PER_ADDRESS)
         if not throttle.hit("sign-in-address", email, limit=limit, window_seconds=WINDOW):
             return _too_many(request)
-        services.login_link_request(email=email)
+        services.login_link_request(email=email, next_path=next_path)
         # The same answer whether or not the address is known: no account enumeration.
         return redirect("portal:sign_in_sent")
-    return render(request, "portal/sign_in.html", {"form": form})
+    return render(request, "portal/sign_in.html", context)
 
 
 def sign_in_sent(request: HttpRequest) -> HttpResponse:
@@ -91,7 +95,7 @@ def sign_in_sent(request: HttpRequest) -> HttpResponse:
 
 def _link_refused(request: HttpRequest, exc: services.LoginLinkRefused) -> HttpResponse:
     status = 410 if exc.code in ("used", "expired") else 400
-    context = {"reason": exc.message, "form": SignInForm()}
+    context = {"reason": exc.message, "form": SignInForm(), "next": exc.next_path}
     return render(request, "portal/sign_in_link_invalid.html", context, status=status)
 
 
@@ -105,17 +109,22 @@ def sign_in_link(request: HttpRequest, token: str) -> HttpResponse:
         if request.method == "GET":
             services.login_token_peek(token)
             return render(request, "portal/sign_in_link.html")
-        customer = services.login_token_redeem(token)
+        used = services.login_token_use(token)
     except services.LoginLinkRefused as exc:
         return _link_refused(request, exc)
-    session.sign_in(request, customer)
-    return _to_cases_in_language(customer)
+    session.sign_in(request, used.customer)
+    return _to_target_in_language(used.customer, used.next_path)
 
 
-def _to_cases_in_language(customer: Customer) -> HttpResponse:
+def _to_target_in_language(customer: Customer, next_path: str | None) -> HttpResponse:
+    """To the page asked for before signing in if it is still a safe portal path, else the case list."""
     lang = services.customer_language(customer)
-    with translation.override(lang):
-        response = HttpResponseRedirect(reverse("portal:cases"))
+    target = safe_next(next_path)
+    if target is not None:
+        response = HttpResponseRedirect(in_language(target, lang))
+    else:
+        with translation.override(lang):
+            response = HttpResponseRedirect(reverse("portal:cases"))
     response.set_cookie(
         settings.LANGUAGE_COOKIE_NAME,
         lang,

@@ -171,3 +171,23 @@ def test_the_confirm_link_in_the_mail_shows_a_button_then_closes_the_case_once(s
     assert again.status_code == 200
     assert CaseEvent.objects.filter(case=case, kind=EventKind.SOLUTION_CONFIRMED).count() == 1
     assert OutboundMail.objects.filter(case=case, kind=NotificationKind.CLOSED).count() == 1
+
+
+# ---------------------------------------------------------------- the link to the case itself
+
+
+def test_every_customer_mail_links_straight_to_the_case_in_the_portal(staff: Personas) -> None:
+    from steward.portal.services import case_key
+
+    case = portal_case_open(customer=staff.customer, subject="Screen flickers", description="Since Monday.")
+    case_reply(actor=case.owner, case=case, body="Please send a photo.")
+    link = f"http://testserver/th/portal/cases/{case_key(case)}/"  # absolute, in the customer's language
+    to_customer = OutboundMail.objects.filter(case=case, to=staff.customer.email)
+    assert {r.kind for r in to_customer} >= {NotificationKind.CASE_RECEIVED, NotificationKind.REPLY}
+    for row in to_customer:
+        assert link in row.text_body and f'href="{link}"' in row.html_body, row.kind
+        assert portal_url("th") in row.text_body  # "all your requests" stays as a second link
+    to_staff = OutboundMail.objects.filter(case=case).exclude(to=staff.customer.email)
+    assert to_staff.exists()  # the owner was told of the new case
+    for row in to_staff:  # advisers get the agent case page, never the customer's key
+        assert "/portal/cases/" not in row.text_body and "/portal/cases/" not in row.html_body

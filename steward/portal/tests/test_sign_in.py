@@ -7,6 +7,7 @@ import smtplib
 from datetime import timedelta
 from typing import Any
 from unittest import mock
+from urllib.parse import urlencode
 
 import pytest
 from django.core import mail
@@ -162,9 +163,13 @@ def test_sign_out_ends_the_customer_session(client, customer):
 def test_anonymous_visitor_is_sent_to_sign_in(client, case):
     from steward.portal.services import case_key
 
-    for path in ("/en/portal/", "/en/portal/new/", f"/en/portal/cases/{case_key(case)}/"):
+    response = client.get("/en/portal/")
+    assert response.status_code == 302 and response["Location"] == "/en/portal/sign-in/"
+    # Any other page is kept as the place to come back to after signing in.
+    for path in ("/en/portal/new/", f"/en/portal/cases/{case_key(case)}/"):
         response = client.get(path)
-        assert response.status_code == 302 and response["Location"] == "/en/portal/sign-in/"
+        assert response.status_code == 302
+        assert response["Location"] == "/en/portal/sign-in/?" + urlencode({"next": path})
 
 
 def test_staff_session_does_not_open_the_portal(client, adviser):
