@@ -73,7 +73,8 @@ def test_review_of_one_case_shows_each_sector_target_against_actual(
     manager, log, django_assert_max_num_queries
 ):
     review = services.review_open(actor=manager, title="Late parcel", case=log.a.case)
-    with django_assert_max_num_queries(12):
+    # Constant whatever the data size: +1 on PostgreSQL (percentiles in SQL), +2 for utilisation.
+    with django_assert_max_num_queries(14):
         page = selectors.review_page(review, now=log.now)
     rows = {r.sector.name: r.stats for r in page.analysis.table.rows if r.sector}
     assert set(rows) == {"Warehouse", "Logistics", "Billing"}
