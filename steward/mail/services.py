@@ -17,7 +17,7 @@ from email.utils import parseaddr
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
 from steward.accounts.models import Role, User
@@ -126,8 +126,29 @@ def _body(mail: ParsedMail, skipped: Sequence[str]) -> str:
     return body
 
 
+# Namespace of the advisory locks below, so they never collide with another use of advisory locks.
+_SENDER_LOCK_NAMESPACE = 0x5E4D  # "SM": Steward mail
+
+
+def _serialise_sender(address: str) -> None:
+    """Hold a transaction-scoped lock on this sender's address (PostgreSQL; SQLite writes one at a time).
+
+    Two first mails from an unknown address arriving at once would otherwise both find no customer and
+    create two. With the lock the second waits, then finds the first one's customer and open case.
+    """
+    if connection.vendor != "postgresql":
+        return
+    digest = hashlib.blake2b(address.strip().lower().encode(), digest_size=4).digest()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, %s)",
+            [_SENDER_LOCK_NAMESPACE, int.from_bytes(digest, "big", signed=True)],
+        )
+
+
 def _deliver(mail: ParsedMail, *, at: datetime, delivery: _Delivery) -> Message:
     """Thread the mail onto a case (or open one) through the case services."""
+    _serialise_sender(mail.from_address)
     customer = _customer_for(mail.from_address)
     target = (
         _case_by_token(mail, customer) or _case_by_reference(mail, customer) or _case_by_sender(customer, at)

@@ -42,3 +42,33 @@ def test_one_message_id_received_concurrently_is_processed_once(personas, sender
     assert sorted(states) == [InboundState.IGNORED_DUPLICATE, InboundState.PROCESSED]
     assert Message.objects.filter(external_id="<race@client.example>").count() == 1
     assert InboundMail.objects.count() == 2
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs concurrent writers (PostgreSQL)")
+def test_two_first_mails_from_an_unknown_sender_at_once_make_one_customer_and_one_case(personas):
+    from steward.cases.models import Case
+    from steward.customers.models import Customer
+
+    sender = "first.timer@example.net"
+    raws = [make_mail(sender=sender, message_id=f"<first-{n}@client.example>") for n in (1, 2)]
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def receive(raw: bytes) -> None:
+        try:
+            barrier.wait(timeout=10)
+            mail_receive(raw=raw)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=receive, args=(raw,)) for raw in raws]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert errors == []
+    assert Customer.objects.filter(email=sender).count() == 1
+    case = Case.objects.get(customer__email=sender)
+    assert case.messages.count() == 2
