@@ -24,7 +24,7 @@ from steward.accounts.services import absence_create, user_create, user_set_back
 from steward.cases import services as cs
 from steward.cases import task_services as tasks
 from steward.cases.models import Case, Category, Channel, CommitmentState, Kind, Priority, Status
-from steward.core.business_calendar import calendar_from_settings
+from steward.core.business_calendar import add_business_minutes, calendar_from_settings
 from steward.customers.models import Customer
 from steward.customers.services import customer_create
 from steward.notifications.services import notifications_muted
@@ -626,10 +626,18 @@ class Command(BaseCommand):
         if plan.fate == "new":
             return None
 
-        def later(low: float, high: float) -> datetime | None:
-            """Move the clock on by low..high minutes; None once that would pass the present."""
+        def later(low: float, high: float, *, in_hours: bool = False) -> datetime | None:
+            """Move the clock on by low..high minutes; None once that would pass the present.
+
+            `in_hours`: business minutes on the demo's calendar, for sector members, who work office hours.
+            """
             nonlocal t
-            nxt = (t + timedelta(minutes=rng.uniform(low, high))).replace(microsecond=0)
+            if in_hours:
+                nxt = add_business_minutes(t, round(rng.uniform(low, high)), demo.calendar).replace(
+                    microsecond=0
+                )
+            else:
+                nxt = (t + timedelta(minutes=rng.uniform(low, high))).replace(microsecond=0)
             if nxt >= now:
                 return None
             t = nxt
@@ -742,13 +750,14 @@ class Command(BaseCommand):
         case: Case,
         chain: list[tuple[str, str, str]],
         who: Callable[[datetime], User],
-        later: Callable[[float, float], datetime | None],
+        later: Callable[..., datetime | None],
         *,
         leave_last_open: bool,
     ) -> bool:
         """Hand each step of the chain to its sector in turn, through the task services.
 
-        Most tasks are taken within hours, some wait days (late against their target); one in ten goes
+        Sector members act in office hours (delays in business minutes). Most tasks are taken within hours,
+        some wait days (late against their target); one in ten goes
         back to the sender for missing information and is sent again. False when the clock reaches the
         present first (or the last task is left open on purpose): that task is still with its sector.
         """
@@ -769,23 +778,23 @@ class Command(BaseCommand):
                     calendar=demo.calendar,
                 )
                 if leave_last_open and i == len(chain) - 1:
-                    if rng.random() < 0.5 and (at := later(10, 240)) is not None:
+                    if rng.random() < 0.5 and (at := later(10, 240, in_hours=True)) is not None:
                         tasks.task_take(actor=member, task=task, at=at)
                     return False
-                if (at := later(*((10, 300) if rng.random() < 0.8 else (600, 4000)))) is None:
+                if (at := later(*((10, 300) if rng.random() < 0.8 else (600, 4000)), in_hours=True)) is None:
                     return False
                 tasks.task_take(actor=member, task=task, at=at)
                 if not resent and rng.random() < TASK_RETURN_SHARE:
-                    if (at := later(5, 120)) is None:
+                    if (at := later(5, 120, in_hours=True)) is None:
                         return False
                     tasks.task_return(actor=member, task=task, reason=rng.choice(TASK_RETURN_REASONS), at=at)
                     resent = True
                     continue
                 for _ in range(rng.randint(1, 3)):
-                    if (at := later(15, 300)) is None:
+                    if (at := later(15, 300, in_hours=True)) is None:
                         return False
                     tasks.task_log_work(actor=member, task=task, minutes=rng.randint(10, 120), at=at)
-                if (at := later(5, 240)) is None:
+                if (at := later(5, 240, in_hours=True)) is None:
                     return False
                 tasks.task_complete(actor=member, task=task, note=rng.choice(TASK_RESULTS), at=at)
                 break
