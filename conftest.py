@@ -38,6 +38,17 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """A request under /th/… leaves Thai active in the thread (LocaleMiddleware activates, nothing
+    resets); every test starts and ends in the default language so no test depends on the order."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def personas(db) -> Personas:
     return build_personas()
