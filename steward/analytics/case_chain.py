@@ -6,6 +6,7 @@ page so the owner and a reviewer see where this customer's time went, not only t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -36,25 +37,25 @@ class CaseChain:
 
 
 def case_value_chain(case: Case, *, now: datetime) -> CaseChain | None:
-    """Two queries: the case's events in log order, and the names of the sectors they touch."""
-    rows = [
-        metrics.EventRow(case.pk, pk, at, kind, sector, data or {})
-        for pk, at, kind, sector, data in CaseEvent.objects.filter(case=case)
-        .order_by("at", "id")
-        .values_list("id", "at", "kind", "sector_id", "data")
-    ]
+    """One query: the case's events in log order, with their sectors."""
+    return value_chain_of(case.events.select_related("sector").order_by("at", "id"), now=now)
+
+
+def value_chain_of(events: Iterable[CaseEvent], *, now: datetime) -> CaseChain | None:
+    """From events already read with their sectors (the case page's timeline), so no query of its own.
+
+    Every sector the attribution or the path names is the sector of one of these events.
+    """
+    events = list(events)
+    rows = [metrics.EventRow(e.case_id, e.pk, e.at, e.kind, e.sector_id, e.data or {}) for e in events]
     attribution = metrics.lead_time_attribution(rows, now=now)
     if attribution is None:
         return None
     sequence = metrics.sector_sequence(rows)
-    ids = set(sequence) | {s for s in attribution.sectors if s is not None}
-    sectors = {
-        pk: (name, distance)
-        for pk, name, distance in Sector.objects.filter(pk__in=ids).values_list("pk", "name", "distance")
-    }
-    names = {pk: name for pk, (name, _distance) in sectors.items()}
+    sectors: dict[int, Sector] = {e.sector_id: e.sector for e in events if e.sector_id and e.sector}
+    names = {pk: sector.name for pk, sector in sectors.items()}
     # Front desk → billing → front desk is the normal round trip of an owned case (metrics.ping_pongs).
-    behind_front_line = {pk for pk, (_name, distance) in sectors.items() if distance > Distance.FRONT_LINE}
+    front_line = {pk for pk, sector in sectors.items() if sector.distance <= Distance.FRONT_LINE}
     lead = float(attribution.lead)
 
     def part(label: str, value: float, *, is_sector: bool = False) -> Part:
@@ -71,5 +72,5 @@ def case_value_chain(case: Case, *, now: datetime) -> CaseChain | None:
         parts=[p for p in parts if p.seconds > 0 or not p.is_sector],
         path=[names.get(s, "?") for s in sequence],
         handoffs=metrics.handoffs(sequence),
-        back_and_forth=len(metrics.ping_pongs(sequence, round_trips_from=set(sequence) - behind_front_line)),
+        back_and_forth=len(metrics.ping_pongs(sequence, round_trips_from=front_line)),
     )

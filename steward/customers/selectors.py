@@ -36,3 +36,15 @@ def customer_search(qs: QuerySet[Customer], term: str, *, email: str = "") -> Qu
     if not term:
         return qs
     return qs.filter(Q(name__icontains=term) | Q(email__icontains=term) | Q(phone__icontains=term))
+
+
+def customer_by_email(address: str) -> Customer | None:
+    """The customer with this address (the oldest, should two share it), for inbound mail and portal sign-in.
+
+    customer_create stores addresses lower-cased, so an exact match on the lower-cased address finds any
+    spelling through the `customer_email` index, where `iexact` (UPPER() on PostgreSQL) could not.
+    """
+    address = (address or "").replace("\x00", "").strip().lower()
+    if not address:
+        return None
+    return Customer.objects.filter(email=address).order_by("pk").first()

@@ -28,6 +28,7 @@ from steward.cases.services import case_open, case_receive_message
 from steward.core import timeutil
 from steward.core.errors import DomainError, NotPermitted
 from steward.customers.models import Customer
+from steward.customers.selectors import customer_by_email
 from steward.customers.services import customer_create
 
 from . import identity
@@ -38,10 +39,6 @@ SENDER_WINDOW = timedelta(hours=1)
 
 
 # ---------------------------------------------------------------- finding customer and case
-
-
-def _customer_for(address: str) -> Customer | None:
-    return Customer.objects.filter(email__iexact=address).order_by("pk").first()
 
 
 def _case_by_token(mail: ParsedMail, customer: Customer | None) -> Case | None:
@@ -149,7 +146,7 @@ def _serialise_sender(address: str) -> None:
 def _deliver(mail: ParsedMail, *, at: datetime, delivery: _Delivery) -> Message:
     """Thread the mail onto a case (or open one) through the case services."""
     _serialise_sender(mail.from_address)
-    customer = _customer_for(mail.from_address)
+    customer = customer_by_email(mail.from_address)
     target = (
         _case_by_token(mail, customer) or _case_by_reference(mail, customer) or _case_by_sender(customer, at)
     )

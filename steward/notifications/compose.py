@@ -43,7 +43,8 @@ def case_url(case: Case) -> str:
 
 def portal_url(language: str) -> str:
     """The customer's list of all their requests in the portal."""
-    return f"{settings.STEWARD_BASE_URL}/{language}/portal/"
+    with translation.override(language):
+        return settings.STEWARD_BASE_URL + reverse("portal:cases")
 
 
 def portal_case_url(case: Case, language: str) -> str:
@@ -54,16 +55,9 @@ def portal_case_url(case: Case, language: str) -> str:
 
 
 def _solution_links(case: Case) -> tuple[str, str]:
-    """The customer's signed confirm / not-solved links; the portal owns them.
+    """The customer's signed confirm / not-solved links; the portal owns them."""
+    from steward.portal.links import solution_links  # the portal imports this app's services
 
-    Until the portal app provides `steward.portal.links.solution_links`, both links lead to the portal,
-    where the customer can confirm or say it is not solved after signing in.
-    """
-    try:
-        from steward.portal.links import solution_links  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        fallback = f"{settings.STEWARD_BASE_URL}/portal/"
-        return fallback, fallback
     confirm, not_solved = solution_links(case)
     return str(confirm), str(not_solved)
 

@@ -25,6 +25,7 @@ from steward.cases.routing import pick_owner
 from steward.core import timeutil
 from steward.core.errors import DomainError
 from steward.customers.models import Customer
+from steward.customers.selectors import customer_by_email
 from steward.notifications.models import NotificationKind, RecipientKind
 from steward.notifications.services import outbox_enqueue
 
@@ -115,8 +116,7 @@ def login_link_request(*, email: str, next_path: str | None = None) -> bool:
     """
     from .tasks import send_login_link_task  # tasks import this module
 
-    email = (email or "").strip().lower()  # customer_create stores addresses lower-cased
-    customer = Customer.objects.filter(email=email).order_by("pk").first() if email else None
+    customer = customer_by_email(email)
     if customer is None:
         return False
     try:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -20,7 +22,7 @@ from steward.core.forms import add_domain_error
 
 from . import selectors, services
 from .forms import ActionForm, FindingForm, ReviewOpenForm
-from .models import CorrectiveAction
+from .models import CorrectiveAction, Review
 
 
 def _writer(user: User) -> None:
@@ -63,74 +65,87 @@ def review_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _detail(request: HttpRequest, user: User, pk: Any, **forms: Any) -> HttpResponse:
-    review = selectors.review_get_for_user(user, pk)
+def _detail(request: HttpRequest, user: User, review: Review, **bound: Any) -> HttpResponse:
     page = selectors.review_page(review, now=timeutil.now())
     context = {
         "page": page,
         "analysis": page.analysis,
-        "finding_form": forms.get("finding_form") or FindingForm(),
-        "action_form": forms.get("action_form")
+        "finding_form": bound.get("finding_form") or FindingForm(),
+        "action_form": bound.get("action_form")
         or ActionForm(review=review, initial={"due_on": selectors.due_date_default(timeutil.now())}),
         "can_write": services.can_run_reviews(user),
     }
-    return render(request, "reviews/detail.html", context, status=400 if forms else 200)
+    return render(request, "reviews/detail.html", context, status=400 if bound else 200)
 
 
 @login_required
 def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return _detail(request, analysis_reader(request), pk)
+    user = analysis_reader(request)
+    return _detail(request, user, selectors.review_get_for_user(user, pk))
+
+
+def _post_to_review(
+    request: HttpRequest,
+    pk: int,
+    *,
+    form_key: str,
+    make_form: Callable[[Review], forms.Form],
+    run: Callable[[User, Review, dict[str, Any]], object],
+    done: str,
+) -> HttpResponse:
+    """A manager's form on the review page: the service on success, else the page with the form's errors."""
+    user = analysis_reader(request)
+    review = selectors.review_get_for_user(user, pk)
+    _writer(user)
+    form = make_form(review)
+    if form.is_valid():
+        try:
+            run(user, review, form.cleaned_data)
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            messages.success(request, done)
+            return redirect("reviews:detail", pk=review.pk)
+    return _detail(request, user, review, **{form_key: form})
 
 
 @login_required
 @require_POST
 def finding_add(request: HttpRequest, pk: int) -> HttpResponse:
-    user = analysis_reader(request)
-    review = selectors.review_get_for_user(user, pk)
-    _writer(user)
-    form = FindingForm(request.POST)
-    if form.is_valid():
-        c = form.cleaned_data
-        try:
-            services.finding_add(
-                actor=user,
-                review=review,
-                root_cause=c["root_cause"],
-                description=c["description"],
-                sector=c["sector"],
-            )
-        except DomainError as exc:
-            add_domain_error(form, exc)
-        else:
-            messages.success(request, _("Finding recorded."))
-            return redirect("reviews:detail", pk=review.pk)
-    return _detail(request, user, pk, finding_form=form)
+    return _post_to_review(
+        request,
+        pk,
+        form_key="finding_form",
+        make_form=lambda review: FindingForm(request.POST),
+        run=lambda user, review, c: services.finding_add(
+            actor=user,
+            review=review,
+            root_cause=c["root_cause"],
+            description=c["description"],
+            sector=c["sector"],
+        ),
+        done=_("Finding recorded."),
+    )
 
 
 @login_required
 @require_POST
 def action_add(request: HttpRequest, pk: int) -> HttpResponse:
-    user = analysis_reader(request)
-    review = selectors.review_get_for_user(user, pk)
-    _writer(user)
-    form = ActionForm(request.POST, review=review)
-    if form.is_valid():
-        c = form.cleaned_data
-        try:
-            services.action_add(
-                actor=user,
-                review=review,
-                description=c["description"],
-                owner_sector=c["owner_sector"],
-                due_on=c["due_on"],
-                finding=c["finding"],
-            )
-        except DomainError as exc:
-            add_domain_error(form, exc)
-        else:
-            messages.success(request, _("Corrective action agreed."))
-            return redirect("reviews:detail", pk=review.pk)
-    return _detail(request, user, pk, action_form=form)
+    return _post_to_review(
+        request,
+        pk,
+        form_key="action_form",
+        make_form=lambda review: ActionForm(request.POST, review=review),
+        run=lambda user, review, c: services.action_add(
+            actor=user,
+            review=review,
+            description=c["description"],
+            owner_sector=c["owner_sector"],
+            due_on=c["due_on"],
+            finding=c["finding"],
+        ),
+        done=_("Corrective action agreed."),
+    )
 
 
 @login_required
