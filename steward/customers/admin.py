@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from .models import Customer
+from .models import Customer, EconomicsInputs
 from .services import customer_create
 
 
@@ -17,7 +17,16 @@ class CustomerAdminForm(forms.ModelForm):
 
     class Meta:
         model = Customer
-        fields = ("name", "email", "phone", "language", "organisation")
+        fields = (
+            "name",
+            "email",
+            "phone",
+            "language",
+            "organisation",
+            "acquired_on",
+            "churned_on",
+            "monthly_margin_minor",
+        )
 
     def clean_email(self) -> str:
         # The same check customer_create makes, shown as a form error instead of a refusal.
@@ -52,3 +61,25 @@ class CustomerAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # customers carry cases; they are never deleted
+
+
+@admin.register(EconomicsInputs)
+class EconomicsInputsAdmin(admin.ModelAdmin):
+    """Read only here: managers enter the months on the economics inputs page (one write path)."""
+
+    list_display = (
+        "month",
+        "currency",
+        "revenue_minor",
+        "sales_marketing_minor",
+        "margin_per_customer_minor",
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

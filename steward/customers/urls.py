@@ -6,5 +6,8 @@ app_name = "customers"
 urlpatterns = [
     path("", views.customer_list, name="list"),
     path("new/", views.customer_new, name="new"),
+    path("economics/", views.economics_inputs, name="economics_inputs"),
+    path("economics/<str:month>/", views.economics_inputs, name="economics_inputs_month"),
+    path("<str:pk>/value/", views.customer_value, name="value"),
     path("<str:pk>/", views.customer_detail, name="detail"),
 ]

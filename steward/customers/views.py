@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -15,9 +17,10 @@ from steward.cases.models import Case
 from steward.core.errors import DomainError
 from steward.core.forms import add_domain_error
 
-from .forms import CustomerForm, CustomerSearchForm
+from .forms import CustomerForm, CustomerSearchForm, CustomerValueForm, EconomicsInputsForm
+from .models import EconomicsInputs
 from .selectors import customer_search, customers_visible_to, may_manage_customers
-from .services import customer_create
+from .services import customer_create, customer_value_set, economics_inputs_set
 
 
 def _user(request: HttpRequest) -> User:
@@ -64,3 +67,77 @@ def customer_new(request: HttpRequest) -> HttpResponse:
                 return redirect("customers:detail", pk=customer.pk)
         status = 400
     return render(request, "customers/new.html", {"form": form}, status=status)
+
+
+def _manager(request: HttpRequest) -> User:
+    """Economics inputs are kept by service managers; for anyone else the pages do not exist."""
+    user = _user(request)
+    if not (user.is_active and user.manages_cases):
+        raise Http404
+    return user
+
+
+def _inputs_initial(inputs: EconomicsInputs | None) -> dict[str, object]:
+    if inputs is None:
+        return {"currency": settings.STEWARD_CURRENCY}
+    return {f: getattr(inputs, f) for f in EconomicsInputsForm.base_fields}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def economics_inputs(request: HttpRequest, month: str = "") -> HttpResponse:
+    """The monthly economics inputs: a list of months and the form for one (new or existing)."""
+    user = _manager(request)
+    current = None
+    if month:
+        try:
+            day = datetime.strptime(month, "%Y-%m").date()
+        except ValueError:
+            raise Http404 from None
+        current = EconomicsInputs.objects.filter(month=day).first()
+        if current is None:
+            raise Http404
+    if request.method == "POST":
+        form = EconomicsInputsForm(request.POST)
+        if form.is_valid():
+            try:
+                saved = economics_inputs_set(actor=user, **form.cleaned_data)
+            except DomainError as exc:
+                add_domain_error(form, exc)
+            else:
+                messages.success(request, _("Inputs for %(month)s saved.") % {"month": saved})
+                return redirect("customers:economics_inputs")
+        status = 400
+    else:
+        form = EconomicsInputsForm(initial=_inputs_initial(current))
+        status = 200
+    page_obj = Paginator(
+        EconomicsInputs.objects.order_by("-month"), settings.STEWARD_CASE_PAGE_SIZE
+    ).get_page(request.GET.get("page"))
+    context = {"form": form, "page_obj": page_obj, "current": current}
+    return render(request, "customers/economics_inputs.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def customer_value(request: HttpRequest, pk: str) -> HttpResponse:
+    """A manager records a customer's acquisition and lost dates and margin."""
+    user = _manager(request)
+    customer = customers_visible_to(user).filter(pk=int(pk) if pk.isdigit() else 0).first()
+    if customer is None:
+        raise Http404
+    if request.method == "POST":
+        form = CustomerValueForm(request.POST)
+        if form.is_valid():
+            try:
+                customer_value_set(actor=user, customer=customer, **form.cleaned_data)
+            except DomainError as exc:
+                add_domain_error(form, exc)
+            else:
+                messages.success(request, _("Customer value saved."))
+                return redirect("customers:detail", pk=customer.pk)
+        status = 400
+    else:
+        form = CustomerValueForm(initial={f: getattr(customer, f) for f in CustomerValueForm.base_fields})
+        status = 200
+    return render(request, "customers/value.html", {"form": form, "customer": customer}, status=status)
