@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "steward.notifications",
     "steward.portal",
     "steward.reviews",
+    "steward.costs",
     "steward.analytics",
     "steward.surveys",
 ]
@@ -167,6 +168,20 @@ STEWARD_WEBHOOK_MAX_RETRIES = env_int("STEWARD_WEBHOOK_MAX_RETRIES", 5)
 # Business calendar for sector task targets (steward.core.business_calendar), in TIME_ZONE.
 STEWARD_BUSINESS_HOURS = env_str("STEWARD_BUSINESS_HOURS", "09:00-17:00")
 STEWARD_BUSINESS_DAYS = env_list("STEWARD_BUSINESS_DAYS", ["mon", "tue", "wed", "thu", "fri"])
+# Cost of quality (steward.costs; parsed strictly by steward.costs.money / steward.costs.classification).
+# The organisation's one currency: every booked amount is in it.
+STEWARD_CURRENCY = env_str("STEWARD_CURRENCY", "EUR").strip().upper()
+# Conversion rates to STEWARD_CURRENCY for amounts entered in another currency, e.g. "USD:0.92,THB:0.026"
+# (one unit of USD is 0.92 EUR). A currency not listed is refused; the rate used is stored on the row.
+STEWARD_FX_RATES = env_str("STEWARD_FX_RATES", "")
+# Compensation above this amount (minor units of STEWARD_CURRENCY) waits for a manager's approval.
+STEWARD_COMPENSATION_APPROVAL_LIMIT_MINOR = env_int("STEWARD_COMPENSATION_APPROVAL_LIMIT_MINOR", 5000)
+# Standard handling time (minutes) of a reply, an internal note and a handoff, used as an ESTIMATE of
+# front-line contact time (Steward does not time individual messages); 0 leaves that contact uncosted.
+STEWARD_CONTACT_MINUTES = env_str("STEWARD_CONTACT_MINUTES", "reply:6,note:2,handoff:5")
+# Sector whose loaded rate costs the contact time of people without a sector (its slug); empty: the
+# sector nearest to the customer (lowest distance, then name).
+STEWARD_FRONT_LINE_SECTOR = env_str("STEWARD_FRONT_LINE_SECTOR", "")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

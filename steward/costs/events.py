@@ -1,0 +1,22 @@
+"""Case events the costs app appends through cases.services._record.
+
+The kinds are not (yet) members of cases.models.EventKind: adding them there changes the field's
+choices and needs a migration of the cases app, which another branch owns this session. Until they
+are merged into EventKind, `event_label` gives the timeline their translated names. Event data never
+carries an amount: advisers read the timeline and the API, and money is for managers and executives.
+"""
+
+from __future__ import annotations
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+COMPENSATION_REQUESTED = "compensation_requested"
+COMPENSATION_APPROVED = "compensation_approved"
+COMPENSATION_REJECTED = "compensation_rejected"
+
+LABELS: dict[str, Promise] = {
+    COMPENSATION_REQUESTED: _("Compensation requested"),
+    COMPENSATION_APPROVED: _("Compensation approved"),
+    COMPENSATION_REJECTED: _("Compensation rejected"),
+}
