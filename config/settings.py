@@ -145,8 +145,6 @@ STEWARD_FOLLOW_UP_WINDOW_DAYS = env_int("STEWARD_FOLLOW_UP_WINDOW_DAYS", 7)
 # Loyalty economics: a customer with no case for this many days counts as lost (non-contract
 # businesses); 0 turns the rule off, so only a recorded "lost on" date counts.
 STEWARD_CHURN_INACTIVITY_DAYS = env_int("STEWARD_CHURN_INACTIVITY_DAYS", 0)
-# Currency of the economics inputs when a month is first entered (ISO 4217).
-STEWARD_CURRENCY = env_str("STEWARD_CURRENCY", "EUR")
 # Domain of the Message-IDs Steward generates; defaults to the domain of STEWARD_FROM_EMAIL.
 STEWARD_MAIL_DOMAIN = env_str("STEWARD_MAIL_DOMAIN", "")
 # Public address of this installation, for links in mail (magic links, confirm / not solved).

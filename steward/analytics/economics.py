@@ -47,6 +47,10 @@ REASONS = {
     "rate_missing": _("a sector has no hourly rate for some of the time"),
     "no_dissatisfied_customers": _("no dissatisfied customers"),
     "no_comparable_customers": _("no comparable customers"),
+    "no_complaints": _("no complaints in the period"),
+    "no_completed_tasks": _("no completed tasks"),
+    "no_resolved_cases": _("no resolved cases"),
+    "no_responses": _("no survey answers"),
 }
 
 

@@ -1,0 +1,49 @@
+"""Money and shares on the economics pages: never 0 for "unknown", always the currency beside an amount."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django import template
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+
+from steward.analytics.economics import reason_text
+from steward.costs.money import exponent
+
+register = template.Library()
+
+
+@register.filter
+def money(amount_minor: int | None, currency: str) -> str:
+    """Minor units shown in major units with the currency code; a dash when unknown."""
+    if amount_minor is None:
+        return "–"
+    exp = exponent(currency)
+    value = Decimal(amount_minor) / (Decimal(10) ** exp)
+    return f"{number_format(value, decimal_pos=exp, use_l10n=True, force_grouping=True)} {currency}"
+
+
+@register.filter
+def share(s: Any) -> str:
+    """A share (0..1) as a percentage to one decimal, or a dash with no data (never 0 %)."""
+    value = getattr(s, "value", s)
+    if value is None:
+        return "–"
+    return _("%(p)s %%") % {"p": f"{float(value) * 100:.1f}"}
+
+
+@register.filter
+def times(s: Any) -> str:
+    """A ratio of two amounts as "× n.n", or a dash."""
+    value = getattr(s, "value", s)
+    if value is None:
+        return "–"
+    return f"{float(value):.1f}×"
+
+
+@register.filter
+def why(code: str) -> str:
+    """The text of a reason code (why a figure is missing)."""
+    return reason_text(code) if code else ""
