@@ -25,6 +25,7 @@ urlpatterns += i18n_patterns(
     path("portal/", include("steward.portal.urls")),
     path("reviews/", include("steward.reviews.urls")),
     path("analytics/", include("steward.analytics.urls")),
+    path("costs/", include("steward.costs.urls")),
     path("admin/", admin.site.urls),
 )
 

@@ -7,11 +7,16 @@ process map (Graphviz SVG drawn in the browser) with the bottleneck marked, and 
 The case is played through the real services (steward/analytics/tests/logs.py): the front desk
 hands tasks to the warehouse, logistics and billing with `task_create`, their members take, work and
 complete them, and "on time" is judged against each task's business-calendar due date.
+
+Then the cost of the complaint (metrics.md §1.4, booked part): the sectors' loaded rates (one typed in
+by the manager on the rates page), a goodwill gesture above the approval limit approved by the manager
+on the case page, and the review meeting's time; the case page's "cost of this case" panel shows the
+staff time by sector at loaded rates, the compensation paid and the review's time, hand-computed below.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.utils import timezone
@@ -20,6 +25,7 @@ from playwright.sync_api import Page, expect
 from steward.accounts.models import Role
 from steward.analytics.tests.logs import late_delivery_case, value_chain
 from steward.cases.models import SectorTask, TaskState
+from steward.costs.services import compensation_request, rate_set
 from steward.reviews.services import root_causes_ensure_default
 from steward.testing import make_user
 from tests.e2e.test_handoff_scenario import sign_in
@@ -104,3 +110,63 @@ def test_late_delivery_review_shows_targets_bottleneck_and_actions(
     expect(actions).to_contain_text("Warehouse")
     expect(graph.locator("svg g.bottleneck")).to_have_count(1)
     page.screenshot(path=str(tmp_path / "late-delivery-review.png"), full_page=True)
+
+    # ---- The cost of the complaint (steward.costs).
+    # Rates from 1 March 2026 (the case ran on 2 March): warehouse 30.00, logistics 40.00, billing 48.00
+    # an hour; the front desk's 36.00 is typed in by the manager on the rates page.
+    for sector, minor in ((chain.warehouse, 3000), (chain.logistics, 4000), (chain.billing, 4800)):
+        rate_set(
+            actor=personas.manager, sector=sector, effective_from=date(2026, 3, 1), hourly_rate_minor=minor
+        )
+    page.goto(f"{base}/en/costs/rates/")
+    expect(page.locator("[data-sector='Front desk']")).to_contain_text("No rate")
+    page.select_option("#id_sector", label="Front desk")
+    page.fill("#id_effective_from", "2026-03-01")
+    page.fill("#id_hourly_rate", "36")
+    page.click("text=Save the rate")
+    expect(page.locator("[data-sector='Front desk'] td[data-col='rate']")).to_have_text("36.00 EUR")
+
+    # The adviser offered an 80.00 goodwill gesture: above the 50.00 limit, so the manager approves it.
+    compensation_request(
+        actor=personas.adviser,
+        case=log.case,
+        kind="goodwill",
+        amount_minor=8000,
+        currency="EUR",
+        reason="Parcel a week late: a voucher.",
+    )
+    # The review meeting: four people from the chain for an hour.
+    page.goto(f"{base}/en/costs/meetings/")
+    page.select_option("#id_review", label="Parcel a week late")
+    page.fill("#id_duration_minutes", "60")
+    page.select_option("#id_participants", label=["Adviser", "Warehouse1", "Logistics1", "Billing1"])
+    page.click("text=Record the meeting")
+    expect(page.locator(".messages")).to_contain_text("Review meeting recorded.")
+
+    page.goto(f"{base}/en/cases/{log.case.pk}/")
+    comp = page.get_by_test_id("case-compensation")
+    expect(comp).to_contain_text("Waiting for a manager's approval")
+    comp.locator("select[name=decision]").select_option("approve")
+    comp.locator("text=Decide").click()
+    expect(page.locator(".messages")).to_contain_text("Decision recorded.")
+    expect(page.locator(".timeline")).to_contain_text("Compensation approved")
+
+    cost = page.get_by_test_id("case-cost")
+    staff = page.get_by_test_id("case-cost-staff")
+    # Work logged: warehouse 30 min × 30.00/h, logistics 60 min × 40.00/h, billing 20 min × 48.00/h.
+    expect(staff.locator("tr[data-sector='Warehouse'] td[data-col='cost']")).to_have_text("15.00 EUR")
+    expect(staff.locator("tr[data-sector='Logistics'] td[data-col='cost']")).to_have_text("40.00 EUR")
+    expect(staff.locator("tr[data-sector='Billing'] td[data-col='cost']")).to_have_text("16.00 EUR")
+    # Front desk: two replies (the first answer and the proposed solution) × 6 standard minutes × 36.00/h.
+    expect(staff.locator("tr.estimated[data-sector='Front desk'] td[data-col='cost']")).to_have_text(
+        "7.20 EUR"
+    )
+    # Review: 4 people × 60 min at 36 + 30 + 40 + 48 = 154.00.
+    expect(page.get_by_test_id("case-cost-review").locator("td[data-col='cost']")).to_have_text("154.00 EUR")
+    expect(page.get_by_test_id("case-cost-compensation")).to_have_text("80.00 EUR")
+    # 15 + 40 + 16 + 7.20 + 154 + 80 = 312.20, every line costed (no "cost unknown").
+    expect(page.get_by_test_id("case-cost-total")).to_have_text("312.20 EUR")
+    expect(cost).not_to_contain_text("cost unknown")
+    # The expected churn loss is the economics part: its slot is there, not yet estimated.
+    expect(page.get_by_test_id("case-cost-churn")).to_be_visible()
+    page.screenshot(path=str(tmp_path / "late-delivery-cost.png"), full_page=True)
