@@ -123,8 +123,10 @@ def segment_counts(segment: dict[str, Any], *, now: datetime) -> SegmentCounts:
 
 
 def campaigns() -> QuerySet[NpsCampaign]:
-    return NpsCampaign.objects.select_related("created_by").annotate(
-        answered=Count("surveys", filter=Q(surveys__responded_at__isnull=False))
+    return (
+        NpsCampaign.objects.select_related("created_by")
+        .annotate(answered=Count("surveys", filter=Q(surveys__responded_at__isnull=False)))
+        .order_by("-created_at", "-id")
     )
 
 
