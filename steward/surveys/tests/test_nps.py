@@ -109,8 +109,10 @@ def test_detractor_answer_opens_a_follow_up_for_the_sender(
     with django_capture_on_commit_callbacks(execute=True):
         nps_campaign_start(actor=manager, segment={"language": "ru"})
     mail = OutboundMail.objects.get(to="olga@acme.example")
-    token = TOKEN_IN_URL.search(mail.text_body).group(1)
-    check = token_check(token)
+    match = TOKEN_IN_URL.search(mail.text_body)
+    assert match is not None
+    check = token_check(match.group(1))
+    assert check.survey is not None
     assert check.state == TokenState.VALID and check.survey.customer == crowd["Olga"]
     response = survey_answer(survey=check.survey, answers={"nps": 3, "csat": 1})
     assert response.nps == 3 and response.csat is None and response.case_id is None
