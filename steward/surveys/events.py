@@ -1,8 +1,10 @@
-"""The case events the surveys app records (CaseEvent.kind values)."""
+"""The case events the surveys app records (CaseEvent.kind values, labelled in cases.EventKind)."""
 
 from __future__ import annotations
 
-SURVEY_SENT = "survey_sent"
-SURVEY_ANSWERED = "survey_answered"
-SURVEY_FOLLOW_UP = "survey_follow_up"
-SURVEY_FOLLOW_UP_DONE = "survey_follow_up_done"
+from steward.cases.models import EventKind
+
+SURVEY_SENT = EventKind.SURVEY_SENT
+SURVEY_ANSWERED = EventKind.SURVEY_ANSWERED
+SURVEY_FOLLOW_UP = EventKind.SURVEY_FOLLOW_UP
+SURVEY_FOLLOW_UP_DONE = EventKind.SURVEY_FOLLOW_UP_DONE
