@@ -30,7 +30,10 @@ class StewardUserAdmin(UserAdmin):
     )
 
 
-admin.site.register(Team)
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ("name", "time_zone", "business_hours", "business_days")
+    search_fields = ("name",)
 
 
 @admin.register(Absence)

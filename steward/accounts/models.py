@@ -7,6 +7,12 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from steward.core.business_calendar import (
+    validate_business_days,
+    validate_business_hours,
+    validate_time_zone,
+)
+
 
 class Role(models.TextChoices):
     ADVISER = "adviser", _("Adviser")
@@ -18,6 +24,29 @@ class Role(models.TextChoices):
 
 class Team(models.Model):
     name = models.CharField(_("name"), max_length=120, unique=True)
+    # The team's business calendar (case durations in business time, metrics.md §3.8). Blank means the
+    # organisation's setting: TIME_ZONE, STEWARD_BUSINESS_HOURS, STEWARD_BUSINESS_DAYS.
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        blank=True,
+        validators=[validate_time_zone],
+        help_text=_("IANA name such as Asia/Bangkok; blank uses the organisation's time zone."),
+    )
+    business_hours = models.CharField(
+        _("business hours"),
+        max_length=11,
+        blank=True,
+        validators=[validate_business_hours],
+        help_text=_("For example 08:30-17:30; blank uses the organisation's hours."),
+    )
+    business_days = models.CharField(
+        _("working days"),
+        max_length=27,
+        blank=True,
+        validators=[validate_business_days],
+        help_text=_("For example mon,tue,wed,thu,fri; blank uses the organisation's working days."),
+    )
 
     class Meta:
         ordering = ["name"]

@@ -164,6 +164,29 @@ class Case(models.Model):
         related_name="follow_ups",
     )
     is_repeat_contact = models.BooleanField(_("repeat contact"), default=False)
+    # Durations in seconds, calendar and business time (metrics.md §0, §3.8), written by the services when
+    # they happen and recomputable from the event log (steward.cases.durations). Empty = not measured:
+    # no human reply yet, opened by staff (no first response), not closed, or open again after a reopen.
+    first_response_seconds = models.PositiveIntegerField(_("first response time"), null=True, blank=True)
+    first_response_business_seconds = models.PositiveIntegerField(
+        _("first response time (business)"), null=True, blank=True
+    )
+    first_resolution_seconds = models.PositiveIntegerField(_("first resolution time"), null=True, blank=True)
+    first_resolution_business_seconds = models.PositiveIntegerField(
+        _("first resolution time (business)"), null=True, blank=True
+    )
+    resolution_seconds = models.PositiveIntegerField(_("full resolution time"), null=True, blank=True)
+    resolution_business_seconds = models.PositiveIntegerField(
+        _("full resolution time (business)"), null=True, blank=True
+    )
+    requester_wait_seconds = models.PositiveIntegerField(_("requester wait time"), null=True, blank=True)
+    requester_wait_business_seconds = models.PositiveIntegerField(
+        _("requester wait time (business)"), null=True, blank=True
+    )
+    agent_wait_seconds = models.PositiveIntegerField(_("wait on the customer"), null=True, blank=True)
+    agent_wait_business_seconds = models.PositiveIntegerField(
+        _("wait on the customer (business)"), null=True, blank=True
+    )
     # Optimistic concurrency: every event bumps it; a stale form is refused, never silently applied.
     version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(_("updated"))
@@ -184,6 +207,8 @@ class Case(models.Model):
             # The default list for managers ("all") and cursor pagination.
             models.Index(fields=["-created_at", "-id"], name="case_created"),
             models.Index(fields=["status", "-created_at"], name="case_status"),
+            # Case-outcome reports bucket closed cases by their closure (metrics.md §0 "resolved_at").
+            models.Index(fields=["closed_at"], name="case_closed_at"),
         ]
 
     def __str__(self) -> str:
@@ -221,6 +246,11 @@ class EventKind(models.TextChoices):
     TASK_RETURNED = "task_returned", _("Sector task returned")
     TASK_CANCELLED = "task_cancelled", _("Sector task cancelled")
     TASK_NEAR_BREACH = "task_near_breach", _("Sector task about to breach its target")
+    # Surveys (steward.surveys records them; the case app does not know about surveys).
+    SURVEY_SENT = "survey_sent", _("Survey sent")
+    SURVEY_ANSWERED = "survey_answered", _("Survey answered")
+    SURVEY_FOLLOW_UP = "survey_follow_up", _("Low score: follow-up opened")
+    SURVEY_FOLLOW_UP_DONE = "survey_follow_up_done", _("Survey follow-up done")
 
 
 class CaseEvent(models.Model):

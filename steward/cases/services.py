@@ -16,9 +16,11 @@ from django.utils.translation import gettext as _
 
 from steward.accounts.models import User
 from steward.core import timeutil
+from steward.core.business_calendar import calendar_for_team
 from steward.core.errors import DomainError, NotPermitted, StaleVersion
 from steward.customers.models import Customer
 
+from . import durations
 from .attachments import clean_filename, validate_upload
 from .models import (
     MANUAL_STATUS_CHOICES,
@@ -96,13 +98,22 @@ def _lock(case: Case) -> Case:
     old owner row and returns no case at all.
     """
     Case.objects.select_for_update().filter(pk=case.pk).values_list("pk", flat=True).get()
-    return Case.objects.select_related("owner", "owner__backup").get(pk=case.pk)
+    return Case.objects.select_related("owner", "owner__backup", "team").get(pk=case.pk)
 
 
 # Sector work in progress that changes nothing an adviser's open form depends on: a reply drafted while
 # billing takes the task or logs minutes is not stale. (A task completed or returned still is: the
 # adviser should read the result before answering the customer.)
-QUIET_EVENT_KINDS = (EventKind.TASK_TAKEN, EventKind.TASK_WORK_LOGGED, EventKind.TASK_NEAR_BREACH)
+# Survey events (sent, answered, follow-up) change nothing an adviser's form depends on either.
+QUIET_EVENT_KINDS = (
+    EventKind.TASK_TAKEN,
+    EventKind.TASK_WORK_LOGGED,
+    EventKind.TASK_NEAR_BREACH,
+    EventKind.SURVEY_SENT,
+    EventKind.SURVEY_ANSWERED,
+    EventKind.SURVEY_FOLLOW_UP,
+    EventKind.SURVEY_FOLLOW_UP_DONE,
+)
 
 
 def _check_version(case: Case, expected_version: int | None) -> None:
@@ -228,14 +239,53 @@ def _reopen(case: Case, *, actor: User | None, at: datetime, reason: str) -> Non
     case.closed_at = None
     case.closure = ""
     case.closure_note = ""
+    for name in durations.CLOSURE_FIELDS:  # open again: no full resolution or wait until it closes again
+        setattr(case, name, None)
     _record(
         case,
         kind=EventKind.REOPENED,
         actor=actor,
         at=at,
         data={"reason": reason},
-        fields=["status", "reopen_count", "closed_at", "closure", "closure_note"],
+        fields=["status", "reopen_count", "closed_at", "closure", "closure_note", *durations.CLOSURE_FIELDS],
     )
+
+
+def _set_span(case: Case, names: tuple[str, str], value: durations.Span | None) -> list[str]:
+    setattr(case, names[0], value.seconds if value else None)
+    setattr(case, names[1], value.business_seconds if value else None)
+    return list(names)
+
+
+def _first_response(case: Case, at: datetime) -> list[str]:
+    """The first human public reply: stamp it and, for a case the customer opened, its response time."""
+    if case.first_response_at is not None:
+        return []
+    case.first_response_at = at
+    fields = ["first_response_at"]
+    if case.opened_by_id is None:  # opened by the customer (mail, portal); staff-opened cases have no FRT
+        calendar = calendar_for_team(case.team)
+        fields += _set_span(case, durations.FIRST_RESPONSE, durations.span(case.created_at, at, calendar))
+    return fields
+
+
+def _closure_durations(case: Case, at: datetime) -> list[str]:
+    """Resolution times and waits of a case closing at `at`, from its log so far (metrics.md §3.8)."""
+    calendar = calendar_for_team(case.team)
+    resolution = durations.span(case.created_at, at, calendar)
+    fields = _set_span(case, durations.RESOLUTION, resolution)
+    if case.first_resolution_seconds is None:
+        fields += _set_span(case, durations.FIRST_RESOLUTION, resolution)
+    log = [
+        durations.LogEvent(id=pk, at=when, kind=kind, data=data)
+        for pk, when, kind, data in CaseEvent.objects.filter(case=case).values_list(
+            "pk", "at", "kind", "data"
+        )
+    ]
+    w = durations.waits(log, end=at, calendar=calendar)
+    fields += _set_span(case, durations.REQUESTER_WAIT, w.requester)
+    fields += _set_span(case, durations.AGENT_WAIT, w.agent)
+    return fields
 
 
 # ---------------------------------------------------------------- opening
@@ -410,10 +460,7 @@ def case_reply(
     message = Message.objects.create(
         case=case, direction=Direction.OUTBOUND, channel=case.channel, author=actor, body=body, created_at=at
     )
-    fields = []
-    if case.first_response_at is None:
-        case.first_response_at = at
-        fields.append("first_response_at")
+    fields = _first_response(case, at)
     old = case.status
     # A proposed solution already waits for the customer; only the customer or a reopen moves it on.
     if case.status != Status.SOLUTION_PROPOSED:
@@ -650,10 +697,7 @@ def case_propose_solution(
     old = case.status
     case.status = Status.SOLUTION_PROPOSED
     case.solution_proposed_at = at
-    fields = ["status", "solution_proposed_at"]
-    if case.first_response_at is None:
-        case.first_response_at = at
-        fields.append("first_response_at")
+    fields = ["status", "solution_proposed_at", *_first_response(case, at)]
     _record(
         case,
         kind=EventKind.SOLUTION_PROPOSED,
@@ -693,6 +737,7 @@ def case_confirm_solution(
         note = _clean_text(note, field="note", message=_("Say how the customer confirmed the solution."))
     elif channel not in CUSTOMER_CONFIRMATION_CHANNELS:
         raise DomainError(_("Unknown channel."), field="channel")
+    measured = _closure_durations(case, at)
     case.status = Status.CLOSED
     case.closed_at = at
     case.closure = Closure.CONFIRMED
@@ -703,7 +748,7 @@ def case_confirm_solution(
         actor=actor,
         at=at,
         data={"channel": channel, "recorded_by_staff": actor is not None},
-        fields=["status", "closed_at", "closure", "closure_note"],
+        fields=["status", "closed_at", "closure", "closure_note", *measured],
     )
     return case
 
@@ -723,6 +768,7 @@ def case_close_unconfirmed(*, actor: User, case: Case, reason: str, at: datetime
     if case.status == Status.CLOSED:
         raise DomainError(_("The case is already closed."), field="reason")
     old = case.status
+    measured = _closure_durations(case, at)
     case.status = Status.CLOSED
     case.closed_at = at
     case.closure = Closure.UNCONFIRMED
@@ -733,7 +779,7 @@ def case_close_unconfirmed(*, actor: User, case: Case, reason: str, at: datetime
         actor=actor,
         at=at,
         data={"from": old, "reason": reason},
-        fields=["status", "closed_at", "closure", "closure_note"],
+        fields=["status", "closed_at", "closure", "closure_note", *measured],
     )
     return case
 
