@@ -1,4 +1,6 @@
-"""Value-chain formulas (metrics.md §4): pure functions over event rows, no database.
+"""Pure formulas, no database: the value chain (metrics.md §4) over event rows, and satisfaction and
+loyalty (metrics.md §3, §6: CSAT, NPS, CES, FCR, reopen, promises, Wilson/Newcombe intervals, period
+comparisons, pooled windows, p-chart) over counts, in the section headed "satisfaction and loyalty".
 
 Every function takes plain `EventRow`s (what the selectors read from `CaseEvent`) and returns
 dataclasses. Durations are seconds. A ratio with an empty denominator is `None` with a reason,
