@@ -575,3 +575,582 @@ def activity_window(tasks: Iterable[TaskFacts], *, now: datetime) -> tuple[datet
     start = min(t.created_at for t in ts)
     end = max((t.ended_at or now) for t in ts)
     return start, max(start, end)
+
+
+# ================================================================== satisfaction and loyalty
+#
+# metrics.md §3 (CSAT, NPS, CES, FCR, repeat contact, repeat explanation, reopen, promises,
+# confirmed solutions, service recovery paradox) and §6 (Wilson, NPS SE, Newcombe, MoM/YoY, pooled
+# windows, p-chart). Inputs are COUNTS (what the selectors aggregate in SQL), never model instances.
+# Proportions are floats in 0..1; a change of a proportion is in percentage points (pp); NPS is in
+# points (−100..+100). No data is None with a reason code, never 0 and never NaN (§0).
+
+Z95 = 1.959964
+# Below this many responses a value is flagged `low_sample` (metrics.md §0; configurable per call).
+N_MIN = 30
+
+# Reason codes (a screen translates them; they are stable identifiers, not prose).
+NO_DATA = "no_data"
+NO_RESPONSES = "no_responses"
+NO_CASES = "no_cases"
+NO_CONTACTS = "no_contacts"
+NO_HANDOFFS = "no_handoffs"
+NO_COMMITMENTS = "no_commitments_due"
+NO_CLOSED_CASES = "no_closed_cases"
+NO_RESOLVED_CASES = "no_resolved_cases"
+NO_PREVIOUS = "no_previous"
+INCOMPLETE_WINDOW = "incomplete_window"
+
+FCR = "fcr"
+NOT_FCR = "not_fcr"
+PENDING = "pending"
+FCR_WINDOW_DAYS = 7
+
+
+def _check_counts(*counts: int) -> None:
+    for c in counts:
+        if c < 0:
+            raise ValueError("counts must be 0 or more")
+
+
+@dataclass(frozen=True)
+class Proportion:
+    """k of n, with its Wilson 95 % interval (metrics.md §6.1).
+
+    `low_sample`: n below n_min (default 30): show with a warning. `counts_only`: n below 5
+    (MIN_SAMPLE): show "k of n", not a percentage. n = 0: value and ci are None and `reason` says why.
+    """
+
+    value: float | None
+    k: int
+    n: int
+    ci: tuple[float, float] | None
+    reason: str = ""
+    low_sample: bool = False
+    counts_only: bool = False
+
+    @property
+    def percent(self) -> float | None:
+        return None if self.value is None else self.value * 100
+
+
+def wilson(k: int, n: int, *, z: float = Z95) -> tuple[float, float] | None:
+    """Wilson score interval for k successes in n trials (metrics.md §6.1); None when n = 0."""
+    _check_counts(k, n)
+    if k > n:
+        raise ValueError("k cannot exceed n")
+    if n == 0:
+        return None
+    p = k / n
+    z2 = z * z
+    denom = 1 + z2 / n
+    centre = (p + z2 / (2 * n)) / denom
+    half = z / denom * math.sqrt(max(0.0, p * (1 - p) / n + z2 / (4 * n * n)))
+    # The exact bounds at k = 0 and k = n are 0 and 1; floating point would leave 1e-17 off.
+    lower = 0.0 if k == 0 else max(0.0, centre - half)
+    upper = 1.0 if k == n else min(1.0, centre + half)
+    return (lower, upper)
+
+
+def proportion(k: int, n: int, *, reason: str = NO_DATA, n_min: int = N_MIN) -> Proportion:
+    """k/n with its Wilson CI and sample flags; n = 0 gives value None with `reason`."""
+    ci = wilson(k, n)
+    low, few = n < n_min, n < MIN_SAMPLE
+    if n == 0:
+        return Proportion(None, 0, 0, None, reason, low_sample=low, counts_only=few)
+    return Proportion(k / n, k, n, ci, low_sample=low, counts_only=few)
+
+
+def _scale_counts(counts: Mapping[int, int], low: int, high: int) -> dict[int, int]:
+    out: dict[int, int] = {}
+    for score, count in counts.items():
+        if not low <= int(score) <= high:
+            raise ValueError(f"score {score} lies outside the {low}–{high} scale (never mix scales)")
+        _check_counts(count)
+        out[int(score)] = out.get(int(score), 0) + count
+    return out
+
+
+def csat_top2(counts: Mapping[int, int], *, scale_max: int = 5, n_min: int = N_MIN) -> Proportion:
+    """CSAT top-2-box (metrics.md §3.1): answers in {4, 5} of a 1–5 scale ({6, 7} of 1–7) / answers.
+
+    `counts` maps each score to how many gave it. A score off the scale is an error, not dropped.
+    """
+    if scale_max < 2:
+        raise ValueError("scale_max must be 2 or more")
+    c = _scale_counts(counts, 1, scale_max)
+    top = c.get(scale_max, 0) + c.get(scale_max - 1, 0)
+    return proportion(top, sum(c.values()), reason=NO_RESPONSES, n_min=n_min)
+
+
+@dataclass(frozen=True)
+class Mean:
+    """A mean score (mean satisfaction 1–5, CES mean 1–7): not the same metric as a top-box share."""
+
+    value: float | None
+    n: int
+    reason: str = ""
+    low_sample: bool = False
+    sd: float | None = None  # sample standard deviation (n − 1); None below 2 answers
+    ci: tuple[float, float] | None = None  # normal approximation, value ± z·sd/√n; None below 2 answers
+
+    @property
+    def counts_only(self) -> bool:
+        return self.n < MIN_SAMPLE
+
+
+def mean_score(counts: Mapping[int, int], *, n_min: int = N_MIN) -> Mean:
+    """Mean of scores given as {score: count} (metrics.md §3.1 "mean satisfaction", §3.3 CES_mean)."""
+    for score, count in counts.items():
+        _check_counts(count)
+        if not math.isfinite(score):
+            raise ValueError("scores must be finite")
+    n = sum(counts.values())
+    if n == 0:
+        return Mean(None, 0, NO_RESPONSES, low_sample=True)
+    total = sum(score * count for score, count in counts.items())
+    mean = total / n
+    if n < 2:
+        return Mean(mean, n, low_sample=n < n_min)
+    var = sum(count * (score - mean) ** 2 for score, count in counts.items()) / (n - 1)
+    sd = math.sqrt(max(0.0, var))
+    half = Z95 * sd / math.sqrt(n)
+    return Mean(mean, n, low_sample=n < n_min, sd=sd, ci=(mean - half, mean + half))
+
+
+def ces_easy(counts: Mapping[int, int], *, n_min: int = N_MIN) -> Proportion:
+    """CES 2.0 "easy" share (metrics.md §3.3): answers in {5, 6, 7} of the 1–7 agreement scale."""
+    c = _scale_counts(counts, 1, 7)
+    easy = c.get(5, 0) + c.get(6, 0) + c.get(7, 0)
+    return proportion(easy, sum(c.values()), reason=NO_RESPONSES, n_min=n_min)
+
+
+def ces_mean(counts: Mapping[int, int], *, n_min: int = N_MIN) -> Mean:
+    """CES 2.0 mean on 1–7 (higher is easier); never averaged with CES 1.0 answers."""
+    return mean_score(_scale_counts(counts, 1, 7), n_min=n_min)
+
+
+@dataclass(frozen=True)
+class Nps:
+    """Net Promoter Score in points with its normal-approximation SE and 95 % CI (metrics.md §6.2)."""
+
+    value: float | None
+    promoters: int
+    passives: int
+    detractors: int
+    n: int
+    se: float | None
+    ci: tuple[float, float] | None
+    reason: str = ""
+    low_sample: bool = False
+    counts_only: bool = False
+
+
+def nps(promoters: int, passives: int, detractors: int, *, n_min: int = N_MIN) -> Nps:
+    """NPS = (P − D) / n × 100, passives in n (metrics.md §3.2); SE and CI from §6.2, clipped to ±100."""
+    _check_counts(promoters, passives, detractors)
+    n = promoters + passives + detractors
+    if n == 0:
+        return Nps(None, 0, 0, 0, 0, None, None, NO_RESPONSES, low_sample=True, counts_only=True)
+    p, d = promoters / n, detractors / n
+    value = (p - d) * 100
+    se = 100 * math.sqrt(max(0.0, (p + d - (p - d) ** 2) / n))
+    ci = (max(-100.0, value - Z95 * se), min(100.0, value + Z95 * se))
+    return Nps(
+        value,
+        promoters,
+        passives,
+        detractors,
+        n,
+        se,
+        ci,
+        low_sample=n < n_min,
+        counts_only=n < MIN_SAMPLE,
+    )
+
+
+def nps_from_counts(counts: Mapping[int, int], *, n_min: int = N_MIN) -> Nps:
+    """NPS from {0–10 score: count}: promoters 9–10, passives 7–8, detractors 0–6."""
+    c = _scale_counts(counts, 0, 10)
+    promoters = sum(v for s, v in c.items() if s >= 9)
+    passives = sum(v for s, v in c.items() if 7 <= s <= 8)
+    detractors = sum(v for s, v in c.items() if s <= 6)
+    return nps(promoters, passives, detractors, n_min=n_min)
+
+
+# ------------------------------------------------------------------ comparing periods and segments
+
+INCREASE = "increase"
+DECREASE = "decrease"
+NO_SIGNIFICANT_CHANGE = "no_significant_change"
+
+
+@dataclass(frozen=True)
+class Change:
+    """A difference current − previous with its 95 % CI (metrics.md §6.3).
+
+    `delta` is in percentage points for proportions (×100) and in points for NPS. `significant` only
+    when the CI excludes 0; a screen then says "change", otherwise "no significant change" (`verdict`).
+    """
+
+    delta: float | None
+    ci: tuple[float, float] | None
+    significant: bool
+    reason: str = ""
+
+    @property
+    def verdict(self) -> str:
+        """increase | decrease | no_significant_change | the reason there is nothing to compare."""
+        if self.delta is None:
+            return self.reason or NO_DATA
+        if not self.significant:
+            return NO_SIGNIFICANT_CHANGE
+        return INCREASE if self.delta > 0 else DECREASE
+
+
+def _excludes_zero(ci: tuple[float, float]) -> bool:
+    return ci[0] > 0 or ci[1] < 0
+
+
+def newcombe(p1: float, ci1: tuple[float, float], p2: float, ci2: tuple[float, float]) -> tuple[float, float]:
+    """Newcombe's hybrid score interval for p1 − p2 ("method 10") from the two Wilson intervals."""
+    (l1, u1), (l2, u2) = ci1, ci2
+    diff = p1 - p2
+    lower = diff - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
+    upper = diff + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    return (max(-1.0, lower), min(1.0, upper))
+
+
+def proportion_change(current: Proportion, previous: Proportion) -> Change:
+    """current − previous in percentage points, Newcombe CI (metrics.md §6.3, §6.4 "MoM Δ in pp")."""
+    if current.value is None or current.ci is None:
+        return Change(None, None, False, current.reason or NO_DATA)
+    if previous.value is None or previous.ci is None:
+        return Change(None, None, False, previous.reason or NO_PREVIOUS)
+    lo, hi = newcombe(current.value, current.ci, previous.value, previous.ci)
+    ci = (lo * 100, hi * 100)
+    return Change((current.value - previous.value) * 100, ci, _excludes_zero(ci))
+
+
+def nps_change(current: Nps, previous: Nps) -> Change:
+    """NPS difference of independent samples in points: SE = √(SE1² + SE2²), CI = Δ ± z·SE."""
+    if current.value is None or current.se is None:
+        return Change(None, None, False, current.reason or NO_DATA)
+    if previous.value is None or previous.se is None:
+        return Change(None, None, False, previous.reason or NO_PREVIOUS)
+    delta = current.value - previous.value
+    half = Z95 * math.sqrt(current.se**2 + previous.se**2)
+    ci = (max(-200.0, delta - half), min(200.0, delta + half))
+    return Change(delta, ci, _excludes_zero(ci))
+
+
+def relative_change(current: float | None, previous: float | None) -> float | None:
+    """(current − previous) / previous as a fraction (0.1 = +10 %), for counts and costs (§6.4).
+
+    None when either is missing or previous is 0 (no base to be relative to).
+    """
+    if current is None or previous is None or previous == 0:
+        return None
+    return (current - previous) / previous
+
+
+def recovery_paradox_gap(recovered: Proportion, no_failure: Proportion) -> Change:
+    """Service recovery paradox (metrics.md §3.14): CSAT(recovered failures) − CSAT(no failure), in pp.
+
+    Same period and case type on both sides; Newcombe CI. A judge of recovery quality, never a reason
+    to tolerate failures.
+    """
+    return proportion_change(recovered, no_failure)
+
+
+@dataclass(frozen=True)
+class CountChange:
+    """A count or a cost against a base period: absolute difference and relative change (§6.4)."""
+
+    current: float | None
+    previous: float | None
+    delta: float | None
+    relative: float | None  # fraction; None without a non-zero base
+
+
+def count_change(current: float | None, previous: float | None) -> CountChange:
+    delta = None if current is None or previous is None else current - previous
+    return CountChange(current, previous, delta, relative_change(current, previous))
+
+
+@dataclass(frozen=True)
+class PeriodComparison:
+    """A figure for a period beside the previous period (MoM) and the same period a year earlier (YoY)."""
+
+    current: Any
+    previous: Any
+    last_year: Any
+    vs_previous: Change | CountChange
+    vs_last_year: Change | CountChange
+
+
+def compare(current: Any, previous: Any) -> Change | CountChange:
+    """The right comparison for the figure's type: Newcombe for proportions, SE for NPS, counts else."""
+    if isinstance(current, Proportion) and isinstance(previous, Proportion):
+        return proportion_change(current, previous)
+    if isinstance(current, Nps) and isinstance(previous, Nps):
+        return nps_change(current, previous)
+    if isinstance(current, Proportion | Nps) or isinstance(previous, Proportion | Nps):
+        raise TypeError("compare a proportion with a proportion and an NPS with an NPS")
+    return count_change(current, previous)
+
+
+def period_comparison(current: Any, previous: Any, last_year: Any) -> PeriodComparison:
+    """Month-over-month (or period-over-period) and year-over-year in one go (metrics.md §6.4)."""
+    return PeriodComparison(
+        current, previous, last_year, compare(current, previous), compare(current, last_year)
+    )
+
+
+# ------------------------------------------------------------------ pooled windows and p-chart
+
+
+def rolling_pool(series: Sequence[Sequence[int]], window: int) -> list[tuple[int, ...] | None]:
+    """Sum each period's counts with the `window − 1` before it (metrics.md §6.4: pool, never average).
+
+    `series` holds one tuple of counts per period, oldest first (e.g. (k, n) or (P, passives, D)).
+    The first `window − 1` periods have no complete window: None.
+    """
+    if window < 1:
+        raise ValueError("window must be 1 or more")
+    out: list[tuple[int, ...] | None] = []
+    for t in range(len(series)):
+        if t < window - 1:
+            out.append(None)
+            continue
+        chunk = series[t - window + 1 : t + 1]
+        out.append(tuple(sum(col) for col in zip(*chunk, strict=True)))
+    return out
+
+
+def rolling_proportions(
+    series: Sequence[tuple[int, int]], window: int, *, reason: str = NO_DATA, n_min: int = N_MIN
+) -> list[Proportion]:
+    """Rolling 3- or 12-month proportions from pooled (k, n) counts."""
+    out = []
+    for pooled in rolling_pool(series, window):
+        if pooled is None:
+            out.append(Proportion(None, 0, 0, None, INCOMPLETE_WINDOW, low_sample=True, counts_only=True))
+        else:
+            out.append(proportion(pooled[0], pooled[1], reason=reason, n_min=n_min))
+    return out
+
+
+def rolling_nps(series: Sequence[tuple[int, int, int]], window: int, *, n_min: int = N_MIN) -> list[Nps]:
+    """Rolling NPS from pooled (promoters, passives, detractors) counts."""
+    out = []
+    for pooled in rolling_pool(series, window):
+        if pooled is None:
+            out.append(
+                Nps(None, 0, 0, 0, 0, None, None, INCOMPLETE_WINDOW, low_sample=True, counts_only=True)
+            )
+        else:
+            out.append(nps(pooled[0], pooled[1], pooled[2], n_min=n_min))
+    return out
+
+
+@dataclass(frozen=True)
+class PChartPoint:
+    k: int
+    n: int
+    value: float | None
+    lower: float | None
+    upper: float | None
+
+    @property
+    def out_of_control(self) -> bool:
+        if self.value is None or self.lower is None or self.upper is None:
+            return False
+        return self.value < self.lower or self.value > self.upper
+
+
+@dataclass(frozen=True)
+class PChart:
+    centre: float | None  # p̄ = Σk / Σn over every period
+    points: list[PChartPoint]
+    reason: str = ""
+
+
+def p_chart(series: Sequence[tuple[int, int]], *, sigmas: float = 3.0) -> PChart:
+    """p-chart limits p̄ ± 3·√(p̄(1 − p̄)/n_t), floored at 0 and capped at 1 (metrics.md §6.3)."""
+    for k, n in series:
+        _check_counts(k, n)
+        if k > n:
+            raise ValueError("k cannot exceed n")
+    total_k = sum(k for k, _ in series)
+    total_n = sum(n for _, n in series)
+    if total_n == 0:
+        return PChart(None, [PChartPoint(k, n, None, None, None) for k, n in series], NO_DATA)
+    centre = total_k / total_n
+    points = []
+    for k, n in series:
+        if n == 0:
+            points.append(PChartPoint(k, n, None, None, None))
+            continue
+        half = sigmas * math.sqrt(centre * (1 - centre) / n)
+        points.append(PChartPoint(k, n, k / n, max(0.0, centre - half), min(1.0, centre + half)))
+    return PChart(centre, points)
+
+
+# ------------------------------------------------------------------ case outcomes (§3.4–§3.9)
+
+
+def fcr_outcome(
+    *,
+    inbound_contacts_before_resolution: int,
+    reopened: bool,
+    new_contact_within_window: bool,
+    resolved_at: datetime,
+    now: datetime,
+    window_days: int = FCR_WINDOW_DAYS,
+) -> str:
+    """Steward's operational FCR for one resolved case (metrics.md §3.4): "fcr" | "not_fcr" | "pending".
+
+    FCR when it had exactly one inbound customer contact before resolution, was never reopened, and the
+    customer made no new contact on the same need within `window_days` of resolution. Until that window
+    has closed the case is "pending", whatever happened so far: it leaves numerator AND denominator, so
+    early failures do not bias a young period downwards.
+    """
+    if inbound_contacts_before_resolution < 0:
+        raise ValueError("a contact count cannot be negative")
+    if window_days < 0:
+        raise ValueError("window_days must be 0 or more")
+    if now < resolved_at + timedelta(days=window_days):
+        return PENDING
+    if inbound_contacts_before_resolution == 1 and not reopened and not new_contact_within_window:
+        return FCR
+    return NOT_FCR
+
+
+@dataclass(frozen=True)
+class FcrRate:
+    rate: Proportion  # fcr / (fcr + not_fcr)
+    pending: int  # resolved cases still inside their window, in neither side
+
+
+def fcr_rate(outcomes: Iterable[str], *, n_min: int = N_MIN) -> FcrRate:
+    """Share of first-contact resolutions among resolved cases whose window has closed."""
+    tally = {FCR: 0, NOT_FCR: 0, PENDING: 0}
+    for o in outcomes:
+        if o not in tally:
+            raise ValueError(f"unknown FCR outcome {o!r}")
+        tally[o] += 1
+    return FcrRate(
+        proportion(tally[FCR], tally[FCR] + tally[NOT_FCR], reason=NO_RESOLVED_CASES, n_min=n_min),
+        tally[PENDING],
+    )
+
+
+def repeat_contact_rate(repeat_contacts: int, inbound_contacts: int, *, n_min: int = N_MIN) -> Proportion:
+    """Repeat contacts / inbound contacts (metrics.md §3.5); automated messages excluded by the caller."""
+    return proportion(repeat_contacts, inbound_contacts, reason=NO_CONTACTS, n_min=n_min)
+
+
+@dataclass(frozen=True)
+class RepeatExplanation:
+    exposed: Proportion  # exposed cases with ≥ 1 repeat-explanation event / exposed cases
+    all_cases: Proportion  # cases with ≥ 1 repeat-explanation event / all cases
+
+
+def repeat_explanation_rates(
+    *, flagged_exposed: int, exposed: int, flagged: int, cases: int, n_min: int = N_MIN
+) -> RepeatExplanation:
+    """Repeat-explanation rate (metrics.md §3.6), over exposed cases and over all cases.
+
+    Exposed: ≥ 2 inbound contacts or ≥ 1 handoff. `flagged_exposed` counts the exposed cases with an
+    event (adviser flag or survey "explained more than once"), `flagged` every case with one.
+    """
+    if flagged_exposed > flagged:
+        raise ValueError("flagged exposed cases are a subset of flagged cases")
+    if exposed > cases:
+        raise ValueError("exposed cases are a subset of all cases")
+    return RepeatExplanation(
+        exposed=proportion(flagged_exposed, exposed, reason=NO_CASES, n_min=n_min),
+        all_cases=proportion(flagged, cases, reason=NO_CASES, n_min=n_min),
+    )
+
+
+def handoff_without_summary_rate(without_summary: int, handoffs: int, *, n_min: int = N_MIN) -> Proportion:
+    """Handoffs lacking a summary / handoffs (metrics.md §3.6)."""
+    return proportion(without_summary, handoffs, reason=NO_HANDOFFS, n_min=n_min)
+
+
+def owner_continuity(owner_changes: int, cases: int) -> Ratio:
+    """1 − owner changes / cases (metrics.md §3.6). numerator = owner changes, denominator = cases.
+
+    Not a proportion: it goes below 0 when cases change owner more than once on average.
+    """
+    _check_counts(owner_changes, cases)
+    if cases == 0:
+        return Ratio(None, owner_changes, 0, NO_CASES)
+    return Ratio(1 - owner_changes / cases, owner_changes, cases)
+
+
+@dataclass(frozen=True)
+class ReopenRates:
+    rate: Proportion  # cases reopened ≥ 1 time / cases resolved in the period
+    per_case: Ratio  # Σ reopens / resolved cases (Zendesk `reopens`)
+
+
+def reopen_rates(
+    *, reopened_cases: int, reopens: int, resolved_cases: int, n_min: int = N_MIN
+) -> ReopenRates:
+    """Reopen rate and reopens per case, by the cases' resolved_at cohort (metrics.md §3.7)."""
+    _check_counts(reopens)
+    if reopens < reopened_cases:
+        raise ValueError("every reopened case has at least one reopen")
+    return ReopenRates(
+        rate=proportion(reopened_cases, resolved_cases, reason=NO_RESOLVED_CASES, n_min=n_min),
+        per_case=ratio(reopens, resolved_cases, reason=NO_RESOLVED_CASES),
+    )
+
+
+def promise_kept_rate(kept_on_time: int, due: int, *, n_min: int = N_MIN) -> Proportion:
+    """Commitments fulfilled by their due time / commitments due in the period (metrics.md §3.9).
+
+    Commitments the customer cancelled are left out of both counts by the caller.
+    """
+    return proportion(kept_on_time, due, reason=NO_COMMITMENTS, n_min=n_min)
+
+
+def confirmed_solution_rate(confirmed: int, closed: int, *, n_min: int = N_MIN) -> Proportion:
+    """Cases closed with the customer's confirmation / cases closed (metrics.md §3.9).
+
+    A closure by timeout or by a manager without confirmation is in `closed` only: it is never a
+    confirmation.
+    """
+    return proportion(confirmed, closed, reason=NO_CLOSED_CASES, n_min=n_min)
+
+
+# ------------------------------------------------------------------ durations (§0, §3.8)
+
+
+@dataclass(frozen=True)
+class DurationSummary:
+    """Median, p90 and mean of durations in seconds; negative ones are rejected and counted (§0)."""
+
+    summary: Summary
+    rejected: int
+
+    @property
+    def n(self) -> int:
+        return self.summary.n
+
+
+def duration_summary(values: Iterable[float | None]) -> DurationSummary:
+    """Summarise durations, skipping None (not measured) and rejecting negatives (clock skew, bad import)."""
+    kept: list[float] = []
+    rejected = 0
+    for v in values:
+        if v is None:
+            continue
+        if v < 0 or not math.isfinite(v):
+            rejected += 1
+        else:
+            kept.append(float(v))
+    return DurationSummary(summarize(kept), rejected)
