@@ -261,8 +261,13 @@ def _came_back() -> Exists:
     )
 
 
-def _repeat_flagged() -> Exists:
-    return Exists(CaseEvent.objects.filter(case=OuterRef("pk"), kind=EventKind.REPEAT_EXPLANATION))
+def _repeat_flagged() -> Q:
+    """A repeat-explanation event: the adviser's flag, or the customer's "yes" in the case survey."""
+    from steward.surveys.models import SurveyResponse
+
+    flag = CaseEvent.objects.filter(case=OuterRef("pk"), kind=EventKind.REPEAT_EXPLANATION)
+    said = SurveyResponse.objects.filter(case=OuterRef("pk"), explained_more_than_once=True)
+    return Q(Exists(flag)) | Q(Exists(said))
 
 
 def _resolved_rows(now: datetime) -> QuerySet[Case]:
@@ -295,8 +300,10 @@ def _resolved_parts(now: datetime) -> dict[str, dict[str, Q]]:
         },
         "reopen": {"n": Q(), "k": Q(reopen_count__gte=1)},
         "confirmed": {"n": Q(), "k": Q(closure=Closure.CONFIRMED)},
-        "repeat_explanation": {"n": exposed, "k": exposed & Q(_repeat_flagged())},
-        "repeat_explanation_all": {"n": Q(), "k": Q(_repeat_flagged())},
+        "repeat_explanation": {"n": exposed, "k": exposed & _repeat_flagged()},
+        "repeat_explanation_all": {"n": Q(), "k": _repeat_flagged()},
+        # Clock skew or a bad import: rejected from the resolution time and counted (metrics.md §0).
+        "resolution_rejected": {"n": Q(closed_at__lt=F("created_at"))},
         "owner_continuity": {"n": Q(), "k": Q(GreaterThanOrEqual(changes, 1))},
     }
 
@@ -375,6 +382,7 @@ FAMILIES: dict[str, Family] = {
         parts=lambda now: {
             "repeat_contact": {"n": Q(), "k": Q(is_repeat_contact=True)},
             "unanswered": {"n": Q(), "k": Q(first_response_at__isnull=True)},
+            "first_response_rejected": {"n": Q(first_response_at__lt=F("created_at"))},
         },
     ),
     "handoff": Family(
@@ -416,10 +424,13 @@ def _in_period(family: Family, period: Period) -> Q:
 def family_rows(family: str, period: Period, scope: Scope, *, now: datetime) -> QuerySet[Any]:
     """The rows a family counts in a period and scope (not yet narrowed to one figure's part)."""
     f = FAMILIES[family]
-    qs = f.rows(now).filter(_in_period(f, period), scope.q(f.case_prefix))
-    if family == "survey" and not scope.is_all:
-        qs = qs.filter(case__isnull=False)
-    return qs
+    if family == "survey":
+        from steward.surveys.selectors import responses_in
+
+        qs = responses_in(period.start, period.end).filter(scope.q(f.case_prefix))
+        # A relationship answer has no case: it belongs to no team, owner or category.
+        return qs if scope.is_all else qs.filter(case__isnull=False)
+    return f.rows(now).filter(_in_period(f, period), scope.q(f.case_prefix))
 
 
 Counts = dict[str, int]
@@ -530,14 +541,14 @@ DURATIONS: dict[str, dict[str, Any]] = {
         "family": "opened",
         "start": "created_at",
         "end": "first_response_at",
-        "only": Q(first_response_at__isnull=False),
+        "only": Q(first_response_at__gte=F("created_at")),
     },
     # Opening to the (last) close, closed cases only: open ones are right-censored (reported as open age).
     "resolution": {
         "family": "resolved",
         "start": "created_at",
         "end": "closed_at",
-        "only": Q(),
+        "only": Q(closed_at__gte=F("created_at")),
     },
 }
 
@@ -821,13 +832,18 @@ DURATION_FIGURES = tuple(k for k, d in FIGURES.items() if d.unit == "seconds")
 
 @dataclass(frozen=True)
 class Figure:
-    """One figure: `value` is a metrics.Proportion, Nps or Summary; `counts` are its parts' counts."""
+    """One figure: `value` is what its formula returned (metrics.Proportion, Nps, Ratio or Summary).
+
+    `counts` are the counts of its drill-down parts ({"n": …, "k": …}); `extra` holds the companion
+    values shown beside it: "mean" (metrics.Mean) for CSAT and CES, "per_case" (metrics.Ratio) for
+    reopens, "all_cases" (Proportion) for repeat explanation, "changed_owner" (Proportion) for owner
+    continuity, "pending" (int) for FCR and promises, "rejected" (int: negative durations left out).
+    """
 
     key: str
     value: Any
     counts: Counts = field(default_factory=dict)
-    mean: Any = None  # metrics.Mean beside CSAT and CES (mean satisfaction/effort is another metric)
-    continuity: float | None = None  # owner continuity: 1 − owner changes per closed case
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def definition(self) -> FigureDef:
@@ -835,6 +851,8 @@ class Figure:
 
     @property
     def n(self) -> int:
+        if "n" in self.counts:
+            return self.counts["n"]
         return int(getattr(self.value, "n", 0) or 0)
 
 
@@ -843,28 +861,54 @@ def _distribution(counts: Counts, name: str) -> dict[int, int]:
 
 
 def figure_from_counts(key: str, counts: Counts) -> Figure:
-    """Apply the figure's formula (metrics.md §3) to the counts of its family."""
+    """Apply the figure's formula (metrics.md §3, metrics.py) to the counts of its family."""
     n, k = counts.get(f"{key}.n", 0), counts.get(f"{key}.k", 0)
     parts = {p: counts.get(f"{key}.{p}", 0) for p, _label in FIGURES[key].drill}
+    m = metrics
     if key == "csat":
         dist = _distribution(counts, "csat")
-        return Figure(key, metrics.csat_top2(dist), parts, mean=metrics.mean_score(dist))
+        return Figure(key, m.csat_top2(dist), parts, {"mean": m.mean_score(dist)})
     if key == "ces":
         dist = _distribution(counts, "ces")
-        return Figure(key, metrics.ces_easy(dist), parts, mean=metrics.mean_score(dist))
+        return Figure(key, m.ces_easy(dist), parts, {"mean": m.ces_mean(dist)})
     if key == "nps":
-        return Figure(key, metrics.nps_from_counts(_distribution(counts, "nps")), parts)
-    if key == "owner_continuity":
-        # Value: the share of closed cases kept by one owner (with its CI); beside it the spec's
-        # continuity 1 − owner changes per case (a case may change owner more than once).
-        changes = counts.get("owner_continuity.changes", 0)
-        per_case = metrics.ratio(changes, n, reason="no_cases")
-        value = metrics.proportion(n - k, n, reason="no_cases")
-        return Figure(
-            key, value, parts, continuity=None if per_case.value is None else round(1 - per_case.value, 4)
+        return Figure(key, m.nps_from_counts(_distribution(counts, "nps")), parts)
+    if key in SURVEY_ITEMS:
+        return Figure(key, m.proportion(k, n, reason=m.NO_RESPONSES), parts)
+    if key == "fcr":
+        pending = counts.get("fcr.pending", 0)
+        outcomes = [m.FCR] * k + [m.NOT_FCR] * (n - k) + [m.PENDING] * pending
+        return Figure(key, m.fcr_rate(outcomes).rate, parts, {"pending": pending})
+    if key == "reopen":
+        rr = m.reopen_rates(reopened_cases=k, reopens=counts.get("reopen.reopens", 0), resolved_cases=n)
+        return Figure(key, rr.rate, parts, {"per_case": rr.per_case})
+    if key == "confirmed":
+        return Figure(key, m.confirmed_solution_rate(k, n), parts)
+    if key == "repeat_explanation":
+        r = m.repeat_explanation_rates(
+            flagged_exposed=k,
+            exposed=n,
+            flagged=counts.get("repeat_explanation_all.k", 0),
+            cases=counts.get("repeat_explanation_all.n", 0),
         )
-    reason = "no_responses" if FIGURES[key].family == "survey" else "no_cases"
-    return Figure(key, metrics.proportion(k, n, reason=reason), parts)
+        return Figure(key, r.exposed, parts, {"all_cases": r.all_cases})
+    if key == "owner_continuity":
+        changes = counts.get("owner_continuity.changes", 0)
+        return Figure(
+            key,
+            m.owner_continuity(changes, n),
+            parts,
+            {"changed_owner": m.proportion(k, n, reason=m.NO_CLOSED_CASES)},
+        )
+    if key == "repeat_contact":
+        return Figure(key, m.repeat_contact_rate(k, n), parts)
+    if key == "handoff_summary":
+        return Figure(key, m.handoff_without_summary_rate(k, n), parts)
+    if key == "promise_kept":
+        return Figure(
+            key, m.promise_kept_rate(k, n), parts, {"pending": counts.get("promise_kept.pending", 0)}
+        )
+    raise KeyError(key)
 
 
 def figures_from_counts(counts_by_family: Mapping[str, Counts], keys: Iterable[str]) -> dict[str, Figure]:
@@ -890,7 +934,9 @@ def figures(period: Period, scope: Scope, *, now: datetime) -> Dashboard:
     counts = {fam: family_counts(fam, period, scope, now=now) for fam in COUNT_FAMILIES}
     out = figures_from_counts(counts, [k for k in FIGURES if k not in DURATION_FIGURES])
     for key in DURATION_FIGURES:
-        out[key] = Figure(key, duration_summary(key, period, scope, now=now))
+        family = counts[FIGURES[key].family]
+        rejected = {"rejected": family.get(f"{key}_rejected.n", 0)}
+        out[key] = Figure(key, duration_summary(key, period, scope, now=now), extra=rejected)
     return Dashboard(period, scope, out, counts)
 
 

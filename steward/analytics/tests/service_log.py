@@ -18,10 +18,17 @@ G       e-mail      reply after 4 h, next step still open (due 31 Mar), confirme
 F       e-mail      opened and closed in February (outside the period)                25 Feb
 ======  ==========  ================================================================  =========
 
+Survey answers (March, through the ORM until the surveys app has its submit service), CSAT/CES/NPS/
+solved/explained again/knew owner/solved at first contact:
+A 5/7/10/yes/no/yes/yes, B 2/3/3/no/YES/-/no, C 4/5/8/-/no/-/-, D 3/6/9/-/YES/no/-, a relationship answer
+with NPS 6 and no case, and F's answer in February (CSAT 5). D's "yes, I explained again" makes D a
+repeat-explanation case (not exposed: one contact, no handoff).
+
 Expected (March): closed A B C D G = 5; FCR 1 of 4 (A; G pending); reopen 1 of 5 (C); confirmed 4 of 5
-(not B); repeat explanation 1 of 2 exposed (B; C exposed by its handoff); owner changed 1 of 5 (C);
-opened A B C D E G = 6, repeat contacts 1 (E), unanswered 1 (E); promise kept 1 of 3 (A kept; B broken;
-G open and overdue); first response 1 h, 2 h, 30 min, 10 min, 4 h; resolution per case below.
+(not B); repeat explanation 1 of 2 exposed (B; C exposed by its handoff), 2 of 5 over all (B, D);
+owner changed 1 of 5 (C); opened A B C D E G = 6, repeat contacts 1 (E), unanswered 1 (E);
+promise kept 1 of 3 (A kept; B broken; G open and overdue); first response 1 h, 2 h, 30 min, 10 min,
+4 h; resolution per case in the test.
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ from steward.cases.services import (
     commitment_set,
 )
 from steward.customers.services import customer_create
+from steward.surveys.models import Survey, SurveyKind, SurveyResponse
 from steward.testing import DONE, NEED
 
 MARCH = datetime(2026, 3, 1, tzinfo=UTC)
@@ -89,6 +97,32 @@ def _solve(case: Case, actor: User, at: datetime, *, confirm: bool = True) -> No
         case_confirm_solution(case=case, at=at + H)
     else:
         case_close_unconfirmed(actor=actor, case=case, reason="The customer never answered us.", at=at + H)
+
+
+def answer(case: Case | None, at: datetime, *, customer=None, **answers) -> SurveyResponse:
+    """One submitted survey: the invitation and its first response."""
+    kind = SurveyKind.CASE if case is not None else SurveyKind.RELATIONSHIP
+    customer = customer or case.customer  # type: ignore[union-attr]
+    survey = Survey.objects.create(
+        kind=kind,
+        case=case,
+        customer=customer,
+        language="en",
+        questionnaire_version=1,
+        token_hash=f"{kind}-{case.pk if case else customer.pk}-{at.timestamp()}",
+        sent_at=at - H,
+        expires_at=at + 14 * D,
+        responded_at=at,
+    )
+    return SurveyResponse.objects.create(
+        survey=survey,
+        case=case,
+        customer=customer,
+        kind=kind,
+        responded_at=at,
+        questionnaire_version=1,
+        **answers,
+    )
 
 
 def build_service_log(*, owner: User, other: User, manager: User) -> ServiceLog:
@@ -139,6 +173,36 @@ def build_service_log(*, owner: User, other: User, manager: User) -> ServiceLog:
     case_reply(actor=owner, case=f, body="On it.", at=tf + H)
     _solve(f, owner, tf + 5 * D)
 
+    yes, no = True, False
+    answer(
+        a,
+        t + 26 * H,
+        csat=5,
+        ces=7,
+        nps=10,
+        solved=yes,
+        explained_more_than_once=no,
+        knew_owner_and_next_step=yes,
+        solved_first_contact=yes,
+    )
+    answer(
+        b, tb + 3 * D, csat=2, ces=3, nps=3, solved=no, explained_more_than_once=yes, solved_first_contact=no
+    )
+    answer(c, tc + 6 * D, csat=4, ces=5, nps=8, explained_more_than_once=no)
+    answer(d, td + 2 * D, csat=3, ces=6, nps=9, explained_more_than_once=yes, knew_owner_and_next_step=no)
+    answer(None, MARCH + 20 * D, customer=a.customer, nps=6)
+    answer(f, tf + 6 * D, csat=5)
+
     assert e.follow_up_of_id == d.pk and e.is_repeat_contact
     assert Commitment.objects.filter(case=g, state=CommitmentState.OPEN).count() == 1
-    return ServiceLog(*(Case.objects.get(pk=x.pk) for x in (a, b, c, d, e, f, g)), delivery=delivery)
+    fresh = {x.pk: x for x in Case.objects.filter(pk__in=[a.pk, b.pk, c.pk, d.pk, e.pk, f.pk, g.pk])}
+    return ServiceLog(
+        a=fresh[a.pk],
+        b=fresh[b.pk],
+        c=fresh[c.pk],
+        d=fresh[d.pk],
+        e=fresh[e.pk],
+        f=fresh[f.pk],
+        g=fresh[g.pk],
+        delivery=delivery,
+    )

@@ -34,7 +34,8 @@ def test_resolved_family_counts_known_answers(log, django_assert_num_queries):
     assert (c["reopen.n"], c["reopen.k"], c["reopen.reopens"]) == (5, 1, 1)
     assert (c["confirmed.n"], c["confirmed.k"]) == (5, 4)
     assert (c["repeat_explanation.n"], c["repeat_explanation.k"]) == (2, 1)
-    assert (c["repeat_explanation_all.n"], c["repeat_explanation_all.k"]) == (5, 1)
+    # B flagged by its adviser; D said so in the survey (not exposed: one contact, no handoff).
+    assert (c["repeat_explanation_all.n"], c["repeat_explanation_all.k"]) == (5, 2)
     assert (c["owner_continuity.n"], c["owner_continuity.k"], c["owner_continuity.changes"]) == (5, 1, 1)
 
 
@@ -74,18 +75,45 @@ def test_a_handoff_without_a_real_summary_is_counted(log, personas):
     assert (c["handoff_summary.n"], c["handoff_summary.k"]) == (2, 1)
 
 
+def test_survey_counts_known_answers(log, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        c = sf.family_counts("survey", PERIOD, ALL, now=NOW)
+    assert c["rows"] == 5  # four case answers and the relationship answer; F's is February
+    assert {s: c[f"csat={s}"] for s in range(1, 6)} == {1: 0, 2: 1, 3: 1, 4: 1, 5: 1}
+    assert (c["csat.n"], c["csat.k"], c["ces.n"], c["ces.k"]) == (4, 2, 4, 3)
+    assert (c["nps.n"], c["nps.k"], c["nps.detractors"]) == (5, 2, 2)
+    assert (c["solved.n"], c["solved.k"], c["explained_more_than_once.k"]) == (2, 1, 2)
+    assert (c["knew_owner_and_next_step.n"], c["knew_owner_and_next_step.k"]) == (2, 1)
+
+
+def test_a_relationship_answer_has_no_case_so_a_scope_leaves_it_out(log):
+    c = sf.family_counts("survey", PERIOD, Scope(kind="complaint"), now=NOW)
+    assert (c["rows"], c["nps.n"], c["nps.detractors"]) == (4, 4, 1)
+
+
 def test_dashboard_figures_equal_the_formulas_on_the_hand_counted_answers(log):
     dash = sf.figures(PERIOD, ALL, now=NOW)
     f = dash.figures
-    assert f["fcr"].value == metrics.proportion(1, 4, reason="no_cases")
-    assert f["reopen"].value == metrics.proportion(1, 5, reason="no_cases")
-    assert f["confirmed"].value == metrics.proportion(4, 5, reason="no_cases")
-    assert f["repeat_explanation"].value == metrics.proportion(1, 2, reason="no_cases")
-    assert f["owner_continuity"].value == metrics.proportion(4, 5, reason="no_cases")
-    assert f["owner_continuity"].continuity == pytest.approx(1 - 1 / 5)
-    assert f["repeat_contact"].value == metrics.proportion(1, 6, reason="no_cases")
-    assert f["promise_kept"].value == metrics.proportion(1, 3, reason="no_cases")
-    assert f["handoff_summary"].value == metrics.proportion(0, 1, reason="no_cases")
+    assert f["csat"].value == metrics.csat_top2({2: 1, 3: 1, 4: 1, 5: 1})
+    assert f["csat"].value.k == 2 and f["csat"].extra["mean"] == metrics.mean_score({2: 1, 3: 1, 4: 1, 5: 1})
+    assert f["ces"].value == metrics.ces_easy({3: 1, 5: 1, 6: 1, 7: 1})
+    assert f["nps"].value == metrics.nps(2, 1, 2)
+    assert f["solved"].value == metrics.proportion(1, 2, reason="no_responses")
+    assert f["fcr"].value == metrics.fcr_rate(["fcr", "not_fcr", "not_fcr", "not_fcr", "pending"]).rate
+    assert f["fcr"].extra["pending"] == 1
+    reopen = metrics.reopen_rates(reopened_cases=1, reopens=1, resolved_cases=5)
+    assert (f["reopen"].value, f["reopen"].extra["per_case"]) == (reopen.rate, reopen.per_case)
+    assert f["confirmed"].value == metrics.confirmed_solution_rate(4, 5)
+    rep = metrics.repeat_explanation_rates(flagged_exposed=1, exposed=2, flagged=2, cases=5)
+    assert (f["repeat_explanation"].value, f["repeat_explanation"].extra["all_cases"]) == (
+        rep.exposed,
+        rep.all_cases,
+    )
+    assert f["owner_continuity"].value == metrics.owner_continuity(1, 5)
+    assert f["owner_continuity"].value.value == pytest.approx(0.8)
+    assert f["repeat_contact"].value == metrics.repeat_contact_rate(1, 6)
+    assert f["promise_kept"].value == metrics.promise_kept_rate(1, 3)
+    assert f["handoff_summary"].value == metrics.handoff_without_summary_rate(0, 1)
     assert f["first_response"].value == metrics.summarize([3600, 7200, 1800, 600, 14400])
     day = 86400
     resolution = [day + 3600, 2 * day, 5 * day + 3600, 3600 + 3600, 2 * day + 3600]
@@ -97,7 +125,8 @@ def test_dashboard_figures_equal_the_formulas_on_the_hand_counted_answers(log):
 def test_no_data_is_none_with_a_reason_never_zero(log):
     empty = Period(datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 2, 1, tzinfo=UTC))
     f = sf.figures(empty, ALL, now=NOW).figures
-    assert f["fcr"].value.value is None and f["fcr"].value.reason == "no_cases"
+    assert f["fcr"].value.value is None and f["fcr"].value.reason == metrics.NO_RESOLVED_CASES
+    assert f["csat"].value.value is None and f["nps"].value.value is None
     assert f["resolution"].value.n == 0 and f["resolution"].value.median is None
 
 
@@ -154,7 +183,7 @@ def test_months_follow_the_organisation_time_zone(log, settings):
 
 @pytest.mark.parametrize(
     "key,part",
-    [(k, p) for k, d in sf.FIGURES.items() if d.family != "survey" for p, _label in d.drill],
+    [(k, p) for k, d in sf.FIGURES.items() for p, _label in d.drill],
 )
 def test_drill_down_lists_exactly_the_cases_counted(log, key, part):
     cases = set(sf.cases_behind(key, part, PERIOD, ALL, now=NOW).values_list("pk", flat=True))
@@ -163,7 +192,7 @@ def test_drill_down_lists_exactly_the_cases_counted(log, key, part):
         assert len(cases) == sf.duration_summary(key, PERIOD, ALL, now=NOW).n
         return
     counts = sf.family_counts(d.family, PERIOD, ALL, now=NOW)
-    if d.family in ("resolved", "opened"):
+    if d.family in ("resolved", "opened") or (d.family == "survey" and key != "nps"):
         assert len(cases) == counts[f"{key}.{part}"]
     expected = {
         ("fcr", "k"): {log.a.pk},
@@ -175,6 +204,10 @@ def test_drill_down_lists_exactly_the_cases_counted(log, key, part):
         ("promise_kept", "n"): {log.a.pk, log.b.pk, log.g.pk},
         ("promise_kept", "k"): {log.a.pk},
         ("handoff_summary", "n"): {log.c.pk},
+        ("csat", "k"): {log.a.pk, log.c.pk},
+        ("nps", "n"): {log.a.pk, log.b.pk, log.c.pk, log.d.pk},  # the relationship answer has no case
+        ("nps", "detractors"): {log.b.pk},
+        ("explained_more_than_once", "k"): {log.b.pk, log.d.pk},
     }.get((key, part))
     if expected is not None:
         assert cases == expected
