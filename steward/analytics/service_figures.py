@@ -1046,3 +1046,65 @@ __all__ = [
     "trend",
     "trends",
 ]
+
+
+# ------------------------------------------------------------------ cases at risk (open cases, now)
+
+# The case waits on us (not on the customer) in these statuses.
+WAITING_ON_US = (Status.NEW, Status.OPEN, Status.REOPENED, Status.WAITING_SECTOR)
+RISK_LISTS = ("overdue", "uncovered", "waiting")
+
+
+def overdue_next_steps(scope: Scope, *, now: datetime) -> QuerySet[Case]:
+    """Open cases whose next step (the earliest open commitment) is past due, most overdue first."""
+    return (
+        Case.objects.open()
+        .next_step_overdue(now)
+        .for_list()
+        .filter(scope.q())
+        .order_by(F("next_step_due").asc(), "id")
+    )
+
+
+def owner_away_without_cover(scope: Scope, *, now: datetime) -> QuerySet[Case]:
+    """Open cases whose owner is away now and whose backup is missing, inactive or away too.
+
+    Who is away comes from the accounts selector (one query); the cases from one more.
+    """
+    from steward.accounts.selectors import away_user_ids
+
+    away = list(away_user_ids(at=now))
+    uncovered = (
+        Q(owner__backup__isnull=True) | Q(owner__backup__is_active=False) | Q(owner__backup_id__in=away)
+    )
+    return (
+        Case.objects.open()
+        .for_list()
+        .filter(scope.q(), uncovered, owner_id__in=away)
+        .order_by("created_at", "id")
+    )
+
+
+def waiting_longest(scope: Scope, *, now: datetime) -> QuerySet[Case]:
+    """Open cases waiting on us, longest since the customer's last message first."""
+    last_in = (
+        Message.objects.filter(case=OuterRef("pk"), direction=Direction.INBOUND, is_automatic=False)
+        .order_by("-created_at", "-id")
+        .values("created_at")[:1]
+    )
+    return (
+        Case.objects.for_list()
+        .filter(scope.q(), status__in=WAITING_ON_US)
+        .annotate(waiting_since=Coalesce(Subquery(last_in), F("created_at")))
+        .order_by("waiting_since", "id")
+    )
+
+
+def risk_list(name: str, scope: Scope, *, now: datetime) -> QuerySet[Case]:
+    if name == "overdue":
+        return overdue_next_steps(scope, now=now)
+    if name == "uncovered":
+        return owner_away_without_cover(scope, now=now)
+    if name == "waiting":
+        return waiting_longest(scope, now=now)
+    raise KeyError(name)
