@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "steward.portal",
     "steward.reviews",
     "steward.analytics",
+    "steward.surveys",
 ]
 
 MIDDLEWARE = [
@@ -148,6 +149,16 @@ STEWARD_CASE_PAGE_SIZE = 25
 # Customer portal: how long a sign-in link works, and how long confirm / not solved links in mail work.
 STEWARD_PORTAL_LINK_MINUTES = env_int("STEWARD_PORTAL_LINK_MINUTES", 30)
 STEWARD_SOLUTION_LINK_DAYS = env_int("STEWARD_SOLUTION_LINK_DAYS", 14)
+# Surveys (steward.surveys): how long an invitation link works, the quiet period between two
+# relationship (NPS) surveys to one customer, and the days a manager has to call back a low score.
+STEWARD_SURVEY_LINK_DAYS = env_int("STEWARD_SURVEY_LINK_DAYS", 30)
+STEWARD_NPS_QUIET_DAYS = env_int("STEWARD_NPS_QUIET_DAYS", 90)
+STEWARD_SURVEY_FOLLOW_UP_DAYS = env_int("STEWARD_SURVEY_FOLLOW_UP_DAYS", 2)
+# Outbound webhooks (low survey scores): comma-separated URLs, and the HMAC-SHA256 signing secret.
+STEWARD_WEBHOOK_URLS = env_list("STEWARD_WEBHOOK_URLS", [])
+STEWARD_WEBHOOK_SECRET = env_str("STEWARD_WEBHOOK_SECRET", "")
+STEWARD_WEBHOOK_TIMEOUT = env_int("STEWARD_WEBHOOK_TIMEOUT", 10)
+STEWARD_WEBHOOK_MAX_RETRIES = env_int("STEWARD_WEBHOOK_MAX_RETRIES", 5)
 # Business calendar for sector task targets (steward.core.business_calendar), in TIME_ZONE.
 STEWARD_BUSINESS_HOURS = env_str("STEWARD_BUSINESS_HOURS", "09:00-17:00")
 STEWARD_BUSINESS_DAYS = env_list("STEWARD_BUSINESS_DAYS", ["mon", "tue", "wed", "thu", "fri"])
