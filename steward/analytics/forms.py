@@ -8,10 +8,11 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from steward.cases.models import Category, Kind
+from steward.accounts.models import Role, Team, User
+from steward.cases.models import Category, Channel, Kind
 
-from .economics_selectors import Period, add_months, default_period
 from .selectors import Selection
+from .service_figures import DIMENSIONS, PERIOD_CHOICES, Period, Scope, period_for
 
 
 class SelectionForm(forms.Form):
@@ -43,38 +44,65 @@ class SelectionForm(forms.Form):
         )
 
 
-class EconomicsPeriodForm(forms.Form):
-    """A span of whole months, first to last inclusive; empty means the last 12 complete months."""
+class ServiceFilterForm(forms.Form):
+    """The manager dashboard's period and scope; every field optional (this month, all cases)."""
 
-    MAX_MONTHS = 60
+    MAX_DAYS = 3 * 366
 
-    date_from = forms.DateField(
-        label=_("From month"),
-        required=False,
-        input_formats=["%Y-%m"],
-        widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
+    period = forms.ChoiceField(label=_("Period"), choices=PERIOD_CHOICES, required=False)
+    first = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    last = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    team = forms.ModelChoiceField(
+        label=_("Team"), queryset=Team.objects.all(), required=False, empty_label=_("Any team")
     )
-    date_to = forms.DateField(
-        label=_("To month"),
+    owner = forms.ModelChoiceField(
+        label=_("Owner"),
+        queryset=User.objects.filter(role__in=(Role.ADVISER, Role.MANAGER, Role.ADMIN)),
         required=False,
-        input_formats=["%Y-%m"],
-        widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
+        empty_label=_("Anyone"),
+    )
+    category = forms.ModelChoiceField(
+        label=_("Category"), queryset=Category.objects.all(), required=False, empty_label=_("Any category")
+    )
+    channel = forms.ChoiceField(
+        label=_("Channel"), choices=[("", _("Any channel")), *Channel.choices], required=False
+    )
+    kind = forms.ChoiceField(label=_("Kind"), choices=[("", _("Any kind")), *Kind.choices], required=False)
+    by = forms.ChoiceField(
+        label=_("Break down by"), choices=list(DIMENSIONS.items()), required=False, initial="team"
     )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        start, end = data.get("date_from"), data.get("date_to")
-        if bool(start) != bool(end) and not self.errors:
-            self.add_error("date_to" if start else "date_from", _("Give both months, or neither."))
-        elif start and end:
-            if start > end:
-                self.add_error("date_to", _("The period must end on or after its first day."))
-            elif (end.year - start.year) * 12 + end.month - start.month + 1 > self.MAX_MONTHS:
-                self.add_error("date_to", _("Choose at most 60 months."))
+        first, last = data.get("first"), data.get("last")
+        if data.get("period") == "custom" or ((first or last) and not data.get("period")):
+            data["period"] = "custom"
+            if not first:
+                self.add_error("first", _("Give the first day of the period."))
+            if not last:
+                self.add_error("last", _("Give the last day of the period."))
+            if first and last and last < first:
+                self.add_error("last", _("The period must end on or after its first day."))
+            elif first and last and (last - first).days > self.MAX_DAYS:
+                self.add_error("last", _("Choose a period of at most three years."))
         return data
 
-    def period(self, today: date) -> Period:
-        c = self.cleaned_data if self.is_bound and self.is_valid() else {}
-        if c.get("date_from") and c.get("date_to"):
-            return Period(c["date_from"].replace(day=1), add_months(c["date_to"].replace(day=1), 1))
-        return default_period(today)
+    def period_of(self, today: date) -> Period:
+        c = self.cleaned_data if self.is_bound else {}
+        return period_for(
+            c.get("period") or "this_month", today=today, first=c.get("first"), last=c.get("last")
+        )
+
+    def scope(self) -> Scope:
+        c = self.cleaned_data if self.is_bound else {}
+        return Scope(
+            team=c["team"].pk if c.get("team") else None,
+            owner=c["owner"].pk if c.get("owner") else None,
+            category=c["category"].pk if c.get("category") else None,
+            channel=c.get("channel") or "",
+            kind=c.get("kind") or "",
+        )
+
+    def dimension(self) -> str:
+        c = self.cleaned_data if self.is_bound else {}
+        return c.get("by") or "team"

@@ -1,7 +1,7 @@
 from django.contrib.auth.decorators import login_required
 from django.urls import path
 
-from . import views, views_economics
+from . import service_views, views, views_economics
 
 app_name = "analytics"
 urlpatterns = [
@@ -14,4 +14,11 @@ urlpatterns = [
     path("economics/complaints/", login_required(views_economics.complaint_cost), name="complaint_cost"),
     path("economics/loyalty/", login_required(views_economics.loyalty), name="loyalty"),
     path("economics/sectors/", login_required(views_economics.scorecards), name="scorecards"),
+    path("service/", login_required(service_views.service_dashboard), name="service"),
+    path(
+        "service/cases/<str:key>/<str:part>/",
+        login_required(service_views.service_cases),
+        name="service_cases",
+    ),
+    path("service/export/<str:table>/", login_required(service_views.service_export), name="service_export"),
 ]

@@ -25,7 +25,7 @@ from steward.costs.permissions import money_reader
 from . import economics as ec
 from . import economics_selectors as es
 from .exports import _Line
-from .forms import EconomicsPeriodForm
+from .forms_economics import EconomicsPeriodForm
 
 # ------------------------------------------------------------------ helpers
 
