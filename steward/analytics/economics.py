@@ -48,6 +48,7 @@ REASONS = {
     "no_dissatisfied_customers": _("no dissatisfied customers"),
     "no_comparable_customers": _("no comparable customers"),
     "no_complaints": _("no complaints in the period"),
+    "not_dissatisfied": _("no complaint and no low satisfaction on this case"),
     "no_completed_tasks": _("no completed tasks"),
     "no_resolved_cases": _("no resolved cases"),
     "no_responses": _("no survey answers"),

@@ -791,22 +791,23 @@ class CaseEstimate:
 
     dissatisfied: bool
     expected_loss: ec.Amount
-    uplift: ec.ChurnUplift
-    clv: ec.Clv
+    uplift: ec.ChurnUplift | None
+    clv: ec.Clv | None
     currency: str
+    period: Period
 
 
 def case_expected_loss(case: Case, *, today: date) -> CaseEstimate:
-    """For the case cost panel: Δp_churn × CLV over the last 12 complete months, when the case is a
-    complaint or got a low satisfaction answer; otherwise no loss is expected from it."""
+    """For the case cost panel: Δp_churn × CLV over the last 12 complete months when the case is a
+    complaint or got a low satisfaction answer (one query otherwise: nothing is expected from it)."""
     period = default_period(today)
+    low = SurveyResponse.objects.filter(case=case, kind=SurveyKind.CASE, csat__lte=DISSATISFIED_CSAT_MAX)
+    if case.kind != Kind.COMPLAINT and not low.exists():
+        return CaseEstimate(False, ec.Amount(None, "not_dissatisfied", estimate=True), None, None, "", period)
     figures = loyalty(period)
-    low = SurveyResponse.objects.filter(
-        case=case, kind=SurveyKind.CASE, csat__lte=DISSATISFIED_CSAT_MAX
-    ).exists()
-    dissatisfied = case.kind == Kind.COMPLAINT or low
-    loss = figures.expected_loss_per_dissatisfied if dissatisfied else ec.Amount(0, estimate=True)
-    return CaseEstimate(dissatisfied, loss, figures.uplift, figures.clv, figures.currency)
+    return CaseEstimate(
+        True, figures.expected_loss_per_dissatisfied, figures.uplift, figures.clv, figures.currency, period
+    )
 
 
 # ------------------------------------------------------------------ sector scorecards (§2.1)

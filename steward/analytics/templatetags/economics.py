@@ -6,10 +6,14 @@ from decimal import Decimal
 from typing import Any
 
 from django import template
+from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from steward.analytics.economics import reason_text
+from steward.analytics.economics_selectors import CaseEstimate, case_expected_loss
+from steward.cases.models import Case
+from steward.core import timeutil
 from steward.costs.money import exponent
 
 register = template.Library()
@@ -47,3 +51,10 @@ def times(s: Any) -> str:
 def why(code: str) -> str:
     """The text of a reason code (why a figure is missing)."""
     return reason_text(code) if code else ""
+
+
+@register.simple_tag
+def case_churn_estimate(case: Case) -> CaseEstimate:
+    """The case cost panel's expected churn loss (an estimate): a tag, so the costs app stays unaware of
+    analytics (dependencies point costs → analytics, never back)."""
+    return case_expected_loss(case, today=timezone.localdate(timeutil.now()))

@@ -165,10 +165,16 @@ def test_complaint_without_logged_time_is_flagged(personas):
     assert r.complaints == 1 and r.total.no_time_logged and r.per_complaint.minor == 0
 
 
-def test_case_expected_loss_for_the_case_panel(economy):
+def test_case_expected_loss_for_the_case_panel(economy, personas):
     est = es.case_expected_loss(economy.a, today=date(2026, 4, 15))
     assert est.dissatisfied and est.expected_loss.estimate
-    assert est.uplift.used_prior
+    assert est.uplift is not None and est.uplift.used_prior
+    # Apr 2025–Mar 2026: S = {Ana, Dee}, N = {Bo, Chai}, E = {Ana, Chai} → retention (2 − 2) / 2 = 0,
+    # so r = 0, CLV = 0 and the expected loss is 0 (measured, not missing).
+    assert est.expected_loss.minor == 0 and est.clv is not None and est.clv.minor == 0
+    assert es.case_expected_loss(economy.b, today=date(2026, 4, 15)).dissatisfied  # answered CSAT 2
+    quiet = es.case_expected_loss(personas.case, today=date(2026, 4, 15))  # a question, no answer
+    assert not quiet.dissatisfied and quiet.expected_loss.reason == "not_dissatisfied"
 
 
 def test_sector_scorecards_pair_efficiency_with_effectiveness(economy, django_assert_max_num_queries):

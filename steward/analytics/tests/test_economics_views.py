@@ -75,7 +75,9 @@ def test_cost_of_quality_page_shows_categories_and_keeps_the_estimate_apart(clie
 
 def test_drill_down_lists_the_lines_behind_a_category(client, manager, economy):
     client.force_login(manager)
-    body = client.get("/en/analytics/economics/quality/lines/", {**MARCH, "category": "external_failure"}).content
+    body = client.get(
+        "/en/analytics/economics/quality/lines/", {**MARCH, "category": "external_failure"}
+    ).content
     text = body.decode()
     assert "EF-COMPENSATION" in text and "cost unknown: no rate" in text
     assert f"/en/cases/{economy.a.pk}/" in text
@@ -83,9 +85,22 @@ def test_drill_down_lists_the_lines_behind_a_category(client, manager, economy):
 
 def test_bad_input_gets_a_400_not_a_500(client, manager, economy):
     client.force_login(manager)
-    assert client.get("/en/analytics/economics/quality/", {"date_from": "2026-05", "date_to": "2026-03"}).status_code == 400
-    assert client.get("/en/analytics/economics/loyalty/", {"date_from": "junk", "date_to": "2026-03"}).status_code == 400
-    assert client.get("/en/analytics/economics/", {"date_from": "2020-01", "date_to": "2026-03"}).status_code == 400
+    assert (
+        client.get(
+            "/en/analytics/economics/quality/", {"date_from": "2026-05", "date_to": "2026-03"}
+        ).status_code
+        == 400
+    )
+    assert (
+        client.get(
+            "/en/analytics/economics/loyalty/", {"date_from": "junk", "date_to": "2026-03"}
+        ).status_code
+        == 400
+    )
+    assert (
+        client.get("/en/analytics/economics/", {"date_from": "2020-01", "date_to": "2026-03"}).status_code
+        == 400
+    )
     lines = "/en/analytics/economics/quality/lines/"
     assert client.get(lines, {**MARCH, "category": "nonsense"}).status_code == 400
     assert client.get(lines, {**MARCH, "month": "1999-01"}).status_code == 400
@@ -132,10 +147,14 @@ def test_loyalty_page_labels_the_assumed_uplift_and_shows_cac_against_cts(client
 
 def test_empty_period_shows_dashes_not_zeros(client, manager):
     client.force_login(manager)
-    body = client.get("/en/analytics/economics/loyalty/", {"date_from": "2020-01", "date_to": "2020-01"}).content
+    body = client.get(
+        "/en/analytics/economics/loyalty/", {"date_from": "2020-01", "date_to": "2020-01"}
+    ).content
     text = body.decode()
     assert "no customers at the start of the period" in text
-    body = client.get("/en/analytics/economics/quality/lines/", {"date_from": "2020-01", "date_to": "2020-01"})
+    body = client.get(
+        "/en/analytics/economics/quality/lines/", {"date_from": "2020-01", "date_to": "2020-01"}
+    )
     assert "No cost-of-quality line booked" in body.content.decode()
 
 
@@ -151,6 +170,41 @@ def test_page_queries_stay_constant_as_rows_grow(client, personas, economy, url)
     before = count()
     for i in range(5):
         c = customer_create(actor=None, name=f"Extra {i}")
-        customer_value_set(actor=None, customer=c, acquired_on=date(2025, 3, 1), churned_on=None, monthly_margin_minor=None)
-        case_open(actor=personas.adviser, customer=c, subject=f"E{i}", description="d", kind=Kind.COMPLAINT, at=at(20 + i))
+        customer_value_set(
+            actor=None, customer=c, acquired_on=date(2025, 3, 1), churned_on=None, monthly_margin_minor=None
+        )
+        case_open(
+            actor=personas.adviser,
+            customer=c,
+            subject=f"E{i}",
+            description="d",
+            kind=Kind.COMPLAINT,
+            at=at(20 + i),
+        )
     assert count() == before
+
+
+def test_case_cost_panel_shows_the_expected_churn_loss_as_a_labelled_estimate(client, manager, economy):
+    client.force_login(manager)
+    body = client.get(f"/en/cases/{economy.a.pk}/").content.decode()
+    cell = body[body.index('data-testid="case-cost-churn"') :]
+    cell = cell[: cell.index("</dd>")]
+    assert "EUR" in cell and "estimate" in cell and "assumed churn uplift" in cell
+    # the booked total does not include it: 30.00 staff + 25.00 compensation (warehouse time unknown)
+    assert 'data-testid="case-cost-total">55.00 EUR' in body
+
+
+def test_case_cost_panel_expects_no_loss_from_a_case_without_dissatisfaction(
+    client, manager, economy, personas
+):
+    client.force_login(manager)
+    body = client.get(f"/en/cases/{personas.case.pk}/").content.decode()
+    cell = body[body.index('data-testid="case-cost-churn"') :]
+    assert "no complaint and no low satisfaction on this case" in cell[: cell.index("</dd>")]
+
+
+def test_case_page_hides_the_estimate_from_advisers(client, personas, economy):
+    client.force_login(personas.adviser)
+    body = client.get(f"/en/cases/{economy.a.pk}/").content.decode()
+    assert 'data-testid="case-cost-churn"' not in body
+    assert 'data-testid="case-cost"' not in body and "55.00" not in body
