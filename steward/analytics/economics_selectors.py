@@ -272,6 +272,34 @@ def cost_of_quality(period: Period, *, expected_churn_loss: int | None = None) -
 
 
 @dataclass(frozen=True)
+class CoqComparison:
+    """This period against the one just before (same length): booked amounts per category, their
+    relative change (§6.4: counts and costs), and the prevention ROI over the two (§1.5)."""
+
+    current: CostOfQualityReport
+    previous: CostOfQualityReport
+    changes: dict[str, float | None]  # category → relative change; "total" too
+    prevention_roi: ec.Share
+
+
+def coq_comparison(period: Period, *, expected_churn_loss: int | None = None) -> CoqComparison:
+    cur = cost_of_quality(period, expected_churn_loss=expected_churn_loss)
+    prev = cost_of_quality(period.previous())
+    changes: dict[str, float | None] = {
+        c: metrics.relative_change(cur.categories[c].amount_minor, prev.categories[c].amount_minor)
+        for c in CATEGORIES
+    }
+    changes["total"] = metrics.relative_change(cur.coq.total, prev.coq.total)
+    roi = ec.prevention_roi(
+        prevention_before=prev.coq.prevention,
+        prevention_after=cur.coq.prevention,
+        failure_before=prev.coq.nonconformance,
+        failure_after=cur.coq.nonconformance,
+    )
+    return CoqComparison(cur, prev, changes, roi)
+
+
+@dataclass(frozen=True)
 class MonthCoq:
     month: str
     amounts: dict[str, int]
@@ -828,10 +856,10 @@ class Scorecard:
     # external effectiveness of the cases the sector touched
     cases: int
     resolved_cases: int
-    csat: metrics.Ratio  # share answering 4 or 5 of 5
+    csat: metrics.Proportion  # share answering 4 or 5 of 5, with its Wilson interval
     csat_answers: int
-    fcr: metrics.Ratio  # share saying "solved at the first contact"
-    reopened: metrics.Ratio
+    fcr: metrics.Proportion  # share saying "solved at the first contact"
+    reopened: metrics.Proportion
     compensation_minor: int
 
 
@@ -926,10 +954,10 @@ def scorecards(period: Period) -> list[Scorecard]:
                 cost_per_resolved_case=ec.per_unit(cost, c["closed"], reason="no_resolved_cases"),
                 cases=c["n"],
                 resolved_cases=c["closed"],
-                csat=metrics.ratio(a["csat_top"], a["csat_n"], reason="no_responses"),
+                csat=metrics.proportion(a["csat_top"], a["csat_n"], reason="no_responses"),
                 csat_answers=a["csat_n"],
-                fcr=metrics.ratio(a["fcr_yes"], a["fcr_n"], reason="no_responses"),
-                reopened=metrics.ratio(c["reopened"], c["closed"], reason="no_resolved_cases"),
+                fcr=metrics.proportion(a["fcr_yes"], a["fcr_n"], reason="no_responses"),
+                reopened=metrics.proportion(c["reopened"], c["closed"], reason="no_resolved_cases"),
                 compensation_minor=compensation.get(s.pk, 0),
             )
         )
@@ -946,8 +974,8 @@ class ExecutiveMonth:
     staff_cost_minor: int
     cost_per_resolved_case: ec.Amount  # internal efficiency
     on_time: ec.Share
-    csat: metrics.Ratio  # external effectiveness
-    reopened: metrics.Ratio
+    csat: metrics.Proportion  # external effectiveness
+    reopened: metrics.Proportion
     coq_minor: int
     failure_minor: int
 
@@ -1025,8 +1053,8 @@ def executive(period: Period) -> Executive:
                 staff_cost_minor=staff,
                 cost_per_resolved_case=ec.per_unit(staff, c["n"], reason="no_resolved_cases"),
                 on_time=ec.share(d["on_time"], d["n"], reason="no_completed_tasks"),
-                csat=metrics.ratio(s["top"], s["n"], reason="no_responses"),
-                reopened=metrics.ratio(c["reopened"], c["n"], reason="no_resolved_cases"),
+                csat=metrics.proportion(s["top"], s["n"], reason="no_responses"),
+                reopened=metrics.proportion(c["reopened"], c["n"], reason="no_resolved_cases"),
                 coq_minor=coq,
                 failure_minor=failure,
             )

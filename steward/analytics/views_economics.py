@@ -107,7 +107,8 @@ def cost_of_quality(request: HttpRequest) -> HttpResponse | StreamingHttpRespons
     dissatisfied = es.dissatisfied_cases(period).values("customer_id").distinct().count()
     per = figures.expected_loss_per_dissatisfied
     at_risk = None if per.minor is None else per.minor * dissatisfied
-    report = es.cost_of_quality(period, expected_churn_loss=at_risk)
+    comparison = es.coq_comparison(period, expected_churn_loss=at_risk)
+    report = comparison.current
     trend = es.coq_trend(period)
     cur = report.currency
     if request.GET.get("export") == "csv":
@@ -139,11 +140,21 @@ def cost_of_quality(request: HttpRequest) -> HttpResponse | StreamingHttpRespons
         unit=cur,
         label_heading=_("Month"),
     )
-    rows = [(c, CATEGORY_LABELS[c], report.categories[c]) for c in es.CATEGORIES]
+    rows = [
+        (
+            c,
+            CATEGORY_LABELS[c],
+            report.categories[c],
+            comparison.previous.categories[c],
+            comparison.changes[c],
+        )
+        for c in es.CATEGORIES
+    ]
     context = {
         "form": form,
         "period": period,
         "report": report,
+        "comparison": comparison,
         "rows": rows,
         "trend": trend,
         "trend_chart": trend_chart,

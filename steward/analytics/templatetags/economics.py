@@ -58,3 +58,24 @@ def case_churn_estimate(case: Case) -> CaseEstimate:
     """The case cost panel's expected churn loss (an estimate): a tag, so the costs app stays unaware of
     analytics (dependencies point costs → analytics, never back)."""
     return case_expected_loss(case, today=timezone.localdate(timeutil.now()))
+
+
+@register.filter
+def prop(p: Any) -> str:
+    """A survey or case proportion: "k of n" below 5 answers, else the percentage with n (§0, §6)."""
+    if p is None or getattr(p, "value", None) is None:
+        return "–"
+    if getattr(p, "counts_only", False):
+        return _("%(k)s of %(n)s") % {"k": p.k, "n": p.n}
+    text = _("%(p)s %%") % {"p": f"{p.value * 100:.1f}"}
+    text = f"{text} (n={p.n})"
+    return f"{text} ⚠" if getattr(p, "low_sample", False) else text
+
+
+@register.filter
+def signed_share(value: float | None) -> str:
+    """A relative change as "+12.5 %" / "−3.0 %", or a dash when there is no base (§6.4)."""
+    if value is None:
+        return "–"
+    sign = "+" if value > 0 else ("−" if value < 0 else "±")
+    return sign + _("%(p)s %%") % {"p": f"{abs(value) * 100:.1f}"}

@@ -243,3 +243,15 @@ def test_queries_stay_constant_as_rows_grow(economy, personas, django_assert_max
             at=at(12 + i),
         )
     assert [count(f) for f in fns] == before
+
+
+def test_coq_against_the_previous_period_and_prevention_roi(economy):
+    april = Period(date(2026, 4, 1), date(2026, 5, 1))
+    cmp = es.coq_comparison(april)
+    # March → April: prevention 10 000 → 0, failures 7 500 → 7 000
+    assert cmp.previous.coq.total == 22_500 and cmp.current.coq.total == 7_000
+    assert cmp.changes["prevention"] == -1.0
+    assert cmp.changes["internal_failure"] == pytest.approx(2.5)  # 2 000 → 7 000
+    # ΔP = −10 000, saving 500: (500 + 10 000) / −10 000 = −1.05
+    assert cmp.prevention_roi.value == pytest.approx(-1.05)
+    assert es.coq_comparison(MARCH).changes["total"] is None  # February booked nothing: no base
