@@ -68,6 +68,13 @@ def _money(amount_minor: int | None, currency: str) -> str:
     return f"{sign}{whole}.{frac:0{exp}d}" if exp else f"{sign}{whole}"
 
 
+def _percent(p: Any) -> float | None:
+    """A proportion for a chart: a gap below 5 observations (counts only, §0), never a shaky percentage."""
+    if p.value is None or getattr(p, "counts_only", False):
+        return None
+    return float(round(p.value * 100, 1))
+
+
 def _share(v: Any) -> str:
     value = getattr(v, "value", None)
     return "" if value is None else f"{value:.4f}"

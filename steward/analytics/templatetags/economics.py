@@ -30,12 +30,12 @@ def money(amount_minor: int | None, currency: str) -> str:
 
 
 @register.filter
-def share(s: Any) -> str:
-    """A share (0..1) as a percentage to one decimal, or a dash with no data (never 0 %)."""
+def share(s: Any, digits: int = 1) -> str:
+    """A share (0..1) as a percentage (one decimal unless told), or a dash with no data (never 0 %)."""
     value = getattr(s, "value", s)
     if value is None:
         return "–"
-    return _("%(p)s %%") % {"p": f"{float(value) * 100:.1f}"}
+    return _("%(p)s %%") % {"p": f"{float(value) * 100:.{int(digits)}f}"}
 
 
 @register.filter

@@ -66,7 +66,7 @@ def test_cost_of_quality_page_shows_categories_and_keeps_the_estimate_apart(clie
     client.force_login(manager)
     body = client.get("/en/analytics/economics/quality/", MARCH).content.decode()
     assert "100.00 EUR" in body and "50.00 EUR" in body and "225.00 EUR" in body
-    assert "33.3 %" in body and "2.2 %" in body  # failure share, CoQ to revenue (2.25 %)
+    assert "33.3 %" in body and "2.25 %" in body  # failure share, CoQ to revenue
     estimate = body[body.index('data-testid="estimate"') :]
     assert "84.84 EUR" in estimate and "estimate" in estimate  # 75.00 booked + 9.84 expected loss
     assert "84.84" not in body[: body.index('data-testid="estimate"')]
