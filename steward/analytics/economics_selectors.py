@@ -787,9 +787,7 @@ def complaint_cost(period: Period, *, loyalty_figures: Loyalty | None = None) ->
     """Cost of the period's complaints (booked: staff time by sector, compensation, review) and, apart,
     the expected churn loss of a dissatisfied customer (an estimate)."""
     figures = loyalty_figures or loyalty(period)
-    complaints = Case.objects.filter(
-        kind=Kind.COMPLAINT, created_at__gte=_at(period.start), created_at__lt=_at(period.end)
-    )
+    complaints = complaints_in(period)
     sectors = {s.pk: s for s in Sector.objects.all()}
     total, by_sector = _fold_costs(_case_costs(period, complaints), sectors)
     n = complaints.count()
@@ -811,6 +809,52 @@ def complaint_cost(period: Period, *, loyalty_figures: Loyalty | None = None) ->
         uplift=figures.uplift,
         clv=figures.clv,
     )
+
+
+def complaints_in(period: Period) -> QuerySet[Case]:
+    return Case.objects.filter(
+        kind=Kind.COMPLAINT, created_at__gte=_at(period.start), created_at__lt=_at(period.end)
+    ).order_by("created_at", "pk")
+
+
+@dataclass(frozen=True)
+class CaseCostRow:
+    case: Case
+    cost: ec.ComplaintCost
+
+
+def case_cost_rows(period: Period, cases: Iterable[Case]) -> list[CaseCostRow]:
+    """The booked cost of each of these cases (a page of the complaints behind a figure), one query."""
+    cases = list(cases)
+    if not cases:
+        return []
+    sql, params = _ledger_sql(period)
+    ids = [c.pk for c in cases]
+    marks = ", ".join(["%s"] * len(ids))
+    rows = _fetch(
+        "SELECT l.case_id, "
+        f"COALESCE(SUM(CASE WHEN l.source IN ({_in(STAFF_SOURCES)}) THEN l.minutes END), 0), "
+        f"COALESCE(SUM(CASE WHEN l.source IN ({_in(STAFF_SOURCES)}) THEN l.amount_minor END), 0), "
+        f"COALESCE(SUM(CASE WHEN l.source IN ({_in(STAFF_SOURCES)}) AND l.amount_minor IS NULL "
+        "THEN l.minutes END), 0), "
+        f"COALESCE(SUM(CASE WHEN l.source IN ({_in(COMPENSATION_SOURCES)}) THEN l.amount_minor END), 0), "
+        f"COALESCE(SUM(CASE WHEN l.source IN ({_in(REVIEW_SOURCES)}) THEN l.amount_minor END), 0) "
+        f"FROM ({sql}) l WHERE l.case_id IN ({marks}) GROUP BY l.case_id",
+        (*params, *ids),
+    )
+    by_case = {r[0]: r[1:] for r in rows}
+    out = []
+    for c in cases:
+        mins, staff, unknown, comp, review = (int(x) for x in by_case.get(c.pk, (0, 0, 0, 0, 0)))
+        cost = ec.complaint_cost(
+            staff_minor=staff,
+            staff_minutes=mins,
+            compensation_minor=comp,
+            review_minor=review,
+            rate_missing_minutes=unknown,
+        )
+        out.append(CaseCostRow(c, cost))
+    return out
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from django.conf import settings
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -296,7 +297,18 @@ def complaint_cost(request: HttpRequest) -> HttpResponse | StreamingHttpResponse
         return csv_response(
             "complaint-cost", [_("Kind"), _("Item"), _("Minutes"), _("Amount"), _("Currency")], rows
         )
-    context = {"form": form, "period": period, "report": report, "currency": cur}
+    page_obj = Paginator(
+        es.complaints_in(period).select_related("customer"), settings.STEWARD_CASE_PAGE_SIZE
+    ).get_page(request.GET.get("page"))
+    case_rows = es.case_cost_rows(period, page_obj.object_list)
+    context = {
+        "form": form,
+        "period": period,
+        "report": report,
+        "currency": cur,
+        "page_obj": page_obj,
+        "case_rows": case_rows,
+    }
     return _page(request, "analytics/economics_complaints.html", context, status)
 
 

@@ -255,3 +255,29 @@ def test_coq_against_the_previous_period_and_prevention_roi(economy):
     # ΔP = −10 000, saving 500: (500 + 10 000) / −10 000 = −1.05
     assert cmp.prevention_roi.value == pytest.approx(-1.05)
     assert es.coq_comparison(MARCH).changes["total"] is None  # February booked nothing: no base
+
+
+def test_the_complaints_behind_the_figure_with_their_booked_cost(
+    economy, personas, django_assert_num_queries
+):
+    quiet = case_open(
+        actor=personas.adviser,
+        customer=economy.chai,
+        subject="Rude",
+        description="d",
+        kind=Kind.COMPLAINT,
+        at=at(9),
+    )
+    cases = list(es.complaints_in(MARCH))
+    assert [c.pk for c in cases] == [economy.a.pk, quiet.pk]
+    with django_assert_num_queries(2):  # the ledger's front-line sector, then the sums
+        rows = es.case_cost_rows(MARCH, cases)
+    a, q = rows
+    assert (a.cost.staff_minutes, a.cost.staff_minor, a.cost.compensation_minor, a.cost.booked_minor) == (
+        45,
+        3_000,
+        2_500,
+        5_500,
+    )
+    assert a.cost.rate_missing_minutes == 15
+    assert q.cost.no_time_logged and q.cost.booked_minor == 0

@@ -83,6 +83,13 @@ def test_drill_down_lists_the_lines_behind_a_category(client, manager, economy):
     assert f"/en/cases/{economy.a.pk}/" in text
 
 
+def test_complaint_page_lists_the_cases_behind_the_figures(client, manager, economy):
+    client.force_login(manager)
+    body = client.get("/en/analytics/economics/complaints/", MARCH).content.decode()
+    table = body[body.index('data-testid="complaint-cases"') :]
+    assert f"/en/cases/{economy.a.pk}/" in table and "Parcel late" in table and "55.00 EUR" in table
+
+
 def test_bad_input_gets_a_400_not_a_500(client, manager, economy):
     client.force_login(manager)
     assert (
