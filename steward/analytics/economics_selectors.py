@@ -516,12 +516,20 @@ class Cohorts:
     rows: list[CohortRow]
 
 
-def cohorts(years: Iterable[int]) -> Cohorts:
-    """Customers by year acquired, and how many were active at the end of each later year (one query)."""
+def cohorts(years: Iterable[int], *, as_of: date | None = None) -> Cohorts:
+    """Customers by year acquired, and how many were active at the end of each later year (one query).
+
+    A year not over yet is judged on `as_of` (today), so the inactivity rule never loses anyone in the future.
+    """
     ys = tuple(sorted(set(years)))
     if not ys:
         return Cohorts((), [])
-    counts = {f"y{y}": Count("pk", filter=~lost_before(date(y + 1, 1, 1))) for y in ys}
+
+    def year_end(y: int) -> date:
+        end = date(y + 1, 1, 1)
+        return min(end, as_of) if as_of else end
+
+    counts = {f"y{y}": Count("pk", filter=~lost_before(year_end(y))) for y in ys}
     dated: Any = customers_dated()
     rows: Iterable[dict[str, Any]] = (
         dated.annotate(year=ExtractYear("acquired"))
@@ -670,8 +678,8 @@ def loyalty(period: Period) -> Loyalty:
     cac = ec.cac(sales_marketing_minor=inputs.sales_marketing_minor, new_customers=base.new)
     served, unknown = service_cost(period)
     served += inputs.account_management_minor
-    active_existing = base.at_start - base.lost
-    cts = ec.cost_to_serve(service_cost_minor=served, active_customers=active_existing)
+    # The existing customers served in the period: those active at its start (some may leave during it).
+    cts = ec.cost_to_serve(service_cost_minor=served, active_customers=base.at_start)
     counts = uplift_counts(period)
     prior = None if inputs.churn_uplift_prior is None else float(inputs.churn_uplift_prior)
     up = ec.churn_uplift(

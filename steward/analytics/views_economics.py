@@ -321,7 +321,7 @@ def loyalty(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     figures = es.loyalty(period)
     last = period.last_day.year
     years = list(range(last - 4, last + 1))
-    cohorts = es.cohorts(years)
+    cohorts = es.cohorts(years, as_of=timezone.localdate(timeutil.now()))
     previous = es.loyalty(period.previous())
     cur = figures.currency
     if request.GET.get("export") == "csv":

@@ -25,7 +25,7 @@ March by hand:
   r (monthly) 0.5, d (monthly) 1.1^(1/12) − 1 = 0.0079741, m 10 000 → CLV 9 843 (multiple 0.98430).
   Dissatisfied: Ana (complaint) and Bo (CSAT 2), 1 lost, no comparable customer → the assumed uplift
   0.05 is used and labelled → expected loss 0.05 × 9 843 = 492 each, 984 at risk.
-  CAC 300 000 / 1 = 300 000; CTS = cost on Ana's and Bo's cases 7 500 / (S − lost = 1) → CAC/CTS 40.
+  CAC 300 000 / 1 = 300 000; CTS = cost on Ana's and Bo's cases 7 500 / (S = 2) = 3 750 → CAC/CTS 80.
 """
 
 from __future__ import annotations

@@ -105,6 +105,18 @@ def test_cohorts_by_year_acquired(economy):
     assert rows[2026].customers == 2  # Chai and the personas' customer
 
 
+def test_cohorts_never_lose_customers_in_the_future(personas, settings):
+    settings.STEWARD_CHURN_INACTIVITY_DAYS = 30
+    c = customer_create(actor=None, name="Recent")
+    case_open(actor=personas.adviser, customer=c, subject="Q", description="Q", at=at(20, month=11))
+    # the year is not over: judged on 25 November, 5 days after the last case, nobody is lost yet
+    rows = {r.year: r for r in es.cohorts([2026], as_of=date(2026, 11, 25)).rows}
+    assert rows[2026].active == (rows[2026].customers,)
+    # judged at the year's end, 41 days without a case: lost
+    rows = {r.year: r for r in es.cohorts([2026]).rows}
+    assert rows[2026].active[0] is not None and rows[2026].active[0] < rows[2026].customers
+
+
 def test_loyalty_economics_known_answers(economy, django_assert_max_num_queries):
     with django_assert_max_num_queries(8):
         f = es.loyalty(MARCH)
@@ -113,8 +125,9 @@ def test_loyalty_economics_known_answers(economy, django_assert_max_num_queries)
     assert f.clv.minor == 9_843 and f.clv_incl_current.minor == 19_843
     assert f.one_point.minor == 398
     assert f.cac.minor == 300_000
-    assert (f.service_cost_minor, f.service_unknown_lines, f.cts.minor) == (7_500, 1, 7_500)
-    assert f.cac_to_cts.value == pytest.approx(40.0)
+    # CTS: cost on Ana's and Bo's cases over the customers served (S = 2), Bo leaving mid-March
+    assert (f.service_cost_minor, f.service_unknown_lines, f.cts.minor) == (7_500, 1, 3_750)
+    assert f.cac_to_cts.value == pytest.approx(80.0)
     assert f.uplift.used_prior and f.uplift.value == 0.05
     assert (f.uplift.dissatisfied.numerator, f.uplift.dissatisfied.denominator) == (1, 2)
     assert f.expected_loss_per_dissatisfied.minor == 492 and f.expected_loss_per_dissatisfied.estimate

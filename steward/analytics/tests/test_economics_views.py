@@ -149,7 +149,7 @@ def test_loyalty_page_labels_the_assumed_uplift_and_shows_cac_against_cts(client
     body = client.get("/en/analytics/economics/complaints/", MARCH).content.decode()
     assert "assumed (too few dissatisfied customers to measure it)" in body
     body = client.get("/en/analytics/economics/loyalty/", MARCH).content.decode()
-    assert "40.0×" in body and "3,000.00 EUR" in body and "98.43 EUR" in body
+    assert "80.0×" in body and "3,000.00 EUR" in body and "98.43 EUR" in body
 
 
 def test_empty_period_shows_dashes_not_zeros(client, manager):
