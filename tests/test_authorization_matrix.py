@@ -17,6 +17,7 @@ from django.utils import timezone
 from steward.cases.services import case_add_note, case_open, commitment_set
 from steward.cases.task_services import task_create
 from steward.cases.views import ACTIONS
+from steward.customers.services import economics_inputs_set
 from steward.reviews.services import action_add, review_open
 from steward.sectors.views import TASK_ACTIONS
 from steward.testing import Personas
@@ -102,7 +103,9 @@ def _objects(p: Personas) -> dict:
         actor=p.adviser, customer=p.customer, subject="Refund", description="Charged twice.", owner=p.adviser
     )
     task = task_create(actor=p.adviser, case=task_case, sector=p.billing, description="Refund the fee")
+    inputs = economics_inputs_set(actor=p.manager, month=timezone.localdate(), currency="EUR")
     return {
+        "month": inputs.month.strftime("%Y-%m"),
         "task": task.pk,
         "task_case": task_case.pk,
         "case": p.case.pk,
@@ -158,6 +161,27 @@ MATRIX: dict[str, list[Route]] = {
     "analytics:export": [
         Route("get", "/en/analytics/export/csv/", visible={"manager"}),
         Route("get", "/en/analytics/export/xes/", visible={"manager"}),
+    ],
+    # Economics (money): managers and executives read; managers keep the inputs.
+    **{
+        f"analytics:{name}": [Route("get", path, visible=READERS)]
+        for name, path in (
+            ("economics", "/en/analytics/economics/"),
+            ("cost_of_quality", "/en/analytics/economics/quality/"),
+            ("cost_lines", "/en/analytics/economics/quality/lines/"),
+            ("complaint_cost", "/en/analytics/economics/complaints/"),
+            ("loyalty", "/en/analytics/economics/loyalty/"),
+            ("scorecards", "/en/analytics/economics/sectors/"),
+        )
+    },
+    "customers:economics_inputs": [
+        Route("get", "/en/customers/economics/", visible={"manager"}),
+        Route("post", "/en/customers/economics/", visible={"manager"}),
+    ],
+    "customers:economics_inputs_month": [Route("get", "/en/customers/economics/{month}/", visible={"manager"})],
+    "customers:value": [
+        Route("get", "/en/customers/{customer}/value/", visible={"manager"}),
+        Route("post", "/en/customers/{customer}/value/", visible={"manager"}),
     ],
     "reviews:list": [
         Route("get", "/en/reviews/", visible=READERS),
