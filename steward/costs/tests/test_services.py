@@ -531,3 +531,21 @@ def test_a_meeting_needs_people_a_sane_duration_and_a_manager(personas):
             duration_minutes=30,
             participants=[p.adviser],
         )
+
+
+def test_seed_demo_books_rates_compensation_entries_and_a_review_meeting(monkeypatch, settings):
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from ..models import Compensation, ReviewMeeting, SectorRate
+
+    monkeypatch.setenv("DEMO_PASSWORD", "demo-pass-for-tests")
+    call_command("seed_demo", cases=60, customers=20, seed=3)
+    assert SectorRate.objects.count() == 7  # six sectors, billing twice
+    assert Compensation.objects.exists() and CostEntry.objects.count() > 10
+    assert ReviewMeeting.objects.count() == 1
+    today = timezone.localdate()
+    lines = ledger_lines(today.replace(year=today.year - 1), today)
+    assert {ln.source for ln in lines} >= {"work_log", "reply", "entry", "review"}
+    # Every sector has a rate, so only the manager's meeting time (no sector) is cost unknown.
+    assert {ln.source for ln in lines if ln.amount_minor is None} == {"review"}
