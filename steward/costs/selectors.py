@@ -11,7 +11,7 @@ All lines of a period are one UNION ALL query; totals wrap that query in one GRO
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -455,6 +455,17 @@ class CaseCost:
         return self.unknown_minutes == 0
 
 
+# The economics app's hook for the expected churn loss of a case (Δp_churn × CLV, metrics.md §1.4):
+# a callable (case_id) -> its estimate object, registered from that app's AppConfig.ready(). The panel
+# shows it as an estimate, never added to the booked total.
+_churn_estimator: Callable[[int], Any] | None = None
+
+
+def register_churn_estimator(estimator: Callable[[int], Any] | None) -> None:
+    global _churn_estimator
+    _churn_estimator = estimator
+
+
 def case_cost(case_id: int) -> CaseCost:
     """A fixed number of queries whatever the case's size: front-line sector, totals, pending, sectors."""
     totals = _totals(Scope(case_id=case_id), ("ln_source", "ln_sector"))
@@ -499,6 +510,8 @@ def case_cost(case_id: int) -> CaseCost:
         cost.reasons.append(RATE_MISSING)
     if not cost.staff:
         cost.reasons.append(NO_TIME_LOGGED)
+    if _churn_estimator is not None:
+        cost.expected_churn_loss = _churn_estimator(case_id)
     return cost
 
 

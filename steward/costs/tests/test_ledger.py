@@ -145,3 +145,17 @@ def test_case_cost_groups_staff_time_by_sector_and_flags_missing_rates(personas)
     assert (front.sector, front.minutes, front.amount_minor, front.estimated) == (p.front_desk, 6, None, True)
     assert cost.total_minor == 4500 and cost.unknown_minutes == 6 and cost.reasons == [RATE_MISSING]
     assert cost.expected_churn_loss is None  # the economics helper's slot
+
+
+def test_the_economics_hook_fills_the_expected_churn_loss_slot_without_touching_the_total(personas):
+    from .. import selectors
+
+    p = personas
+    case = complaint(p)
+    selectors.register_churn_estimator(lambda case_id: ("estimate", case_id))
+    try:
+        cost = case_cost(case.pk)
+    finally:
+        selectors.register_churn_estimator(None)
+    assert cost.expected_churn_loss == ("estimate", case.pk)
+    assert cost.total_minor == 0 and cost.reasons == ["no_time_logged"]
