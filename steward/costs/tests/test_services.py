@@ -549,3 +549,33 @@ def test_seed_demo_books_rates_compensation_entries_and_a_review_meeting(monkeyp
     assert {ln.source for ln in lines} >= {"work_log", "reply", "entry", "review"}
     # Every sector has a rate, so only the manager's meeting time (no sector) is cost unknown.
     assert {ln.source for ln in lines if ln.amount_minor is None} == {"review"}
+
+
+def test_a_cost_entry_of_a_sector_does_not_block_a_new_rate(personas):
+    p = personas
+    rate(p, p.billing, "2026-03-01", 6000)
+    cost_entry_create(
+        actor=p.manager,
+        incurred_on=date(2026, 3, 10),
+        kind=EntryKind.TRAINING,
+        description="Billing course",
+        amount_minor=5000,
+        currency="EUR",
+        sector=p.billing,
+        at=at("2026-03-11"),
+    )
+    assert rate(p, p.billing, "2026-03-05", 6500).hourly_rate_minor == 6500
+
+
+def test_one_ledger_line_is_found_by_source_and_id(personas):
+    from ..selectors import ledger_line
+
+    p = personas
+    rate(p, p.billing, "2026-03-01", 6000)
+    case = complaint(p)
+    t = task(p, case, p.billing, "2026-03-02", p.sector_member)
+    log = work(t, p.sector_member, "2026-03-03", 30)
+    line = ledger_line("work_log", log.pk)
+    assert line is not None and (line.amount_minor, line.rule) == (3000, "EF-COMPLAINT")
+    assert ledger_line("work_log", log.pk + 1000) is None
+    assert ledger_line("bogus", log.pk) is None

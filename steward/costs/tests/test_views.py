@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.test import Client
@@ -346,3 +346,29 @@ def test_case_cost_panel_query_budget_is_constant(personas, django_assert_max_nu
     assert panel.cost.staff[0].minutes == 5 * logs and panel.cost.compensation_minor == 100 * logs
     with django_assert_max_num_queries(4):
         case_cost(case.pk)
+
+
+def test_override_page_of_a_missing_line_is_a_404_and_the_ledger_pages_without_a_period(personas):
+    c = _client(personas.manager)
+    assert c.get(reverse("costs:override"), {"source": "work_log", "id": "999"}).status_code == 404
+    assert c.get(reverse("costs:override"), {"source": "nope", "id": "x"}).status_code == 404
+    assert c.get(reverse("costs:ledger"), {"page": "2"}).status_code == 200
+
+
+def test_rates_page_marks_the_rate_in_force_not_a_future_one(personas):
+    from django.utils import timezone
+
+    p = personas
+    today = timezone.localdate()
+    rate(p, p.billing, (today.replace(day=1) - timedelta(days=40)).isoformat(), 5000)
+    rate(p, p.billing, (today + timedelta(days=30)).isoformat(), 6000)
+    page = _client(p.manager).get(reverse("costs:rates")).content.decode()
+    billing = page[page.index('data-sector="Billing"') :]
+    assert billing.index("50.00 EUR") > billing.index("60.00 EUR")  # newest first
+    # Rows: the future 60.00 (tagged "future" in its date cell), then the 50.00 in force today.
+    assert (
+        billing.index("future")
+        < billing.index("60.00 EUR")
+        < billing.index("in force")
+        < billing.index("50.00 EUR")
+    )
