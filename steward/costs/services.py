@@ -443,15 +443,10 @@ def cost_entry_update(
             category=category,
             today=timezone.localdate(at),
         )
-    for key, value in {
-        **values,
-        "sector": sector,
-        "case": case,
-        "updated_by": actor,
-        "updated_at": at,
-    }.items():
+    changes = {**values, "sector": sector, "case": case, "updated_by": actor, "updated_at": at}
+    for key, value in changes.items():
         setattr(entry, key, value)
-    entry.save()
+    entry.save(update_fields=list(changes))
     return entry
 
 
