@@ -372,3 +372,37 @@ def test_rates_page_marks_the_rate_in_force_not_a_future_one(personas):
         < billing.index("in force")
         < billing.index("50.00 EUR")
     )
+
+
+def test_the_review_page_links_to_recording_its_meeting_and_the_form_records_it(personas):
+    from steward.reviews.services import review_open
+
+    from ..models import ReviewMeeting
+
+    p = personas
+    review = review_open(actor=p.manager, title="Late parcel", case=p.case)
+    c = _client(p.manager)
+    page = c.get(reverse("reviews:detail", args=[review.pk])).content.decode()
+    assert f"{reverse('costs:meetings')}?review={review.pk}" in page
+    form = c.get(reverse("costs:meetings"), {"review": review.pk}).content.decode()
+    assert f'<option value="{review.pk}" selected>' in form
+    r = c.post(
+        reverse("costs:meetings"),
+        {
+            "review": review.pk,
+            "held_on": "2026-03-06",
+            "duration_minutes": "45",
+            "participants": [p.adviser.pk, p.sector_member.pk],
+        },
+    )
+    assert r.status_code == 302
+    meeting = ReviewMeeting.objects.get()
+    assert sorted(meeting.participants.values_list("sector_id", flat=True)) == sorted(
+        [p.front_desk.pk, p.billing.pk]
+    )
+    r = c.post(
+        reverse("costs:meetings"), {"review": review.pk, "held_on": "2026-03-06", "duration_minutes": "0"}
+    )
+    assert r.status_code == 400
+    executive_page = _client(p.executive).get(reverse("reviews:detail", args=[review.pk])).content.decode()
+    assert reverse("costs:meetings") + "?review" not in executive_page
