@@ -37,7 +37,7 @@ from .forms import (
     RateForm,
     entry_initial,
 )
-from .models import Compensation, CompensationState, CostEntry, ReviewMeeting
+from .models import Compensation, CompensationState, CostCategory, CostEntry, ReviewMeeting
 from .permissions import can_manage_costs, money_reader
 
 PAGE_SIZE = 50
@@ -202,7 +202,9 @@ def ledger(request: HttpRequest) -> HttpResponse:
         }
         for ln in lines
     ]
-    totals = selectors.ledger_totals(start, end)
+    # PAF order (prevention, appraisal, internal failure, external failure), then ordinary service.
+    order = {c: i for i, c in enumerate(CostCategory.values)}
+    totals = sorted(selectors.ledger_totals(start, end), key=lambda t: order.get(t.key[0], len(order)))
     context = {
         "period": period,
         "start": start,
