@@ -17,6 +17,8 @@ from django.utils import timezone
 from steward.cases.services import case_add_note, case_open, commitment_set
 from steward.cases.task_services import task_create
 from steward.cases.views import ACTIONS
+from steward.costs.models import EntryKind
+from steward.costs.services import compensation_request, cost_entry_create
 from steward.customers.services import economics_inputs_set
 from steward.reviews.services import action_add, review_open
 from steward.sectors.views import TASK_ACTIONS
@@ -104,8 +106,21 @@ def _objects(p: Personas) -> dict:
     )
     task = task_create(actor=p.adviser, case=task_case, sector=p.billing, description="Refund the fee")
     inputs = economics_inputs_set(actor=p.manager, month=timezone.localdate(), currency="EUR")
+    entry = cost_entry_create(
+        actor=p.manager,
+        incurred_on=timezone.localdate(),
+        kind=EntryKind.TRAINING,
+        description="Course",
+        amount_minor=10000,
+        currency="EUR",
+    )
+    compensation = compensation_request(
+        actor=p.adviser, case=p.case, kind="refund", amount_minor=999999, currency="EUR", reason="Broken"
+    )
     return {
         "month": inputs.month.strftime("%Y-%m"),
+        "entry": entry.pk,
+        "compensation": compensation.pk,
         "task": task.pk,
         "task_case": task_case.pk,
         "case": p.case.pk,
@@ -192,6 +207,28 @@ MATRIX: dict[str, list[Route]] = {
     "reviews:finding": [Route("post", "/en/reviews/{review}/findings/", visible=READERS)],
     "reviews:action": [Route("post", "/en/reviews/{review}/actions/", visible=READERS)],
     "reviews:action_done": [Route("post", "/en/reviews/{review}/actions/{action}/done/", visible=READERS)],
+    # Money: managers and executives read it (executives get a 403 on writes); everyone else a 404.
+    "costs:ledger": [Route("get", "/en/costs/", visible=READERS)],
+    "costs:override": [
+        Route("get", "/en/costs/override/?source=entry&id={entry}", visible=READERS),
+        Route("post", "/en/costs/override/", visible=READERS),
+    ],
+    "costs:rates": [
+        Route("get", "/en/costs/rates/", visible=READERS),
+        Route("post", "/en/costs/rates/", visible=READERS),
+    ],
+    "costs:entries": [Route("get", "/en/costs/entries/", visible=READERS)],
+    "costs:entry_new": [Route("get", "/en/costs/entries/new/", visible=READERS)],
+    "costs:entry_edit": [Route("get", "/en/costs/entries/{entry}/", visible=READERS)],
+    "costs:entry_delete": [Route("get", "/en/costs/entries/{entry}/delete/", visible=READERS)],
+    "costs:approvals": [Route("get", "/en/costs/compensation/", visible=READERS)],
+    "costs:decide": [Route("post", "/en/costs/compensation/{compensation}/decide/", visible=READERS)],
+    "costs:meetings": [Route("get", "/en/costs/meetings/", visible=READERS)],
+    # Requesting compensation: who sees the case (acting on it is then a 403 for the others).
+    "costs:compensation_request": [
+        Route("get", "/en/costs/cases/{case}/compensation/"),
+        Route("post", "/en/costs/cases/{case}/compensation/"),
+    ],
 }
 # Route names as the resolver reports them, mapped to the matrix keys above.
 ROUTE_NAME_ALIASES = {

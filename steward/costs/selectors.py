@@ -11,7 +11,7 @@ All lines of a period are one UNION ALL query; totals wrap that query in one GRO
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -219,31 +219,64 @@ class Scope:
     start: date | None = None
     end: date | None = None
     case_id: int | None = None
+    sources: frozenset[str] | None = None  # None: every source
+    line_id: int | None = None  # one line (with a single source)
+
+    def wants(self, source: str) -> bool:
+        return self.sources is None or source in self.sources
+
+    def narrow(self, qs: QuerySet[Any]) -> QuerySet[Any]:
+        return qs.filter(pk=self.line_id) if self.line_id is not None else qs
+
+
+# Sources costed from staff time at a sector's loaded rate.
+STAFF_TIME_SOURCES = frozenset(
+    {LineSource.WORK_LOG, LineSource.REPLY, LineSource.NOTE, LineSource.HANDOFF, LineSource.REVIEW}
+)
+CONTACT_SOURCES = frozenset({LineSource.REPLY, LineSource.NOTE, LineSource.HANDOFF})
 
 
 def _parts(scope: Scope) -> list[QuerySet[Any]]:
     lo_hi = _bounds(scope.start, scope.end) if scope.start and scope.end else None
-    front_line = front_line_sector_id()
-    standard = contact_minutes()
     parts: list[QuerySet[Any]] = []
+    if scope.wants(LineSource.WORK_LOG):
+        parts.append(_work_logs(scope, lo_hi))
+    if any(scope.wants(s) for s in CONTACT_SOURCES):
+        parts += _contacts(scope, lo_hi)
+    if scope.wants(LineSource.REVIEW):
+        parts.append(_review_time(scope))
+    if scope.wants(LineSource.COMPENSATION):
+        parts.append(_compensation(scope, lo_hi))
+    if scope.wants(LineSource.ENTRY):
+        parts.append(_entries(scope))
+    return parts
 
-    logs = WorkLog.objects.all()
+
+Bounds = tuple[datetime, datetime] | None
+
+
+def _work_logs(scope: Scope, lo_hi: Bounds) -> QuerySet[Any]:
+    logs = scope.narrow(WorkLog.objects.all())
     if lo_hi:
         logs = logs.filter(logged_at__gte=lo_hi[0], logged_at__lt=lo_hi[1])
     if scope.case_id:
         logs = logs.filter(task__case_id=scope.case_id)
-    parts.append(
-        _staff_time(
-            logs,
-            LineSource.WORK_LOG,
-            case="task__case_id",
-            sector="task__sector_id",
-            day=TruncDate("logged_at"),
-            minutes="minutes",
-            rule=rules.work_log_rule(),
-            estimated=False,
-        )
+    return _staff_time(
+        logs,
+        LineSource.WORK_LOG,
+        case="task__case_id",
+        sector="task__sector_id",
+        day=TruncDate("logged_at"),
+        minutes="minutes",
+        rule=rules.work_log_rule(),
+        estimated=False,
     )
+
+
+def _contacts(scope: Scope, lo_hi: Bounds) -> list[QuerySet[Any]]:
+    front_line = front_line_sector_id()
+    standard = contact_minutes()
+    parts: list[QuerySet[Any]] = []
 
     # Contacts: Steward does not time individual replies, notes or handoffs. Rather than ask the
     # adviser to type minutes on every reply (a burden, and guesses dressed as measurements), each
@@ -261,8 +294,9 @@ def _parts(scope: Scope) -> list[QuerySet[Any]]:
         (LineSource.HANDOFF, Handoff.objects.all(), "by__sector_id", "created_at"),
     ]
     for source, qs, sector_field, at_field in contacts:
-        if standard[source] <= 0:
+        if standard[source] <= 0 or not scope.wants(source):
             continue
+        qs = scope.narrow(qs)
         if lo_hi:
             qs = qs.filter(**{f"{at_field}__gte": lo_hi[0], f"{at_field}__lt": lo_hi[1]})
         if scope.case_id:
@@ -279,26 +313,29 @@ def _parts(scope: Scope) -> list[QuerySet[Any]]:
                 estimated=True,
             )
         )
+    return parts
 
-    people = ReviewParticipant.objects.all()
+
+def _review_time(scope: Scope) -> QuerySet[Any]:
+    people = scope.narrow(ReviewParticipant.objects.all())
     if scope.start and scope.end:
         people = people.filter(meeting__held_on__gte=scope.start, meeting__held_on__lte=scope.end)
     if scope.case_id:
         people = people.filter(meeting__review__case_id=scope.case_id)
-    parts.append(
-        _staff_time(
-            people,
-            LineSource.REVIEW,
-            case="meeting__review__case_id",
-            sector="sector_id",
-            day=F("meeting__held_on"),
-            minutes="meeting__duration_minutes",
-            rule=Value("IF-REVIEW", output_field=CharField()),
-            estimated=False,
-        )
+    return _staff_time(
+        people,
+        LineSource.REVIEW,
+        case="meeting__review__case_id",
+        sector="sector_id",
+        day=F("meeting__held_on"),
+        minutes="meeting__duration_minutes",
+        rule=Value("IF-REVIEW", output_field=CharField()),
+        estimated=False,
     )
 
-    comp = Compensation.objects.filter(state=CompensationState.APPROVED)
+
+def _compensation(scope: Scope, lo_hi: Bounds) -> QuerySet[Any]:
+    comp = scope.narrow(Compensation.objects.filter(state=CompensationState.APPROVED))
     if lo_hi:
         comp = comp.filter(decided_at__gte=lo_hi[0], decided_at__lt=lo_hi[1])
     if scope.case_id:
@@ -314,9 +351,11 @@ def _parts(scope: Scope) -> list[QuerySet[Any]]:
         ln_rule=Value("EF-COMPENSATION", output_field=CharField()),
         ln_estimated=Value(False, output_field=BooleanField()),
     )
-    parts.append(_finish(comp, LineSource.COMPENSATION))
+    return _finish(comp, LineSource.COMPENSATION)
 
-    entries = CostEntry.objects.all()
+
+def _entries(scope: Scope) -> QuerySet[Any]:
+    entries = scope.narrow(CostEntry.objects.all())
     if scope.start and scope.end:
         entries = entries.filter(incurred_on__gte=scope.start, incurred_on__lte=scope.end)
     if scope.case_id:
@@ -332,13 +371,23 @@ def _parts(scope: Scope) -> list[QuerySet[Any]]:
         ln_rule=rules.entry_rule(),
         ln_estimated=Value(False, output_field=BooleanField()),
     )
-    parts.append(_finish(entries, LineSource.ENTRY, hand_chosen="category"))
-    return parts
+    return _finish(entries, LineSource.ENTRY, hand_chosen="category")
 
 
 def _union(scope: Scope) -> QuerySet[Any]:
     first, *rest = _parts(scope)
-    return first.union(*rest, all=True)
+    return first.union(*rest, all=True) if rest else first
+
+
+def ledger_line(source: str, source_id: int) -> LedgerLine | None:
+    """One line, as the ledger shows it (for the reclassification page); None if there is none."""
+    if source not in LineSource.values:
+        return None
+    parts = _parts(Scope(sources=frozenset({source}), line_id=source_id))
+    if not parts:
+        return None
+    row = parts[0].first()
+    return _line(row) if row else None
 
 
 def ledger_queryset(start: date, end: date) -> QuerySet[Any]:
@@ -455,6 +504,17 @@ class CaseCost:
         return self.unknown_minutes == 0
 
 
+# The economics app's hook for the expected churn loss of a case (Δp_churn × CLV, metrics.md §1.4):
+# a callable (case_id) -> its estimate object, registered from that app's AppConfig.ready(). The panel
+# shows it as an estimate, never added to the booked total.
+_churn_estimator: Callable[[int], Any] | None = None
+
+
+def register_churn_estimator(estimator: Callable[[int], Any] | None) -> None:
+    global _churn_estimator
+    _churn_estimator = estimator
+
+
 def case_cost(case_id: int) -> CaseCost:
     """A fixed number of queries whatever the case's size: front-line sector, totals, pending, sectors."""
     totals = _totals(Scope(case_id=case_id), ("ln_source", "ln_sector"))
@@ -499,6 +559,8 @@ def case_cost(case_id: int) -> CaseCost:
         cost.reasons.append(RATE_MISSING)
     if not cost.staff:
         cost.reasons.append(NO_TIME_LOGGED)
+    if _churn_estimator is not None:
+        cost.expected_churn_loss = _churn_estimator(case_id)
     return cost
 
 
@@ -526,12 +588,24 @@ def _sector_order(row: SectorTime) -> tuple[int, str]:
 # ----------------------------------------------------------------------------------- rates, entries
 
 
-def sector_rates() -> list[tuple[Sector, list[SectorRate]]]:
-    """Every sector with its rate history, newest first (two queries)."""
+@dataclass
+class SectorRates:
+    sector: Sector
+    history: list[SectorRate]  # newest first
+    in_force: SectorRate | None  # the rate that costs today's time
+
+
+def sector_rates(today: date) -> list[SectorRates]:
+    """Every sector with its rate history, newest first, and the rate in force today (two queries)."""
     rates: dict[int, list[SectorRate]] = {}
     for rate in SectorRate.objects.select_related("created_by").order_by("sector_id", "-effective_from"):
         rates.setdefault(rate.sector_id, []).append(rate)
-    return [(s, rates.get(s.pk, [])) for s in Sector.objects.order_by("distance", "name")]
+    result = []
+    for s in Sector.objects.order_by("distance", "name"):
+        history = rates.get(s.pk, [])
+        in_force = next((r for r in history if r.effective_from <= today), None)
+        result.append(SectorRates(sector=s, history=history, in_force=in_force))
+    return result
 
 
 def rate_in_force(sector_id: int, day: date) -> SectorRate | None:

@@ -215,11 +215,10 @@ def rate_set(
 
 def last_costed_day(sector_id: int, *, since: date) -> date | None:
     """The latest day on or after `since` on which staff time of this sector is costed (one query)."""
-    from .selectors import Scope, _parts
+    from .selectors import STAFF_TIME_SOURCES, Scope, _parts
 
-    first, *rest = [
-        p.filter(ln_sector=sector_id, ln_day__gte=since).values("ln_day") for p in _parts(Scope())
-    ]
+    parts = _parts(Scope(sources=STAFF_TIME_SOURCES))  # cost entries are not priced by rates
+    first, *rest = [p.filter(ln_sector=sector_id, ln_day__gte=since).values("ln_day") for p in parts]
     row = first.union(*rest, all=True).order_by("-ln_day").first()
     return row["ln_day"] if row else None
 
@@ -444,15 +443,10 @@ def cost_entry_update(
             category=category,
             today=timezone.localdate(at),
         )
-    for key, value in {
-        **values,
-        "sector": sector,
-        "case": case,
-        "updated_by": actor,
-        "updated_at": at,
-    }.items():
+    changes = {**values, "sector": sector, "case": case, "updated_by": actor, "updated_at": at}
+    for key, value in changes.items():
         setattr(entry, key, value)
-    entry.save()
+    entry.save(update_fields=list(changes))
     return entry
 
 

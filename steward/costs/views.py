@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -37,7 +37,7 @@ from .forms import (
     RateForm,
     entry_initial,
 )
-from .models import Compensation, CompensationState, CostEntry, ReviewMeeting
+from .models import Compensation, CompensationState, CostCategory, CostEntry, ReviewMeeting
 from .permissions import can_manage_costs, money_reader
 
 PAGE_SIZE = 50
@@ -85,7 +85,7 @@ def rates(request: HttpRequest) -> HttpResponse:
                 return redirect(f"{reverse('costs:rates')}#sector-{rate.sector_id}")
         status = 400
     context = {
-        "sectors": selectors.sector_rates(),
+        "sectors": selectors.sector_rates(timezone.localdate()),
         "form": form,
         "can_write": can_manage_costs(user),
         "today": timezone.localdate(),
@@ -180,9 +180,10 @@ def ledger(request: HttpRequest) -> HttpResponse:
     user = money_reader(request)
     today = timezone.localdate()
     start, end = _default_period(today)
-    period = PeriodForm(request.GET or None, initial={"start": start, "end": end})
+    bound = "start" in request.GET or "end" in request.GET
+    period = PeriodForm(request.GET if bound else None, initial={"start": start, "end": end})
     status = 200
-    if request.GET:
+    if bound:
         if period.is_valid():
             start, end = period.cleaned_data["start"], period.cleaned_data["end"]
         else:
@@ -201,7 +202,9 @@ def ledger(request: HttpRequest) -> HttpResponse:
         }
         for ln in lines
     ]
-    totals = selectors.ledger_totals(start, end)
+    # PAF order (prevention, appraisal, internal failure, external failure), then ordinary service.
+    order = {c: i for i, c in enumerate(CostCategory.values)}
+    totals = sorted(selectors.ledger_totals(start, end), key=lambda t: order.get(t.key[0], len(order)))
     context = {
         "period": period,
         "start": start,
@@ -222,9 +225,12 @@ def override(request: HttpRequest) -> HttpResponse:
     user = money_reader(request)
     _writer(user)
     data = request.POST if request.method == "POST" else None
-    form = OverrideForm(
-        data, initial={"source": request.GET.get("source"), "source_id": request.GET.get("id")}
-    )
+    source = (request.POST if data is not None else request.GET).get("source", "")
+    raw_id = (request.POST.get("source_id") if data is not None else request.GET.get("id")) or ""
+    line = selectors.ledger_line(source, int(raw_id)) if raw_id.isdigit() else None
+    if line is None and request.method == "GET":
+        raise Http404
+    form = OverrideForm(data, initial={"source": source, "source_id": raw_id})
     if request.method == "POST" and form.is_valid():
         c = form.cleaned_data
         try:
@@ -242,12 +248,14 @@ def override(request: HttpRequest) -> HttpResponse:
             back = request.POST.get("next", "")
             return redirect(back if back.startswith("/") and not back.startswith("//") else "costs:ledger")
     status = 400 if request.method == "POST" else 200
-    return render(
-        request,
-        "costs/override.html",
-        {"form": form, "next": request.GET.get("next") or request.POST.get("next", "")},
-        status=status,
-    )
+    context = {
+        "form": form,
+        "line": line,
+        "rule": classification.RULES.get(line.rule) if line else None,
+        "sector": Sector.objects.filter(pk=line.sector_id).first() if line and line.sector_id else None,
+        "next": request.GET.get("next") or request.POST.get("next", ""),
+    }
+    return render(request, "costs/override.html", context, status=status)
 
 
 # ------------------------------------------------------------------------------------ compensation

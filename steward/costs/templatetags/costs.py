@@ -63,7 +63,7 @@ def case_costs(case: Case, user: User, user_can_act: bool) -> CaseCostsPanel | N
         return None
     panel = CaseCostsPanel(
         show_money=show_money,
-        can_request=bool(user_can_act) and case.status is not None,
+        can_request=bool(user_can_act),
         can_decide=can_manage_costs(user),
         user_id=user.pk,
         compensations=selectors.case_compensations(case.pk),

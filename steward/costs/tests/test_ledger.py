@@ -145,3 +145,33 @@ def test_case_cost_groups_staff_time_by_sector_and_flags_missing_rates(personas)
     assert (front.sector, front.minutes, front.amount_minor, front.estimated) == (p.front_desk, 6, None, True)
     assert cost.total_minor == 4500 and cost.unknown_minutes == 6 and cost.reasons == [RATE_MISSING]
     assert cost.expected_churn_loss is None  # the economics helper's slot
+
+
+def test_the_economics_hook_fills_the_expected_churn_loss_slot_without_touching_the_total(personas):
+    from .. import selectors
+
+    p = personas
+    case = complaint(p)
+    selectors.register_churn_estimator(lambda case_id: ("estimate", case_id))
+    try:
+        cost = case_cost(case.pk)
+    finally:
+        selectors.register_churn_estimator(None)
+    assert cost.expected_churn_loss == ("estimate", case.pk)
+    assert cost.total_minor == 0 and cost.reasons == ["no_time_logged"]
+
+
+def test_the_day_of_a_work_log_is_the_organisations_day_not_utcs(personas, settings):
+    settings.TIME_ZONE = "Asia/Bangkok"  # UTC+7
+    p = personas
+    rate(p, p.billing, "2026-03-01", 6000)
+    rate(p, p.billing, "2026-03-10", 7200)
+    case = complaint(p)
+    t = task(p, case, p.billing, "2026-03-02", p.sector_member)
+    work(t, p.sector_member, "2026-03-09", 30, hour=18)  # 01:00 on the 10th in Bangkok
+
+    (line,) = [ln for ln in ledger_lines(*MARCH) if ln.source == "work_log"]
+    assert (line.incurred_on, line.amount_minor) == (date(2026, 3, 10), 3600)
+    assert [
+        ln.source for ln in ledger_lines(date(2026, 3, 1), date(2026, 3, 9)) if ln.source == "work_log"
+    ] == []

@@ -531,3 +531,51 @@ def test_a_meeting_needs_people_a_sane_duration_and_a_manager(personas):
             duration_minutes=30,
             participants=[p.adviser],
         )
+
+
+def test_seed_demo_books_rates_compensation_entries_and_a_review_meeting(monkeypatch, settings):
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from ..models import Compensation, ReviewMeeting, SectorRate
+
+    monkeypatch.setenv("DEMO_PASSWORD", "demo-pass-for-tests")
+    call_command("seed_demo", cases=60, customers=20, seed=3)
+    assert SectorRate.objects.count() == 7  # six sectors, billing twice
+    assert Compensation.objects.exists() and CostEntry.objects.count() > 10
+    assert ReviewMeeting.objects.count() == 1
+    today = timezone.localdate()
+    lines = ledger_lines(today.replace(year=today.year - 1), today)
+    assert {ln.source for ln in lines} >= {"work_log", "reply", "entry", "review"}
+    # Every sector has a rate, so only the manager's meeting time (no sector) is cost unknown.
+    assert {ln.source for ln in lines if ln.amount_minor is None} == {"review"}
+
+
+def test_a_cost_entry_of_a_sector_does_not_block_a_new_rate(personas):
+    p = personas
+    rate(p, p.billing, "2026-03-01", 6000)
+    cost_entry_create(
+        actor=p.manager,
+        incurred_on=date(2026, 3, 10),
+        kind=EntryKind.TRAINING,
+        description="Billing course",
+        amount_minor=5000,
+        currency="EUR",
+        sector=p.billing,
+        at=at("2026-03-11"),
+    )
+    assert rate(p, p.billing, "2026-03-05", 6500).hourly_rate_minor == 6500
+
+
+def test_one_ledger_line_is_found_by_source_and_id(personas):
+    from ..selectors import ledger_line
+
+    p = personas
+    rate(p, p.billing, "2026-03-01", 6000)
+    case = complaint(p)
+    t = task(p, case, p.billing, "2026-03-02", p.sector_member)
+    log = work(t, p.sector_member, "2026-03-03", 30)
+    line = ledger_line("work_log", log.pk)
+    assert line is not None and (line.amount_minor, line.rule) == (3000, "EF-COMPLAINT")
+    assert ledger_line("work_log", log.pk + 1000) is None
+    assert ledger_line("bogus", log.pk) is None

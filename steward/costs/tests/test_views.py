@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.test import Client
@@ -346,3 +346,63 @@ def test_case_cost_panel_query_budget_is_constant(personas, django_assert_max_nu
     assert panel.cost.staff[0].minutes == 5 * logs and panel.cost.compensation_minor == 100 * logs
     with django_assert_max_num_queries(4):
         case_cost(case.pk)
+
+
+def test_override_page_of_a_missing_line_is_a_404_and_the_ledger_pages_without_a_period(personas):
+    c = _client(personas.manager)
+    assert c.get(reverse("costs:override"), {"source": "work_log", "id": "999"}).status_code == 404
+    assert c.get(reverse("costs:override"), {"source": "nope", "id": "x"}).status_code == 404
+    assert c.get(reverse("costs:ledger"), {"page": "2"}).status_code == 200
+
+
+def test_rates_page_marks_the_rate_in_force_not_a_future_one(personas):
+    from django.utils import timezone
+
+    p = personas
+    today = timezone.localdate()
+    rate(p, p.billing, (today.replace(day=1) - timedelta(days=40)).isoformat(), 5000)
+    rate(p, p.billing, (today + timedelta(days=30)).isoformat(), 6000)
+    page = _client(p.manager).get(reverse("costs:rates")).content.decode()
+    billing = page[page.index('data-sector="Billing"') :]
+    assert billing.index("50.00 EUR") > billing.index("60.00 EUR")  # newest first
+    # Rows: the future 60.00 (tagged "future" in its date cell), then the 50.00 in force today.
+    assert (
+        billing.index("future")
+        < billing.index("60.00 EUR")
+        < billing.index("in force")
+        < billing.index("50.00 EUR")
+    )
+
+
+def test_the_review_page_links_to_recording_its_meeting_and_the_form_records_it(personas):
+    from steward.reviews.services import review_open
+
+    from ..models import ReviewMeeting
+
+    p = personas
+    review = review_open(actor=p.manager, title="Late parcel", case=p.case)
+    c = _client(p.manager)
+    page = c.get(reverse("reviews:detail", args=[review.pk])).content.decode()
+    assert f"{reverse('costs:meetings')}?review={review.pk}" in page
+    form = c.get(reverse("costs:meetings"), {"review": review.pk}).content.decode()
+    assert f'<option value="{review.pk}" selected>' in form
+    r = c.post(
+        reverse("costs:meetings"),
+        {
+            "review": review.pk,
+            "held_on": "2026-03-06",
+            "duration_minutes": "45",
+            "participants": [p.adviser.pk, p.sector_member.pk],
+        },
+    )
+    assert r.status_code == 302
+    meeting = ReviewMeeting.objects.get()
+    assert sorted(meeting.participants.values_list("sector_id", flat=True)) == sorted(
+        [p.front_desk.pk, p.billing.pk]
+    )
+    r = c.post(
+        reverse("costs:meetings"), {"review": review.pk, "held_on": "2026-03-06", "duration_minutes": "0"}
+    )
+    assert r.status_code == 400
+    executive_page = _client(p.executive).get(reverse("reviews:detail", args=[review.pk])).content.decode()
+    assert reverse("costs:meetings") + "?review" not in executive_page

@@ -25,6 +25,7 @@ from steward.cases import services as cs
 from steward.cases import task_services as tasks
 from steward.cases.models import Case, Category, Channel, CommitmentState, Kind, Priority, Status
 from steward.core.business_calendar import add_business_minutes, calendar_from_settings
+from steward.costs.demo import seed_costs, seed_rates
 from steward.customers.models import Customer
 from steward.customers.services import customer_create
 from steward.notifications.services import notifications_muted
@@ -413,6 +414,7 @@ class Command(BaseCommand):
         now = timezone.now().replace(second=0, microsecond=0)
         with transaction.atomic():
             people = self._people(password, now)
+            seed_rates(manager=people["manager"], now=now, horizon_days=HORIZON_DAYS)
             customers = self._customers(rng, n_customers)
             categories = [Category.objects.get_or_create(name=n)[0] for n in CATEGORIES]
         demo = Demo(rng, now, people, categories)
@@ -448,6 +450,7 @@ class Command(BaseCommand):
                 self._case(demo, self._plan(demo, customers))
                 made()
             self._review(demo)
+            seed_costs(manager=demo.manager, now=now, rng=rng, horizon_days=HORIZON_DAYS)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Seeded {len(customers)} customers and {created} cases. "
