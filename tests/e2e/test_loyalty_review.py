@@ -3,7 +3,7 @@ button that JavaScript reveals, and a printout without the navigation and the fi
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from django.utils import timezone
@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 def test_manager_prints_last_months_loyalty_review(live_server, page: Page, personas, tmp_path):
     p = personas
     last_month = add_months(timezone.localdate(), -1)
-    start = timezone.make_aware(timezone.datetime.combine(last_month, timezone.datetime.min.time()))
+    start = timezone.make_aware(datetime.combine(last_month, time.min))
     for i in range(6):
         at = start + timedelta(days=i + 1, hours=9)
         customer = customer_create(actor=None, name=f"Customer {i}", email=f"c{i}@example.com")
