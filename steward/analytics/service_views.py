@@ -44,14 +44,24 @@ SECTIONS: list[tuple[str, tuple[str, ...]]] = [
         ),
     ),
     ("outcomes", ("fcr", "confirmed", "reopen", "repeat_contact", "promise_kept")),
-    ("work", ("first_response", "resolution", "repeat_explanation", "handoff_summary", "owner_continuity")),
+    (
+        "work",
+        (
+            "first_response",
+            "requester_wait",
+            "resolution",
+            "repeat_explanation",
+            "handoff_summary",
+            "owner_continuity",
+        ),
+    ),
 ]
 BREAKDOWN_KEYS = ("csat", "nps", "fcr", "confirmed", "reopen", "promise_kept", "first_response", "resolution")
 TREND_CHARTS: list[tuple[str, tuple[str, ...], str]] = [
     ("satisfaction", ("csat", "ces", "fcr", "confirmed"), "%"),
     ("failures", ("reopen", "repeat_contact", "repeat_explanation", "promise_kept"), "%"),
     ("nps", ("nps",), ""),
-    ("times", ("first_response", "resolution"), "h"),
+    ("times", ("first_response", "requester_wait", "resolution"), "h"),
 ]
 TREND_KEYS = tuple(dict.fromkeys(k for _name, keys, _unit in TREND_CHARTS for k in keys))
 
@@ -69,7 +79,7 @@ def _chart_title(name: str) -> str:
         "satisfaction": _("Satisfaction and resolution by month (%)"),
         "failures": _("Service failures and promises by month (%)"),
         "nps": _("NPS by month (points)"),
-        "times": _("Median first response and resolution time by month (hours)"),
+        "times": _("Median first response, requester wait and resolution time by month (hours)"),
     }[name]
 
 

@@ -15,6 +15,11 @@ from steward.cases.models import Channel, Handoff
 
 pytestmark = pytest.mark.django_db
 
+
+def summary(values: list[int]) -> metrics.Summary:
+    return sf.rounded(metrics.summarize(values))
+
+
 PERIOD = Period(MARCH, datetime(2026, 4, 1, tzinfo=UTC))
 ALL = Scope()
 
@@ -114,10 +119,12 @@ def test_dashboard_figures_equal_the_formulas_on_the_hand_counted_answers(log):
     assert f["repeat_contact"].value == metrics.repeat_contact_rate(1, 6)
     assert f["promise_kept"].value == metrics.promise_kept_rate(1, 3)
     assert f["handoff_summary"].value == metrics.handoff_without_summary_rate(0, 1)
-    assert f["first_response"].value == metrics.summarize([3600, 7200, 1800, 600, 14400])
-    day = 86400
-    resolution = [day + 3600, 2 * day, 5 * day + 3600, 3600 + 3600, 2 * day + 3600]
-    assert f["resolution"].value == metrics.summarize(resolution)
+    assert f["first_response"].value.calendar == summary([3600, 1800, 600, 14400])
+    day, h = 86400, 3600
+    resolution = [day + h, 2 * day, 5 * day + h, 2 * h, 2 * day + h]
+    assert f["resolution"].value.calendar == summary(resolution)
+    assert f["requester_wait"].value.calendar == summary([24 * h, 48 * h, 96 * h, h, 48 * h])
+    assert f["requester_wait"].value.business.n == 5
     # Few cases: the proportions say so rather than show a misleading percentage.
     assert f["fcr"].value.counts_only and f["fcr"].value.low_sample
 
@@ -127,7 +134,7 @@ def test_no_data_is_none_with_a_reason_never_zero(log):
     f = sf.figures(empty, ALL, now=NOW).figures
     assert f["fcr"].value.value is None and f["fcr"].value.reason == metrics.NO_RESOLVED_CASES
     assert f["csat"].value.value is None and f["nps"].value.value is None
-    assert f["resolution"].value.n == 0 and f["resolution"].value.median is None
+    assert f["resolution"].value.n == 0 and f["resolution"].value.calendar.median is None
 
 
 def test_scope_narrows_every_family(log, personas):
@@ -160,6 +167,7 @@ def test_breakdown_figures_recompute_each_group_from_its_counts(log, personas):
     assert adviser.figures["confirmed"].value == metrics.proportion(3, 4, reason="no_cases")
     assert other.figures["confirmed"].value == metrics.proportion(1, 1, reason="no_cases")
     assert other.figures["resolution"].value.n == 1
+    assert adviser.figures["first_response"].value.calendar.n == 3  # A, D, G (C changed owner)
 
 
 def test_monthly_trend_is_one_query_and_covers_the_last_complete_months(log, django_assert_num_queries):
@@ -172,6 +180,9 @@ def test_monthly_trend_is_one_query_and_covers_the_last_complete_months(log, dja
     assert by[date(2026, 1, 1)]["rows"] == 0
     points = sf.trend("resolution", ALL, now=NOW)
     assert [p.figure.value.n for p in points][-2:] == [1, 5]
+    assert (
+        points[-1].figure.value.calendar == sf.duration_summary("resolution", PERIOD, ALL, now=NOW).calendar
+    )
 
 
 def test_months_follow_the_organisation_time_zone(log, settings):
