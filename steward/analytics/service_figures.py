@@ -38,6 +38,7 @@ scope filter is set. Nothing here writes.
 
 from __future__ import annotations
 
+import calendar
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -150,6 +151,26 @@ def period_for(choice: str, *, today: date, first: date | None = None, last: dat
             raise ValueError("a custom period needs a first and a last day, in order")
         return Period.of_days(first, last)
     return Period.of_days(month, today)
+
+
+def previous_period(choice: str, period: Period) -> Period:
+    """The period a figure is compared with: the same span one month, quarter or year earlier for the
+    calendar choices (month to date against the previous month to the same day), else the same number
+    of days just before."""
+    first, last = period.first, period.last
+    shift = {"this_month": 1, "last_month": 1, "quarter": 3, "year": 12}.get(choice)
+    if shift is None:
+        days = (last - first).days + 1
+        return Period.of_days(first - timedelta(days=days), first - timedelta(days=1))
+
+    def back(day: date) -> date:
+        month = add_months(day, -shift)
+        return month.replace(day=min(day.day, calendar.monthrange(month.year, month.month)[1]))
+
+    if choice == "last_month":  # the whole month before
+        start = add_months(first, -1)
+        return Period.of_days(start, first - timedelta(days=1))
+    return Period.of_days(back(first), back(last))
 
 
 @dataclass(frozen=True)
@@ -954,6 +975,19 @@ def figures(period: Period, scope: Scope, *, now: datetime) -> Dashboard:
     for key in DURATION_FIGURES:
         out[key] = Figure(key, duration_summary(key, period, scope, now=now))
     return Dashboard(period, scope, out, counts)
+
+
+def compare(current: Dashboard, previous: Dashboard) -> dict[str, Any]:
+    """Each figure against the previous period (metrics.compare): a metrics.Change for proportions and
+    NPS (Newcombe / independent-sample CI, "significant" only when it excludes 0), a CountChange for
+    owner continuity and the duration medians (no test)."""
+    out: dict[str, Any] = {}
+    for key, f in current.figures.items():
+        now_v, before = f.value, previous.figures[key].value
+        if isinstance(now_v, Durations):
+            now_v, before = now_v.calendar, before.calendar
+        out[key] = metrics.compare(now_v, before)
+    return out
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from . import service_figures as sf
 from .exports import _Line
 from .forms import ServiceFilterForm
 from .permissions import analysis_reader
-from .service_display import Shown, show
+from .service_display import Shown, show, show_change
 
 PAGE_SIZE = 25
 
@@ -161,14 +161,21 @@ def service_dashboard(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate(now, sf.org_tz())
     period, scope, by = form.period_of(today), form.scope(), form.dimension()
     dash = sf.figures(period, scope, now=now)
+    previous = sf.previous_period(form.period_choice(), period)
+    changes = sf.compare(dash, sf.figures(previous, scope, now=now))
     shown = {k: show(f) for k, f in dash.figures.items()}
     sections = [
-        (_section_title(name), [(dash.figures[k], shown[k]) for k in keys]) for name, keys in SECTIONS
+        (
+            _section_title(name),
+            [(dash.figures[k], shown[k], show_change(dash.figures[k], changes[k])) for k in keys],
+        )
+        for name, keys in SECTIONS
     ]
     rows = sf.breakdown(by, period, scope, now=now, keys=BREAKDOWN_KEYS)
     breakdown_rows = [(r.group, [(r.figures[k], show(r.figures[k])) for k in BREAKDOWN_KEYS]) for r in rows]
     context.update(
         period=period,
+        previous=previous,
         scope=scope,
         by=by,
         by_label=sf.DIMENSIONS[by],

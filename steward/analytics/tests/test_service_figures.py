@@ -235,3 +235,45 @@ def test_period_choices():
     assert p.end - p.start == timedelta(days=1)
     with pytest.raises(ValueError):
         sf.period_for("custom", today=today, first=date(2026, 2, 3), last=date(2026, 2, 1))
+
+
+def test_previous_period_is_the_same_span_one_period_earlier():
+    today = date(2026, 5, 14)
+
+    def prev(choice: str, **kw) -> tuple[date, date]:
+        p = sf.previous_period(choice, sf.period_for(choice, today=today, **kw))
+        return p.first, p.last
+
+    assert prev("this_month") == (date(2026, 4, 1), date(2026, 4, 14))  # month to date, same days
+    assert prev("last_month") == (date(2026, 3, 1), date(2026, 3, 31))
+    assert prev("quarter") == (date(2026, 1, 1), date(2026, 2, 14))
+    assert prev("year") == (date(2025, 1, 1), date(2025, 5, 14))  # year over year
+    assert prev("custom", first=date(2026, 2, 3), last=date(2026, 2, 5)) == (
+        date(2026, 1, 31),
+        date(2026, 2, 2),
+    )
+    p = sf.previous_period("this_month", sf.period_for("this_month", today=date(2026, 3, 31)))
+    assert (p.first, p.last) == (date(2026, 2, 1), date(2026, 2, 28))
+
+
+def test_figures_compare_with_the_previous_period_by_the_metrics_rules(log):
+    march = sf.figures(PERIOD, ALL, now=NOW)
+    february = sf.figures(Period(datetime(2026, 2, 1, tzinfo=UTC), MARCH), ALL, now=NOW)
+    changes = sf.compare(march, february)
+    assert changes["confirmed"] == metrics.proportion_change(
+        metrics.confirmed_solution_rate(4, 5), metrics.confirmed_solution_rate(1, 1)
+    )
+    assert not changes["confirmed"].significant  # 4 of 5 against 1 of 1: no significant change
+    # F (February) was resolved at first contact: 1 of 4 against 1 of 1 is −75 pp, still not significant.
+    assert (
+        changes["fcr"].delta == pytest.approx(-75.0)
+        and changes["fcr"].verdict == metrics.NO_SIGNIFICANT_CHANGE
+    )
+    january = sf.figures(
+        Period(datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC)), ALL, now=NOW
+    )
+    assert sf.compare(march, january)["fcr"].verdict == metrics.NO_RESOLVED_CASES  # nothing to compare with
+    assert changes["resolution"] == metrics.count_change(
+        march.figures["resolution"].value.calendar.median,
+        february.figures["resolution"].value.calendar.median,
+    )
