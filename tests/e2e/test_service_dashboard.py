@@ -18,7 +18,9 @@ from tests.e2e.test_handoff_scenario import sign_in
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def test_manager_reads_the_dashboard_in_thai_with_a_chart_and_its_table(live_server, page: Page, personas):
+def test_manager_reads_the_dashboard_in_thai_with_a_chart_and_its_table(
+    live_server, page: Page, personas, tmp_path
+):
     p = personas
     last_month = add_months(timezone.localdate(), -1)
     start = timezone.make_aware(timezone.datetime.combine(last_month, timezone.datetime.min.time()))
@@ -47,6 +49,8 @@ def test_manager_reads_the_dashboard_in_thai_with_a_chart_and_its_table(live_ser
     expect(table).to_be_visible()
     expect(table.locator("tbody tr")).to_have_count(12)
     expect(table.locator("tbody tr").last).to_contain_text("66.7 %")  # last month's CSAT, as on the card
+
+    page.screenshot(path=str(tmp_path / "service-dashboard-th.png"), full_page=True)
 
     page.get_by_test_id("drill-csat-k").click()
     expect(page.get_by_test_id("drill-cases").locator("tbody tr")).to_have_count(4)
