@@ -1,7 +1,7 @@
 from django.contrib.auth.decorators import login_required
 from django.urls import path
 
-from . import service_views, views
+from . import loyalty_views, service_views, views
 
 app_name = "analytics"
 urlpatterns = [
@@ -15,4 +15,6 @@ urlpatterns = [
         name="service_cases",
     ),
     path("service/export/<str:table>/", login_required(service_views.service_export), name="service_export"),
+    path("loyalty/", login_required(loyalty_views.loyalty_review), name="loyalty"),
+    path("loyalty/export/", login_required(loyalty_views.loyalty_export), name="loyalty_export"),
 ]
