@@ -52,14 +52,15 @@ class Shown:
 def show(figure: Figure) -> Shown:
     v: Any = figure.value
     unit = FIGURES[figure.key].unit
-    if unit == "seconds":  # a service_figures.Durations: calendar and business time of the same cases
-        s: metrics.Summary = v.calendar
+    if unit == "seconds":  # calendar time; the business-hours summary of the same cases beside it
+        s: metrics.Summary = v
+        business: metrics.Summary = figure.extra.get("business") or metrics.summarize([])
         if not s.n:
             return Shown("–", "", 0, "no_data", _("No cases in this period"), None)
         detail = _("p90 %(p90)s · in business hours: median %(median)s, p90 %(bp90)s") % {
             "p90": format_wait(s.p90),
-            "median": format_wait(v.business.median),
-            "bp90": format_wait(v.business.p90),
+            "median": format_wait(business.median),
+            "bp90": format_wait(business.p90),
         }
         flag, note = ("low_sample", _("few cases")) if s.low_sample else ("", "")
         return Shown(format_wait(s.median), detail, s.n, flag, note, round((s.median or 0) / 3600, 2))

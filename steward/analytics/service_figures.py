@@ -875,8 +875,8 @@ class Figure:
     `counts` are the counts of its drill-down parts ({"n": …, "k": …}); `extra` holds the companion
     values shown beside it: "mean" (metrics.Mean) for CSAT and CES, "per_case" (metrics.Ratio) for
     reopens, "all_cases" (Proportion) for repeat explanation, "changed_owner" (Proportion) for owner
-    continuity, "pending" (int) for FCR and promises. A duration figure's value is a `Durations`
-    (calendar and business summaries).
+    continuity, "pending" (int) for FCR and promises, "business" (metrics.Summary) for a duration, whose
+    value is the calendar-time metrics.Summary.
     """
 
     key: str
@@ -950,6 +950,11 @@ def figure_from_counts(key: str, counts: Counts) -> Figure:
     raise KeyError(key)
 
 
+def duration_figure(key: str, d: Durations) -> Figure:
+    """A duration figure: the calendar-time summary, with the business-hours one beside it."""
+    return Figure(key, d.calendar, {"n": d.n}, {"business": d.business})
+
+
 def figures_from_counts(counts_by_family: Mapping[str, Counts], keys: Iterable[str]) -> dict[str, Figure]:
     return {k: figure_from_counts(k, counts_by_family[FIGURES[k].family]) for k in keys}
 
@@ -973,7 +978,7 @@ def figures(period: Period, scope: Scope, *, now: datetime) -> Dashboard:
     counts = {fam: family_counts(fam, period, scope, now=now) for fam in COUNT_FAMILIES}
     out = figures_from_counts(counts, [k for k in FIGURES if k not in DURATION_FIGURES])
     for key in DURATION_FIGURES:
-        out[key] = Figure(key, duration_summary(key, period, scope, now=now))
+        out[key] = duration_figure(key, duration_summary(key, period, scope, now=now))
     return Dashboard(period, scope, out, counts)
 
 
@@ -984,8 +989,6 @@ def compare(current: Dashboard, previous: Dashboard) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, f in current.figures.items():
         now_v, before = f.value, previous.figures[key].value
-        if isinstance(now_v, Durations):
-            now_v, before = now_v.calendar, before.calendar
         out[key] = metrics.compare(now_v, before)
     return out
 
@@ -1019,7 +1022,7 @@ def breakdown(
         fam_counts = {fam: counts[gkey].get(fam, {}) for fam in families}
         figs = figures_from_counts(fam_counts, [k for k in keys if k not in DURATION_FIGURES])
         for k, by_group in durations.items():
-            figs[k] = Figure(k, by_group.get(gkey, _NO_DURATIONS))
+            figs[k] = duration_figure(k, by_group.get(gkey, _NO_DURATIONS))
         rows.append(BreakdownRow(group, figs))
     return rows
 
@@ -1034,7 +1037,10 @@ def trend(key: str, scope: Scope, *, now: datetime, months: int = 12) -> list[Tr
     """One figure per complete month (the last `months`): one query grouped by month."""
     d = FIGURES[key]
     if key in DURATION_FIGURES:
-        return [TrendPoint(m, Figure(key, s)) for m, s in duration_trend(key, scope, now=now, months=months)]
+        return [
+            TrendPoint(m, duration_figure(key, s))
+            for m, s in duration_trend(key, scope, now=now, months=months)
+        ]
     return [
         TrendPoint(m, figure_from_counts(key, c))
         for m, c in family_trend(d.family, scope, now=now, months=months)

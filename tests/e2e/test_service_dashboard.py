@@ -10,7 +10,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from steward.analytics.service_figures import add_months
-from steward.analytics.tests.service_log import answer
+from steward.analytics.tests.service_log import answer, relationship_answer
 from steward.cases.services import case_confirm_solution, case_open, case_propose_solution, case_reply
 from steward.customers.services import customer_create
 from tests.e2e.test_handoff_scenario import sign_in
@@ -33,7 +33,8 @@ def test_manager_reads_the_dashboard_in_thai_with_a_chart_and_its_table(
         case_reply(actor=p.adviser, case=case, body="กำลังตรวจสอบ", at=at + timedelta(hours=1))
         case_propose_solution(actor=p.adviser, case=case, solution="แก้ไขแล้ว", at=at + timedelta(hours=3))
         case_confirm_solution(case=case, at=at + timedelta(hours=4))
-        answer(case, at + timedelta(hours=5), csat=5 if i % 3 else 2, ces=6, nps=9 if i % 2 else 6)
+        answer(case, at + timedelta(hours=5), csat=5 if i % 3 else 2, ces=6)
+        relationship_answer(customer, at + timedelta(hours=6), 9 if i % 2 else 6)
 
     base = live_server.url
     sign_in(page, base, "manager")

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from steward.accounts.services import absence_create, user_set_backup
-from steward.analytics.tests.service_log import MARCH, NOW, answer, build_service_log
+from steward.analytics.tests.service_log import MARCH, NOW, answer, build_service_log, relationship_answer
 from steward.cases.services import (
     case_confirm_solution,
     case_open,
@@ -194,7 +194,8 @@ def _closed_cases(p, n: int, start: int) -> None:
         commitment_set(actor=p.adviser, case=case, description="Call", due_at=at + timedelta(hours=5), at=at)
         case_propose_solution(actor=p.adviser, case=case, solution="Fixed", at=at + timedelta(hours=6))
         case_confirm_solution(case=case, at=at + timedelta(hours=7))
-        answer(case, at + timedelta(hours=8), csat=4, ces=6, nps=9)
+        answer(case, at + timedelta(hours=8), csat=4, ces=6, knew_owner_and_next_step=True)
+        relationship_answer(customer, at + timedelta(hours=9), 9)
 
 
 def test_dashboard_query_count_stays_constant_as_cases_grow(
