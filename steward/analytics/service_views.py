@@ -150,14 +150,26 @@ def _risk_pages(request: HttpRequest, scope: sf.Scope, now: datetime) -> list[tu
     ]
 
 
+def _risk_page(request: HttpRequest, name: str, scope: sf.Scope, now: datetime) -> Page:
+    return Paginator(sf.risk_list(name, scope, now=now), PAGE_SIZE).get_page(request.GET.get(f"{name}_page"))
+
+
 def service_dashboard(request: HttpRequest) -> HttpResponse:
-    """Figures with n, CI and sample flags; a breakdown; 12-month trends; cases at risk."""
+    """Figures with n, CI and sample flags; a breakdown; 12-month trends; cases at risk.
+
+    An htmx request for one page of a risk list (``?risk=overdue&overdue_page=2``) gets that list alone.
+    """
     analysis_reader(request)
     form, ok = _parse(request)
-    context: dict[str, Any] = {"form": form, "query": _filters_query(request)}
+    context: dict[str, Any] = {"form": form, "query": _filters_query(request, "risk")}
     if not ok:
         return render(request, "analytics/service.html", context, status=400)
     now = timeutil.now()
+    risk = request.GET.get("risk", "")
+    if request.htmx and risk in sf.RISK_LISTS:  # type: ignore[attr-defined]
+        page = _risk_page(request, risk, form.scope(), now)
+        context.update(name=risk, title=_risk_title(risk), page=page, now=now)
+        return render(request, "analytics/service.html#risk", context)
     today = timezone.localdate(now, sf.org_tz())
     period, scope, by = form.period_of(today), form.scope(), form.dimension()
     dash = sf.figures(period, scope, now=now)
@@ -269,16 +281,23 @@ def _case_lines(cases: Iterable[Case], now: datetime) -> Iterator[list[Any]]:
         due = getattr(c, "next_step_due", None)
         yield [
             c.pk,
-            c.subject,
-            c.customer.name,
-            c.owner.display_name,
+            _cell(c.subject),
+            _cell(c.customer.name),
+            _cell(c.owner.display_name),
             c.status,
             c.kind,
             c.channel,
             c.created_at.isoformat(),
-            getattr(c, "next_step_text", None) or "",
+            _cell(getattr(c, "next_step_text", None) or ""),
             due.isoformat() if due else "",
         ]
+
+
+def _cell(value: Any) -> Any:
+    """Text a customer wrote (a subject, a name) must not run as a spreadsheet formula when opened."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 def _stream(lines: Iterable[list[Any]], name: str) -> StreamingHttpResponse:

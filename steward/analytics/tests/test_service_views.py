@@ -185,6 +185,17 @@ def test_cases_at_risk_lists(client, manager, personas, at_now):
     assert [r[0] for r in rows[1:]] == [str(alone.pk)]
 
 
+def test_case_csv_does_not_let_a_subject_run_as_a_formula(client, manager, personas, at_now):
+    customer = customer_create(actor=None, name="=HYPERLINK(1)", email="x@example.com")
+    case_open(
+        actor=None, owner=personas.adviser, customer=customer, subject="=1+1", description="Hi", at=at_now
+    )
+    client.force_login(manager)
+    rows = _csv(client.get("/en/analytics/service/export/waiting/"))
+    row = next(r for r in rows[1:] if r[1].endswith("=1+1"))
+    assert (row[1], row[2]) == ("'=1+1", "'=HYPERLINK(1)")
+
+
 def _closed_cases(p, n: int, start: int) -> None:
     for i in range(start, start + n):
         customer = customer_create(actor=None, name=f"Customer {i}", email=f"c{i}@example.com")
@@ -214,3 +225,29 @@ def test_dashboard_query_count_stays_constant_as_cases_grow(
     _closed_cases(personas, 5, 30)
     with django_assert_max_num_queries(len(drill.captured_queries)):
         client.get("/en/analytics/service/cases/csat/k/", MARCH_QUERY)
+
+
+def test_a_risk_list_pages_on_its_own_for_htmx(
+    client, manager, personas, at_now, django_assert_max_num_queries
+):
+    customer = customer_create(actor=None, name="Many", email="many@example.com")
+    for i in range(27):  # with the personas' case: 28 cases waiting on us, two pages of 25
+        case_open(
+            actor=None,
+            owner=personas.adviser,
+            customer=customer,
+            subject=f"Wait {i}",
+            description="Hi",
+            at=at_now,
+        )
+    client.force_login(manager)
+    with django_assert_max_num_queries(8):
+        response = client.get(
+            "/en/analytics/service/", {"risk": "waiting", "waiting_page": "2"}, HTTP_HX_REQUEST="true"
+        )
+    html = response.content.decode()
+    assert response.status_code == 200 and "<html" not in html
+    assert 'id="risk-waiting"' in html and html.count("data-case=") == 3
+    assert "Page 2 of 2" in html and "risk=waiting" in html
+    full = client.get("/en/analytics/service/", {"waiting_page": "2"}).content.decode()
+    assert "<html" in full and 'data-testid="risk-overdue"' in full
