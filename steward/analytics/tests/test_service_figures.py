@@ -276,3 +276,31 @@ def test_figures_compare_with_the_previous_period_by_the_metrics_rules(log):
         march.figures["resolution"].value.median,
         february.figures["resolution"].value.median,
     )
+
+
+def test_sql_fcr_agrees_with_the_fcr_outcome_formula_case_by_case(log):
+    """The SQL classification (one query) against metrics.fcr_outcome fed from each case's own rows."""
+    from steward.cases.models import Case, Direction, Status
+
+    expected: dict[str, set[int]] = {"fcr": set(), "not_fcr": set(), "pending": set()}
+    closed = Case.objects.filter(status=Status.CLOSED, closed_at__gte=PERIOD.start, closed_at__lt=PERIOD.end)
+    for case in closed:
+        outcome = metrics.fcr_outcome(
+            inbound_contacts_before_resolution=case.messages.filter(
+                direction=Direction.INBOUND, is_automatic=False, created_at__lte=case.closed_at
+            ).count(),
+            reopened=case.reopen_count > 0,
+            new_contact_within_window=case.follow_ups.filter(
+                created_at__lte=case.closed_at + timedelta(days=7)
+            ).exists(),
+            resolved_at=case.closed_at,
+            now=NOW,
+        )
+        expected[outcome].add(case.pk)
+
+    def behind(part: str) -> set[int]:
+        return set(sf.cases_behind("fcr", part, PERIOD, ALL, now=NOW).values_list("pk", flat=True))
+
+    assert behind("k") == expected["fcr"] == {log.a.pk}
+    assert behind("pending") == expected["pending"] == {log.g.pk}
+    assert behind("n") - behind("k") == expected["not_fcr"] == {log.b.pk, log.c.pk, log.d.pk}
