@@ -18,22 +18,31 @@ Three layers, each usable on its own (a loyalty review page can reuse any of the
    `family_counts(family, period, scope, now=…)` reads every count of the family in ONE query
    (``Count(filter=Q(…))``); `family_breakdown(…, by=<dimension>)` is the same query with a GROUP BY
    on team, owner, category, channel or kind; `family_trend(…)` GROUPs BY month (``TruncMonth`` in the
-   organisation's time zone). Durations (first response, resolution) come from `duration_summary`
-   and friends: ``percentile_cont`` on PostgreSQL, `metrics.percentile` (the same interpolation) over
-   the fetched seconds on SQLite.
+   organisation's time zone). Durations (first response, requester wait, full resolution) are the
+   seconds the case services store on the case, calendar and business (steward.cases.durations):
+   `duration_summary` and friends give n, median, p90, mean, max with ``percentile_cont`` on
+   PostgreSQL and `metrics.percentile` (the same interpolation) over the fetched seconds on SQLite.
 
    A count is named ``"<figure>.<part>"``: ``"fcr.n"`` is the FCR denominator, ``"fcr.k"`` its
    numerator; survey score distributions are ``"csat=4"``, ``"nps=10"``.
 
-2. **Figures.** `figures(period, scope, now=…)` applies the formulas of `metrics` (proportion,
-   csat_top2, ces_easy, nps_from_counts, mean_score) to the counts: every `Figure` carries its value,
-   n, 95 % CI and the low-sample flags (below `metrics.MIN_SAMPLE` only the counts are shown).
+2. **Figures.** `figures(period, scope, now=…)` applies the formulas of `metrics` (csat_top2, ces_easy,
+   nps_from_counts, fcr_rate, reopen_rates, repeat_explanation_rates, owner_continuity, …) to the
+   counts: every `Figure` carries its value (Proportion, Nps, Ratio or a duration Summary), the counts
+   of its parts and companion values (`extra`). `breakdown(dimension, …)` recomputes them per group
+   from the group's own counts, `trends(keys, …)` per complete month, `compare(current, previous)`
+   against another period (`previous_period`) with `metrics.compare`. `FIGURES` describes each figure
+   (family, label, help, unit, drill-down parts, whether lower is better).
 
 3. **Drill-down.** `cases_behind(key, part, period, scope, now=…)` is the queryset of exactly the
    cases a count counted, built from the same Q objects as the counts (a test holds them equal).
 
+4. **Cases at risk now.** `overdue_next_steps`, `owner_away_without_cover` (the accounts absence
+   selector), `waiting_longest`: open-case querysets, one query each (plus one for who is away).
+
 Scope filters (`Scope`) are on the case: a relationship survey answer (no case) counts only when no
-scope filter is set. Nothing here writes.
+scope filter is set. Nothing here writes; the presentation (value in words, flags) is in
+service_display.py, the pages in service_views.py.
 """
 
 from __future__ import annotations
