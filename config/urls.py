@@ -24,6 +24,7 @@ urlpatterns += i18n_patterns(
     path("sectors/", include("steward.sectors.urls")),
     path("portal/", include("steward.portal.urls")),
     path("reviews/", include("steward.reviews.urls")),
+    path("surveys/", include("steward.surveys.urls")),
     path("analytics/", include("steward.analytics.urls")),
     path("admin/", admin.site.urls),
 )

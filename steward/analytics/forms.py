@@ -93,6 +93,10 @@ class ServiceFilterForm(forms.Form):
             c.get("period") or "this_month", today=today, first=c.get("first"), last=c.get("last")
         )
 
+    def period_choice(self) -> str:
+        c = self.cleaned_data if self.is_bound else {}
+        return c.get("period") or "this_month"
+
     def scope(self) -> Scope:
         c = self.cleaned_data if self.is_bound else {}
         return Scope(

@@ -246,6 +246,11 @@ class EventKind(models.TextChoices):
     TASK_RETURNED = "task_returned", _("Sector task returned")
     TASK_CANCELLED = "task_cancelled", _("Sector task cancelled")
     TASK_NEAR_BREACH = "task_near_breach", _("Sector task about to breach its target")
+    # Surveys (steward.surveys records them; the case app does not know about surveys).
+    SURVEY_SENT = "survey_sent", _("Survey sent")
+    SURVEY_ANSWERED = "survey_answered", _("Survey answered")
+    SURVEY_FOLLOW_UP = "survey_follow_up", _("Low score: follow-up opened")
+    SURVEY_FOLLOW_UP_DONE = "survey_follow_up_done", _("Survey follow-up done")
 
 
 class CaseEvent(models.Model):

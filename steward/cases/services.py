@@ -104,7 +104,16 @@ def _lock(case: Case) -> Case:
 # Sector work in progress that changes nothing an adviser's open form depends on: a reply drafted while
 # billing takes the task or logs minutes is not stale. (A task completed or returned still is: the
 # adviser should read the result before answering the customer.)
-QUIET_EVENT_KINDS = (EventKind.TASK_TAKEN, EventKind.TASK_WORK_LOGGED, EventKind.TASK_NEAR_BREACH)
+# Survey events (sent, answered, follow-up) change nothing an adviser's form depends on either.
+QUIET_EVENT_KINDS = (
+    EventKind.TASK_TAKEN,
+    EventKind.TASK_WORK_LOGGED,
+    EventKind.TASK_NEAR_BREACH,
+    EventKind.SURVEY_SENT,
+    EventKind.SURVEY_ANSWERED,
+    EventKind.SURVEY_FOLLOW_UP,
+    EventKind.SURVEY_FOLLOW_UP_DONE,
+)
 
 
 def _check_version(case: Case, expected_version: int | None) -> None:

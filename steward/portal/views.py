@@ -28,6 +28,7 @@ from steward.core import timeutil
 from steward.core.errors import DomainError
 from steward.core.forms import add_domain_error
 from steward.customers.models import Customer
+from steward.surveys.selectors import open_case_survey
 
 from . import selectors, services, session, throttle
 from .forms import NotSolvedForm, PortalCaseForm, PortalMessageForm, SignInForm
@@ -206,6 +207,7 @@ def _case_page(
         "waiting_on": case_waiting_on(case),
         "conversation": selectors.public_conversation(case),
         "proposed": case.status == Status.SOLUTION_PROPOSED,
+        "survey": open_case_survey(case, now=now),
         "message_form": message_form or PortalMessageForm(),
         "not_solved_form": not_solved_form or NotSolvedForm(),
     }

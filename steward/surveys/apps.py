@@ -6,3 +6,10 @@ class SurveysConfig(AppConfig):
     name = "steward.surveys"
     label = "surveys"
     verbose_name = _("Surveys")
+
+    def ready(self) -> None:
+        from steward.cases.signals import case_event_recorded
+
+        from .receivers import schedule_case_survey
+
+        case_event_recorded.connect(schedule_case_survey, dispatch_uid="surveys.case_survey")

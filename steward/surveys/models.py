@@ -193,7 +193,8 @@ class SurveyResponse(models.Model):
     kind = models.CharField(_("kind"), max_length=20, choices=SurveyKind.choices)
     responded_at = models.DateTimeField(_("answered"), db_index=True)
     questionnaire_version = models.PositiveIntegerField(_("questionnaire version"))
-    csat = models.PositiveSmallIntegerField(_("satisfaction"), null=True, blank=True, validators=_scale(1, 5))
+    # 1–5 on the default scale; 1–7 when the questionnaire version says csat_max = 7.
+    csat = models.PositiveSmallIntegerField(_("satisfaction"), null=True, blank=True, validators=_scale(1, 7))
     ces = models.PositiveSmallIntegerField(_("effort"), null=True, blank=True, validators=_scale(1, 7))
     nps = models.PositiveSmallIntegerField(
         _("recommendation"), null=True, blank=True, validators=_scale(0, 10)
@@ -223,6 +224,12 @@ class FollowUpState(models.TextChoices):
     DONE = "done", _("Done")
 
 
+class FollowUpReason(models.TextChoices):
+    LOW_CSAT = "low_csat", _("Low satisfaction score")
+    NOT_SOLVED = "not_solved", _("The customer says the issue is not solved")
+    DETRACTOR = "detractor", _("Detractor in the relationship survey")
+
+
 class FollowUp(models.Model):
     """Closing the loop: a manager calls back a customer who gave a low score."""
 
@@ -248,7 +255,7 @@ class FollowUp(models.Model):
         on_delete=models.SET_NULL,
         related_name="survey_follow_ups",
     )
-    reason = models.CharField(_("reason"), max_length=300)
+    reason = models.CharField(_("reason"), max_length=20, choices=FollowUpReason.choices)
     state = models.CharField(
         _("state"), max_length=10, choices=FollowUpState.choices, default=FollowUpState.OPEN
     )

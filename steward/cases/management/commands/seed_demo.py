@@ -32,6 +32,8 @@ from steward.reviews import services as reviews
 from steward.reviews.models import RootCause
 from steward.sectors.models import Distance, Sector, TaskKind
 from steward.sectors.services import sector_create
+from steward.surveys.demo import seed_surveys
+from steward.surveys.services import surveys_muted
 
 SECTORS = [
     ("Front desk", Distance.FRONT_LINE),
@@ -398,7 +400,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **opts: Any) -> None:
         # Demo history notifies nobody: no mail about months-old replies, no failed-mail notices.
-        with notifications_muted():
+        with notifications_muted(), surveys_muted():
             self._seed(**opts)
 
     def _seed(self, **opts: Any) -> None:
@@ -448,6 +450,9 @@ class Command(BaseCommand):
                 self._case(demo, self._plan(demo, customers))
                 made()
             self._review(demo)
+        # Surveys of the closed cases (sent, some answered, low scores followed up) and one NPS round.
+        answered = seed_surveys(rng=rng, now=now, manager=demo.manager)
+        self.stdout.write(f"  surveys: {answered} case surveys answered")
         self.stdout.write(
             self.style.SUCCESS(
                 f"Seeded {len(customers)} customers and {created} cases. "
