@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 # package@version  file inside the package  destination  sha256 of that exact file
 VENDORED=(
   "@viz-js/viz@3.31.0 dist/viz-global.js static/vendor/viz-global.js c9e0b310f9883910e01c66054b48b7ff4be3d8695141116635e72b0af152692e"
+  "chart.js@4.6.1 dist/chart.umd.min.js static/vendor/chart.umd.min.js 87364cc2b2a76a6684929e7d6b80b18a897794db38400caff1fcf1791c6925d2"
 )
 
 verify() {  # verify <file> <sha256>

@@ -1,4 +1,6 @@
-"""Value-chain formulas (metrics.md §4): pure functions over event rows, no database.
+"""Pure formulas, no database: the value chain (metrics.md §4) over event rows, and satisfaction and
+loyalty (metrics.md §3, §6: CSAT, NPS, CES, FCR, reopen, promises, Wilson/Newcombe intervals, period
+comparisons, pooled windows, p-chart) over counts, in the section headed "satisfaction and loyalty".
 
 Every function takes plain `EventRow`s (what the selectors read from `CaseEvent`) and returns
 dataclasses. Durations are seconds. A ratio with an empty denominator is `None` with a reason,
@@ -844,6 +846,21 @@ def nps_change(current: Nps, previous: Nps) -> Change:
     return Change(delta, ci, _excludes_zero(ci))
 
 
+def mean_change(current: Mean, previous: Mean) -> Change:
+    """Difference of two mean scores with a normal-approximation CI: SE = √(sd1²/n1 + sd2²/n2).
+
+    Needs at least two answers on each side (a standard deviation); otherwise no comparison.
+    """
+    if current.value is None or current.sd is None:
+        return Change(None, None, False, current.reason or NO_DATA)
+    if previous.value is None or previous.sd is None:
+        return Change(None, None, False, previous.reason or NO_PREVIOUS)
+    delta = current.value - previous.value
+    half = Z95 * math.sqrt(current.sd**2 / current.n + previous.sd**2 / previous.n)
+    ci = (delta - half, delta + half)
+    return Change(delta, ci, _excludes_zero(ci))
+
+
 def relative_change(current: float | None, previous: float | None) -> float | None:
     """(current − previous) / previous as a fraction (0.1 = +10 %), for counts and costs (§6.4).
 
@@ -890,14 +907,29 @@ class PeriodComparison:
 
 
 def compare(current: Any, previous: Any) -> Change | CountChange:
-    """The right comparison for the figure's type: Newcombe for proportions, SE for NPS, counts else."""
-    if isinstance(current, Proportion) and isinstance(previous, Proportion):
+    """The right comparison for the figure's type (metrics.md §6.3, §6.4).
+
+    Proportions: Newcombe, in pp. NPS: independent-sample SE, in points. Means: normal approximation.
+    A `Ratio` (e.g. owner continuity, reopens per case) compares its values and a duration `Summary` its
+    medians, without a significance test; plain numbers (counts, costs) likewise, with a relative change.
+    """
+    if type(current) is not type(previous) and not (_is_number(current) and _is_number(previous)):
+        raise TypeError(f"cannot compare {type(current).__name__} with {type(previous).__name__}")
+    if isinstance(current, Proportion):
         return proportion_change(current, previous)
-    if isinstance(current, Nps) and isinstance(previous, Nps):
+    if isinstance(current, Nps):
         return nps_change(current, previous)
-    if isinstance(current, Proportion | Nps) or isinstance(previous, Proportion | Nps):
-        raise TypeError("compare a proportion with a proportion and an NPS with an NPS")
+    if isinstance(current, Mean):
+        return mean_change(current, previous)
+    if isinstance(current, Ratio):
+        return count_change(current.value, previous.value)
+    if isinstance(current, Summary):
+        return count_change(current.median, previous.median)
     return count_change(current, previous)
+
+
+def _is_number(x: Any) -> bool:
+    return x is None or (isinstance(x, int | float) and not isinstance(x, bool))
 
 
 def period_comparison(current: Any, previous: Any, last_year: Any) -> PeriodComparison:
@@ -1105,8 +1137,8 @@ def reopen_rates(
     if reopens < reopened_cases:
         raise ValueError("every reopened case has at least one reopen")
     return ReopenRates(
-        rate=proportion(reopened_cases, resolved_cases, reason=NO_RESOLVED_CASES, n_min=n_min),
-        per_case=ratio(reopens, resolved_cases, reason=NO_RESOLVED_CASES),
+        rate=proportion(reopened_cases, resolved_cases, reason=NO_CLOSED_CASES, n_min=n_min),
+        per_case=ratio(reopens, resolved_cases, reason=NO_CLOSED_CASES),
     )
 
 

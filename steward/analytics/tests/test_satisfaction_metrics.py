@@ -246,6 +246,25 @@ def test_period_comparison_picks_the_test_by_type():
         m.compare(proportion(1, 2), nps(1, 1, 1))
 
 
+def test_mean_change_uses_both_standard_deviations():
+    cur, prev = m.mean_score({5: 30, 4: 10}), m.mean_score({5: 10, 4: 20, 3: 10})
+    ch = m.mean_change(cur, prev)
+    assert ch.delta == pytest.approx(4.75 - 4.0)
+    se = math.sqrt(cur.sd**2 / 40 + prev.sd**2 / 40)  # type: ignore[operator]
+    approx_ci(ch.ci, (0.75 - m.Z95 * se, 0.75 + m.Z95 * se), abs_=1e-9)
+    assert ch.significant
+    assert m.mean_change(m.mean_score({4: 1}), prev).delta is None  # one answer: no spread, no test
+
+
+def test_compare_reads_ratios_by_value_and_durations_by_median():
+    r = m.compare(m.owner_continuity(2, 10), m.owner_continuity(5, 10))
+    assert isinstance(r, m.CountChange) and r.delta == pytest.approx(0.3)
+    d = m.compare(m.summarize([60, 120, 180]), m.summarize([100, 200, 300]))
+    assert isinstance(d, m.CountChange) and d.delta == -80 and d.relative == pytest.approx(-0.4)
+    with pytest.raises(TypeError):
+        m.compare(m.summarize([1]), 3)
+
+
 # ------------------------------------------------------------------ pooled windows, p-chart
 
 

@@ -130,3 +130,12 @@ def test_holidays_come_from_the_table(settings):
     settings.TIME_ZONE = "UTC"
     Holiday.objects.create(date=date(2026, 11, 24), name="Company day")
     assert add_business_minutes(utc(2026, 11, 23, 16, 0), 120) == utc(2026, 11, 25, 10, 0)
+
+
+def test_business_seconds_keep_the_seconds_and_the_sign():
+    from steward.core.business_calendar import business_seconds_between
+
+    a, b = utc(2026, 11, 20, 16, 59, 30), utc(2026, 11, 23, 9, 0, 45)  # Fri 16:59:30 → Mon 09:00:45
+    assert business_seconds_between(a, b, cal()) == 75
+    assert business_seconds_between(b, a, cal()) == -75
+    assert business_minutes_between(a, b, cal()) == 1
