@@ -31,6 +31,8 @@ app.conf.beat_schedule = {
     },
     # Case surveys whose task never reached a worker (broker down): sent once, like the task would.
     "surveys-sweep-case-surveys": {"task": "steward.surveys.tasks.sweep_case_surveys", "schedule": 900.0},
+    # Webhook deliveries whose task was lost: one more attempt each, every ten minutes.
+    "surveys-flush-webhooks": {"task": "steward.surveys.tasks.flush_webhooks", "schedule": 600.0},
     # Expired portal sign-in tokens: removed a day after they expire.
     "portal-purge-login-tokens": {
         "task": "steward.portal.tasks.purge_login_tokens_task",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django import forms
@@ -93,6 +93,10 @@ class ServiceFilterForm(forms.Form):
             c.get("period") or "this_month", today=today, first=c.get("first"), last=c.get("last")
         )
 
+    def period_choice(self) -> str:
+        c = self.cleaned_data if self.is_bound else {}
+        return c.get("period") or "this_month"
+
     def scope(self) -> Scope:
         c = self.cleaned_data if self.is_bound else {}
         return Scope(
@@ -106,3 +110,65 @@ class ServiceFilterForm(forms.Form):
     def dimension(self) -> str:
         c = self.cleaned_data if self.is_bound else {}
         return c.get("by") or "team"
+
+
+REVIEW_CHOICES = [("month", _("Month")), ("year", _("Year"))]
+
+
+class LoyaltyReviewForm(forms.Form):
+    """The loyalty review's period (a month or a year) and scope; empty means last month, all cases."""
+
+    review = forms.ChoiceField(label=_("Review"), choices=REVIEW_CHOICES, required=False)
+    month = forms.DateField(
+        label=_("Month"),
+        required=False,
+        input_formats=["%Y-%m"],
+        widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
+        error_messages={"invalid": _("Give the month as YYYY-MM, for example 2026-03.")},
+    )
+    year = forms.IntegerField(label=_("Year"), required=False, min_value=2000, max_value=9999)
+    team = forms.ModelChoiceField(
+        label=_("Team"), queryset=Team.objects.all(), required=False, empty_label=_("Any team")
+    )
+    category = forms.ModelChoiceField(
+        label=_("Category"), queryset=Category.objects.all(), required=False, empty_label=_("Any category")
+    )
+    channel = forms.ChoiceField(
+        label=_("Channel"), choices=[("", _("Any channel")), *Channel.choices], required=False
+    )
+    kind = forms.ChoiceField(label=_("Kind"), choices=[("", _("Any kind")), *Kind.choices], required=False)
+
+    def __init__(self, *args: Any, today: date, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.today = today
+        last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+        self.fields["month"].initial = last_month
+        self.fields["year"].initial = today.year - 1
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("review") == "year":
+            year = data.get("year")
+            if year is not None and year > self.today.year:
+                self.add_error("year", _("This year has not started yet."))
+        else:
+            month = data.get("month")
+            if month is not None and month.replace(day=1) > self.today:
+                self.add_error("month", _("This month has not started yet."))
+        return data
+
+    def kind_and_first(self) -> tuple[str, date]:
+        """("month" | "year", the first day of the reviewed period); defaults: last month, last year."""
+        c = self.cleaned_data if self.is_bound else {}
+        if c.get("review") == "year":
+            return "year", date(c.get("year") or self.fields["year"].initial, 1, 1)
+        return "month", (c.get("month") or self.fields["month"].initial).replace(day=1)
+
+    def scope(self) -> Scope:
+        c = self.cleaned_data if self.is_bound else {}
+        return Scope(
+            team=c["team"].pk if c.get("team") else None,
+            category=c["category"].pk if c.get("category") else None,
+            channel=c.get("channel") or "",
+            kind=c.get("kind") or "",
+        )

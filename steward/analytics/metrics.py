@@ -1137,8 +1137,8 @@ def reopen_rates(
     if reopens < reopened_cases:
         raise ValueError("every reopened case has at least one reopen")
     return ReopenRates(
-        rate=proportion(reopened_cases, resolved_cases, reason=NO_RESOLVED_CASES, n_min=n_min),
-        per_case=ratio(reopens, resolved_cases, reason=NO_RESOLVED_CASES),
+        rate=proportion(reopened_cases, resolved_cases, reason=NO_CLOSED_CASES, n_min=n_min),
+        per_case=ratio(reopens, resolved_cases, reason=NO_CLOSED_CASES),
     )
 
 

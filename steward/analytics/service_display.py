@@ -52,11 +52,16 @@ class Shown:
 def show(figure: Figure) -> Shown:
     v: Any = figure.value
     unit = FIGURES[figure.key].unit
-    if unit == "seconds":
+    if unit == "seconds":  # calendar time; the business-hours summary of the same cases beside it
         s: metrics.Summary = v
+        business: metrics.Summary = figure.extra.get("business") or metrics.summarize([])
         if not s.n:
             return Shown("–", "", 0, "no_data", _("No cases in this period"), None)
-        detail = _("p90 %(p90)s · mean %(mean)s") % {"p90": format_wait(s.p90), "mean": format_wait(s.mean)}
+        detail = _("p90 %(p90)s · in business hours: median %(median)s, p90 %(bp90)s") % {
+            "p90": format_wait(s.p90),
+            "median": format_wait(business.median),
+            "bp90": format_wait(business.p90),
+        }
         flag, note = ("low_sample", _("few cases")) if s.low_sample else ("", "")
         return Shown(format_wait(s.median), detail, s.n, flag, note, round((s.median or 0) / 3600, 2))
     if isinstance(v, metrics.Ratio):  # owner continuity: 1 − changes per case, may go below 0
@@ -101,3 +106,30 @@ def show(figure: Figure) -> Shown:
         detail = _("95 %% CI %(lo)s–%(hi)s %%") % {"lo": f"{v.ci[0] * 100:.1f}", "hi": f"{v.ci[1] * 100:.1f}"}
     flag, note = ("low_sample", _("few answers") if survey else _("few cases")) if v.low_sample else ("", "")
     return Shown(_pct(v.value), detail, n, flag, note, round(v.value * 100, 1))
+
+
+def show_change(figure: Figure, change: Any) -> tuple[str, str]:
+    """The change against the previous period in words, and a CSS class: "better", "worse" or ""."""
+    unit = FIGURES[figure.key].unit
+    lower_is_better = FIGURES[figure.key].lower_is_better
+    if isinstance(change, metrics.Change):
+        if change.delta is None:
+            return _("no comparison"), ""
+        amount = (
+            _("%(d)s points") % {"d": f"{change.delta:+.0f}"}
+            if unit == "points"
+            else _("%(d)s pp") % {"d": f"{change.delta:+.1f}"}
+        )
+        if not change.significant:
+            return _("%(amount)s, no significant change") % {"amount": amount}, ""
+        better = (change.delta < 0) == lower_is_better
+        return _("%(amount)s, a change") % {"amount": amount}, "better" if better else "worse"
+    # A metrics.CountChange: owner continuity (a fraction) or a duration median (seconds); no test.
+    if change.delta is None:
+        return _("no comparison"), ""
+    if unit == "seconds":
+        sign = "+" if change.delta >= 0 else "−"
+        text = _("median %(d)s") % {"d": sign + format_wait(abs(change.delta))}
+    else:
+        text = _("%(d)s pp") % {"d": f"{change.delta * 100:+.1f}"}
+    return text, ""

@@ -18,26 +18,36 @@ Three layers, each usable on its own (a loyalty review page can reuse any of the
    `family_counts(family, period, scope, now=…)` reads every count of the family in ONE query
    (``Count(filter=Q(…))``); `family_breakdown(…, by=<dimension>)` is the same query with a GROUP BY
    on team, owner, category, channel or kind; `family_trend(…)` GROUPs BY month (``TruncMonth`` in the
-   organisation's time zone). Durations (first response, resolution) come from `duration_summary`
-   and friends: ``percentile_cont`` on PostgreSQL, `metrics.percentile` (the same interpolation) over
-   the fetched seconds on SQLite.
+   organisation's time zone). Durations (first response, requester wait, full resolution) are the
+   seconds the case services store on the case, calendar and business (steward.cases.durations):
+   `duration_summary` and friends give n, median, p90, mean, max with ``percentile_cont`` on
+   PostgreSQL and `metrics.percentile` (the same interpolation) over the fetched seconds on SQLite.
 
    A count is named ``"<figure>.<part>"``: ``"fcr.n"`` is the FCR denominator, ``"fcr.k"`` its
    numerator; survey score distributions are ``"csat=4"``, ``"nps=10"``.
 
-2. **Figures.** `figures(period, scope, now=…)` applies the formulas of `metrics` (proportion,
-   csat_top2, ces_easy, nps_from_counts, mean_score) to the counts: every `Figure` carries its value,
-   n, 95 % CI and the low-sample flags (below `metrics.MIN_SAMPLE` only the counts are shown).
+2. **Figures.** `figures(period, scope, now=…)` applies the formulas of `metrics` (csat_top2, ces_easy,
+   nps_from_counts, fcr_rate, reopen_rates, repeat_explanation_rates, owner_continuity, …) to the
+   counts: every `Figure` carries its value (Proportion, Nps, Ratio or a duration Summary), the counts
+   of its parts and companion values (`extra`). `breakdown(dimension, …)` recomputes them per group
+   from the group's own counts, `trends(keys, …)` per complete month, `compare(current, previous)`
+   against another period (`previous_period`) with `metrics.compare`. `FIGURES` describes each figure
+   (family, label, help, unit, drill-down parts, whether lower is better).
 
 3. **Drill-down.** `cases_behind(key, part, period, scope, now=…)` is the queryset of exactly the
    cases a count counted, built from the same Q objects as the counts (a test holds them equal).
 
+4. **Cases at risk now.** `overdue_next_steps`, `owner_away_without_cover` (the accounts absence
+   selector), `waiting_longest`: open-case querysets, one query each (plus one for who is away).
+
 Scope filters (`Scope`) are on the case: a relationship survey answer (no case) counts only when no
-scope filter is set. Nothing here writes.
+scope filter is set. Nothing here writes; the presentation (value in words, flags) is in
+service_display.py, the pages in service_views.py.
 """
 
 from __future__ import annotations
 
+import calendar
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -53,7 +63,6 @@ from django.db.models import (
     Exists,
     F,
     FloatField,
-    Func,
     IntegerField,
     Max,
     Model,
@@ -69,6 +78,7 @@ from django.db.models.lookups import Exact, GreaterThanOrEqual, LessThan
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from steward.cases import durations as case_durations
 from steward.cases.models import (
     Case,
     CaseEvent,
@@ -150,6 +160,26 @@ def period_for(choice: str, *, today: date, first: date | None = None, last: dat
             raise ValueError("a custom period needs a first and a last day, in order")
         return Period.of_days(first, last)
     return Period.of_days(month, today)
+
+
+def previous_period(choice: str, period: Period) -> Period:
+    """The period a figure is compared with: the same span one month, quarter or year earlier for the
+    calendar choices (month to date against the previous month to the same day), else the same number
+    of days just before."""
+    first, last = period.first, period.last
+    shift = {"this_month": 1, "last_month": 1, "quarter": 3, "year": 12}.get(choice)
+    if shift is None:
+        days = (last - first).days + 1
+        return Period.of_days(first - timedelta(days=days), first - timedelta(days=1))
+
+    def back(day: date) -> date:
+        month = add_months(day, -shift)
+        return month.replace(day=min(day.day, calendar.monthrange(month.year, month.month)[1]))
+
+    if choice == "last_month":  # the whole month before
+        start = add_months(first, -1)
+        return Period.of_days(start, first - timedelta(days=1))
+    return Period.of_days(back(first), back(last))
 
 
 @dataclass(frozen=True)
@@ -302,8 +332,6 @@ def _resolved_parts(now: datetime) -> dict[str, dict[str, Q]]:
         "confirmed": {"n": Q(), "k": Q(closure=Closure.CONFIRMED)},
         "repeat_explanation": {"n": exposed, "k": exposed & _repeat_flagged()},
         "repeat_explanation_all": {"n": Q(), "k": _repeat_flagged()},
-        # Clock skew or a bad import: rejected from the resolution time and counted (metrics.md §0).
-        "resolution_rejected": {"n": Q(closed_at__lt=F("created_at"))},
         "owner_continuity": {"n": Q(), "k": Q(GreaterThanOrEqual(changes, 1))},
     }
 
@@ -382,7 +410,6 @@ FAMILIES: dict[str, Family] = {
         parts=lambda now: {
             "repeat_contact": {"n": Q(), "k": Q(is_repeat_contact=True)},
             "unanswered": {"n": Q(), "k": Q(first_response_at__isnull=True)},
-            "first_response_rejected": {"n": Q(first_response_at__lt=F("created_at"))},
         },
     ),
     "handoff": Family(
@@ -535,21 +562,14 @@ def case_ids_counted(
 
 # ------------------------------------------------------------------ durations
 
+# Stored on the case by the case services in calendar and business seconds (steward.cases.durations);
+# empty = not measured (no human reply yet, opened by staff, open again after a reopen; a negative span
+# is never stored). Each is bucketed by its family's date: first response by the opening, the others by
+# the close. Open cases are right-censored: they are in no resolution time (the risk lists show them).
 DURATIONS: dict[str, dict[str, Any]] = {
-    # First reply by a person to the customer's first contact; bucketed by the case's opening.
-    "first_response": {
-        "family": "opened",
-        "start": "created_at",
-        "end": "first_response_at",
-        "only": Q(first_response_at__gte=F("created_at")),
-    },
-    # Opening to the (last) close, closed cases only: open ones are right-censored (reported as open age).
-    "resolution": {
-        "family": "resolved",
-        "start": "created_at",
-        "end": "closed_at",
-        "only": Q(closed_at__gte=F("created_at")),
-    },
+    "first_response": {"family": "opened", "fields": case_durations.FIRST_RESPONSE},
+    "resolution": {"family": "resolved", "fields": case_durations.RESOLUTION},
+    "requester_wait": {"family": "resolved", "fields": case_durations.REQUESTER_WAIT},
 }
 
 
@@ -564,72 +584,87 @@ class PercentileCont(Aggregate):
         super().__init__(expression, fraction=float(fraction), **extra)
 
 
-class EpochSeconds(Func):
-    """Seconds in a PostgreSQL interval."""
+@dataclass(frozen=True)
+class Durations:
+    """One duration figure's summaries: calendar seconds and business seconds of the same cases."""
 
-    template = "EXTRACT(EPOCH FROM %(expressions)s)"
-    output_field = FloatField()
+    calendar: metrics.Summary
+    business: metrics.Summary
+
+    @property
+    def n(self) -> int:
+        return self.calendar.n
+
+
+_NO_DURATIONS = Durations(metrics.summarize([]), metrics.summarize([]))
 
 
 def _duration_rows(key: str, period: Period, scope: Scope, *, now: datetime) -> QuerySet[Any]:
     d = DURATIONS[key]
-    return family_rows(d["family"], period, scope, now=now).filter(d["only"])
+    return family_rows(d["family"], period, scope, now=now).filter(**{f"{d['fields'][0]}__isnull": False})
 
 
 def _summaries(
     key: str, qs: QuerySet[Any], group: Sequence[str], keyfn: Callable[[Mapping[str, Any]], Any]
-) -> dict[Any, metrics.Summary]:
-    d = DURATIONS[key]
+) -> dict[Any, Durations]:
+    cal, biz = DURATIONS[key]["fields"]
     if connection.vendor == "postgresql":
-        secs = EpochSeconds(F(d["end"]) - F(d["start"]))
-        qs = qs.order_by().values(*group) if group else qs.order_by().values()
-        aggs = {
-            "n": Count("pk"),
-            "median": PercentileCont(secs, 0.5),
-            "p90": PercentileCont(secs, 0.9),
-            "mean": Avg(secs),
-            "max": Max(secs),
-        }
-        if group:
-            rows: Iterable[Mapping[str, Any]] = qs.annotate(**aggs)
-        else:
-            rows = [qs.aggregate(**aggs)]
-        return {
-            keyfn(r): metrics.Summary(
-                int(r["n"]), _rf(r["median"]), _rf(r["p90"]), _rf(r["mean"]), _rf(r["max"])
+        aggs: dict[str, Aggregate] = {"n": Count("pk")}
+        for name, col in (("c", cal), ("b", biz)):
+            aggs |= {
+                f"{name}_median": PercentileCont(F(col), 0.5),
+                f"{name}_p90": PercentileCont(F(col), 0.9),
+                f"{name}_mean": Avg(col),
+                f"{name}_max": Max(col),
+                f"{name}_n": Count(col),
+            }
+        base = qs.order_by()
+        rows: Iterable[Mapping[str, Any]] = (
+            base.values(*group).annotate(**aggs) if group else [base.aggregate(**aggs)]
+        )
+
+        def summary(r: Mapping[str, Any], name: str) -> metrics.Summary:
+            return metrics.Summary(
+                int(r[f"{name}_n"] or 0),
+                _rf(r[f"{name}_median"]),
+                _rf(r[f"{name}_p90"]),
+                _rf(r[f"{name}_mean"]),
+                _rf(r[f"{name}_max"]),
             )
-            for r in rows
-        }
-    values: dict[Any, list[float]] = defaultdict(list)
-    seen: dict[Any, Mapping[str, Any]] = {}
-    for r in qs.order_by().values(*group, d["start"], d["end"]).iterator(chunk_size=5000):
-        k = keyfn(r)
-        seen.setdefault(k, r)
-        values[k].append((r[d["end"]] - r[d["start"]]).total_seconds())
-    out = {k: _rounded(metrics.summarize(v)) for k, v in values.items()}
-    if not group and not out:
-        out[keyfn({})] = metrics.summarize([])
-    return out
+
+        return {keyfn(r): Durations(summary(r, "c"), summary(r, "b")) for r in rows if r["n"]}
+    # SQLite has no percentile_cont: the same interpolation (metrics.percentile) over the fetched seconds.
+    values: dict[Any, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
+    for r in qs.order_by().values(*group, cal, biz).iterator(chunk_size=5000):
+        c, b = values[keyfn(r)]
+        c.append(float(r[cal]))
+        if r[biz] is not None:
+            b.append(float(r[biz]))
+    return {
+        k: Durations(rounded(metrics.summarize(c)), rounded(metrics.summarize(b)))
+        for k, (c, b) in values.items()
+    }
 
 
 def _rf(x: Any) -> float | None:
     return None if x is None else round(float(x), 3)
 
 
-def _rounded(s: metrics.Summary) -> metrics.Summary:
+def rounded(s: metrics.Summary) -> metrics.Summary:
+    """A summary to the millisecond, so SQLite's Python percentiles and PostgreSQL's agree exactly."""
     return metrics.Summary(s.n, _rf(s.median), _rf(s.p90), _rf(s.mean), _rf(s.max))
 
 
-def duration_summary(key: str, period: Period, scope: Scope, *, now: datetime) -> metrics.Summary:
-    """n, median, p90, mean and max of a duration (seconds) in the period and scope: one query."""
+def duration_summary(key: str, period: Period, scope: Scope, *, now: datetime) -> Durations:
+    """n, median, p90, mean and max of a duration (seconds, calendar and business): one query."""
     out = _summaries(key, _duration_rows(key, period, scope, now=now), (), lambda r: None)
-    return out.get(None, metrics.summarize([]))
+    return out.get(None, _NO_DURATIONS)
 
 
 def duration_breakdown(
     key: str, dimension: str, period: Period, scope: Scope, *, now: datetime
-) -> dict[Any, metrics.Summary]:
-    """A duration's summary per group of a dimension (keys as in `family_breakdown`): one query."""
+) -> dict[Any, Durations]:
+    """A duration's summaries per group of a dimension (keys as in `family_breakdown`): one query."""
     family = DURATIONS[key]["family"]
     fields = _group_fields(family, dimension)
     return _summaries(key, _duration_rows(key, period, scope, now=now), fields, lambda r: r[fields[0]])
@@ -637,8 +672,8 @@ def duration_breakdown(
 
 def duration_trend(
     key: str, scope: Scope, *, now: datetime, months: int = 12
-) -> list[tuple[date, metrics.Summary]]:
-    """A duration's summary per complete month: one query grouped by month."""
+) -> list[tuple[date, Durations]]:
+    """A duration's summaries per complete month: one query grouped by month."""
     family = FAMILIES[DURATIONS[key]["family"]]
     keys = complete_months(now=now, months=months)
     period = Period(_midnight(keys[0]), _midnight(add_months(keys[-1], 1)))
@@ -646,7 +681,7 @@ def duration_trend(
         month=TruncMonth(family.date_field, tzinfo=org_tz())
     )
     by_month = _summaries(key, qs, ("month",), lambda r: _month_key(r["month"]))
-    return [(m, by_month.get(m, metrics.summarize([]))) for m in keys]
+    return [(m, by_month.get(m, _NO_DURATIONS)) for m in keys]
 
 
 # ------------------------------------------------------------------ figures (formulas over counts)
@@ -806,18 +841,30 @@ FIGURES: dict[str, FigureDef] = {
             "opened",
             _("First response time"),
             _(
-                "From the customer's first contact to the first reply by a person; "
-                "cases opened in the period."
+                "From the customer's first message to the first reply by a person; cases opened in the "
+                "period by the customer (cases staff opened for a call or a visit have none)."
             ),
             "seconds",
             (("n", _("Answered")),),
             lower_is_better=True,
         ),
         FigureDef(
+            "requester_wait",
+            "resolved",
+            _("Requester wait"),
+            _(
+                "Time a closed case waited on us (new, open, reopened, with a sector), not on the customer; "
+                "cases closed in the period."
+            ),
+            "seconds",
+            (("n", _("Closed cases")),),
+            lower_is_better=True,
+        ),
+        FigureDef(
             "resolution",
             "resolved",
             _("Resolution time"),
-            _("From opening to close, cases closed in the period (calendar time)."),
+            _("From opening to the last close, cases closed in the period."),
             "seconds",
             (("n", _("Closed cases")),),
             lower_is_better=True,
@@ -837,7 +884,8 @@ class Figure:
     `counts` are the counts of its drill-down parts ({"n": …, "k": …}); `extra` holds the companion
     values shown beside it: "mean" (metrics.Mean) for CSAT and CES, "per_case" (metrics.Ratio) for
     reopens, "all_cases" (Proportion) for repeat explanation, "changed_owner" (Proportion) for owner
-    continuity, "pending" (int) for FCR and promises, "rejected" (int: negative durations left out).
+    continuity, "pending" (int) for FCR and promises, "business" (metrics.Summary) for a duration, whose
+    value is the calendar-time metrics.Summary.
     """
 
     key: str
@@ -911,6 +959,11 @@ def figure_from_counts(key: str, counts: Counts) -> Figure:
     raise KeyError(key)
 
 
+def duration_figure(key: str, d: Durations) -> Figure:
+    """A duration figure: the calendar-time summary, with the business-hours one beside it."""
+    return Figure(key, d.calendar, {"n": d.n}, {"business": d.business})
+
+
 def figures_from_counts(counts_by_family: Mapping[str, Counts], keys: Iterable[str]) -> dict[str, Figure]:
     return {k: figure_from_counts(k, counts_by_family[FIGURES[k].family]) for k in keys}
 
@@ -934,10 +987,19 @@ def figures(period: Period, scope: Scope, *, now: datetime) -> Dashboard:
     counts = {fam: family_counts(fam, period, scope, now=now) for fam in COUNT_FAMILIES}
     out = figures_from_counts(counts, [k for k in FIGURES if k not in DURATION_FIGURES])
     for key in DURATION_FIGURES:
-        family = counts[FIGURES[key].family]
-        rejected = {"rejected": family.get(f"{key}_rejected.n", 0)}
-        out[key] = Figure(key, duration_summary(key, period, scope, now=now), extra=rejected)
+        out[key] = duration_figure(key, duration_summary(key, period, scope, now=now))
     return Dashboard(period, scope, out, counts)
+
+
+def compare(current: Dashboard, previous: Dashboard) -> dict[str, Any]:
+    """Each figure against the previous period (metrics.compare): a metrics.Change for proportions and
+    NPS (Newcombe / independent-sample CI, "significant" only when it excludes 0), a CountChange for
+    owner continuity and the duration medians (no test)."""
+    out: dict[str, Any] = {}
+    for key, f in current.figures.items():
+        now_v, before = f.value, previous.figures[key].value
+        out[key] = metrics.compare(now_v, before)
+    return out
 
 
 @dataclass(frozen=True)
@@ -969,7 +1031,7 @@ def breakdown(
         fam_counts = {fam: counts[gkey].get(fam, {}) for fam in families}
         figs = figures_from_counts(fam_counts, [k for k in keys if k not in DURATION_FIGURES])
         for k, by_group in durations.items():
-            figs[k] = Figure(k, by_group.get(gkey, metrics.summarize([])))
+            figs[k] = duration_figure(k, by_group.get(gkey, _NO_DURATIONS))
         rows.append(BreakdownRow(group, figs))
     return rows
 
@@ -984,7 +1046,10 @@ def trend(key: str, scope: Scope, *, now: datetime, months: int = 12) -> list[Tr
     """One figure per complete month (the last `months`): one query grouped by month."""
     d = FIGURES[key]
     if key in DURATION_FIGURES:
-        return [TrendPoint(m, Figure(key, s)) for m, s in duration_trend(key, scope, now=now, months=months)]
+        return [
+            TrendPoint(m, duration_figure(key, s))
+            for m, s in duration_trend(key, scope, now=now, months=months)
+        ]
     return [
         TrendPoint(m, figure_from_counts(key, c))
         for m, c in family_trend(d.family, scope, now=now, months=months)

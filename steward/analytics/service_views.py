@@ -25,7 +25,7 @@ from . import service_figures as sf
 from .exports import _Line
 from .forms import ServiceFilterForm
 from .permissions import analysis_reader
-from .service_display import Shown, show
+from .service_display import Shown, show, show_change
 
 PAGE_SIZE = 25
 
@@ -44,14 +44,24 @@ SECTIONS: list[tuple[str, tuple[str, ...]]] = [
         ),
     ),
     ("outcomes", ("fcr", "confirmed", "reopen", "repeat_contact", "promise_kept")),
-    ("work", ("first_response", "resolution", "repeat_explanation", "handoff_summary", "owner_continuity")),
+    (
+        "work",
+        (
+            "first_response",
+            "requester_wait",
+            "resolution",
+            "repeat_explanation",
+            "handoff_summary",
+            "owner_continuity",
+        ),
+    ),
 ]
 BREAKDOWN_KEYS = ("csat", "nps", "fcr", "confirmed", "reopen", "promise_kept", "first_response", "resolution")
 TREND_CHARTS: list[tuple[str, tuple[str, ...], str]] = [
     ("satisfaction", ("csat", "ces", "fcr", "confirmed"), "%"),
     ("failures", ("reopen", "repeat_contact", "repeat_explanation", "promise_kept"), "%"),
     ("nps", ("nps",), ""),
-    ("times", ("first_response", "resolution"), "h"),
+    ("times", ("first_response", "requester_wait", "resolution"), "h"),
 ]
 TREND_KEYS = tuple(dict.fromkeys(k for _name, keys, _unit in TREND_CHARTS for k in keys))
 
@@ -69,7 +79,7 @@ def _chart_title(name: str) -> str:
         "satisfaction": _("Satisfaction and resolution by month (%)"),
         "failures": _("Service failures and promises by month (%)"),
         "nps": _("NPS by month (points)"),
-        "times": _("Median first response and resolution time by month (hours)"),
+        "times": _("Median first response, requester wait and resolution time by month (hours)"),
     }[name]
 
 
@@ -140,25 +150,44 @@ def _risk_pages(request: HttpRequest, scope: sf.Scope, now: datetime) -> list[tu
     ]
 
 
+def _risk_page(request: HttpRequest, name: str, scope: sf.Scope, now: datetime) -> Page:
+    return Paginator(sf.risk_list(name, scope, now=now), PAGE_SIZE).get_page(request.GET.get(f"{name}_page"))
+
+
 def service_dashboard(request: HttpRequest) -> HttpResponse:
-    """Figures with n, CI and sample flags; a breakdown; 12-month trends; cases at risk."""
+    """Figures with n, CI and sample flags; a breakdown; 12-month trends; cases at risk.
+
+    An htmx request for one page of a risk list (``?risk=overdue&overdue_page=2``) gets that list alone.
+    """
     analysis_reader(request)
     form, ok = _parse(request)
-    context: dict[str, Any] = {"form": form, "query": _filters_query(request)}
+    context: dict[str, Any] = {"form": form, "query": _filters_query(request, "risk")}
     if not ok:
         return render(request, "analytics/service.html", context, status=400)
     now = timeutil.now()
+    risk = request.GET.get("risk", "")
+    if request.htmx and risk in sf.RISK_LISTS:  # type: ignore[attr-defined]
+        page = _risk_page(request, risk, form.scope(), now)
+        context.update(name=risk, title=_risk_title(risk), page=page, now=now)
+        return render(request, "analytics/service.html#risk", context)
     today = timezone.localdate(now, sf.org_tz())
     period, scope, by = form.period_of(today), form.scope(), form.dimension()
     dash = sf.figures(period, scope, now=now)
+    previous = sf.previous_period(form.period_choice(), period)
+    changes = sf.compare(dash, sf.figures(previous, scope, now=now))
     shown = {k: show(f) for k, f in dash.figures.items()}
     sections = [
-        (_section_title(name), [(dash.figures[k], shown[k]) for k in keys]) for name, keys in SECTIONS
+        (
+            _section_title(name),
+            [(dash.figures[k], shown[k], show_change(dash.figures[k], changes[k])) for k in keys],
+        )
+        for name, keys in SECTIONS
     ]
     rows = sf.breakdown(by, period, scope, now=now, keys=BREAKDOWN_KEYS)
     breakdown_rows = [(r.group, [(r.figures[k], show(r.figures[k])) for k in BREAKDOWN_KEYS]) for r in rows]
     context.update(
         period=period,
+        previous=previous,
         scope=scope,
         by=by,
         by_label=sf.DIMENSIONS[by],
@@ -252,16 +281,23 @@ def _case_lines(cases: Iterable[Case], now: datetime) -> Iterator[list[Any]]:
         due = getattr(c, "next_step_due", None)
         yield [
             c.pk,
-            c.subject,
-            c.customer.name,
-            c.owner.display_name,
+            _cell(c.subject),
+            _cell(c.customer.name),
+            _cell(c.owner.display_name),
             c.status,
             c.kind,
             c.channel,
             c.created_at.isoformat(),
-            getattr(c, "next_step_text", None) or "",
+            _cell(getattr(c, "next_step_text", None) or ""),
             due.isoformat() if due else "",
         ]
+
+
+def _cell(value: Any) -> Any:
+    """Text a customer wrote (a subject, a name) must not run as a spreadsheet formula when opened."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 def _stream(lines: Iterable[list[Any]], name: str) -> StreamingHttpResponse:

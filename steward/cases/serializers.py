@@ -15,6 +15,7 @@ from steward.core.serializers import DetailSerializer, ErrorSerializer  # noqa: 
 from steward.customers.models import Customer
 from steward.customers.selectors import customers_visible_to
 
+from .durations import ALL_FIELDS as DURATION_FIELDS
 from .models import (
     MANUAL_STATUS_CHOICES,
     STAFF_CONFIRMATION_CHANNEL_CHOICES,
@@ -125,6 +126,8 @@ class CaseDetailSerializer(CaseListSerializer):
             "reopen_count",
             "follow_up_of",
             "is_repeat_contact",
+            # Seconds, calendar and business time on the owning team's calendar (null: not measured).
+            *DURATION_FIELDS,
         ]
         read_only_fields = fields
 

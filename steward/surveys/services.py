@@ -84,7 +84,8 @@ _muted: ContextVar[bool] = ContextVar("steward_surveys_muted", default=False)
 
 @contextmanager
 def surveys_muted() -> Iterator[None]:
-    """Case events inside this block schedule no survey (loading history: the demo seed, imports)."""
+    """Loading history (the demo seed, imports): case events inside this block schedule no survey, and
+    surveys sent or answered in it write no mail and call no webhook."""
     token = _muted.set(True)
     try:
         yield
@@ -101,7 +102,7 @@ def is_muted() -> bool:
 
 def _case_mail(survey: Survey, case: Case, raw_token: str) -> None:
     customer = case.customer
-    if not customer.email:
+    if not customer.email or is_muted():
         return  # the portal still shows the invitation
     language = survey.language
     url = survey_url(raw_token, language)
@@ -330,7 +331,8 @@ def survey_answer(*, survey: Survey, answers: dict[str, Any], at: datetime | Non
     )
     if reason:
         follow_up = follow_up_open(response=response, survey=survey, case=case, reason=reason, at=at)
-        webhooks.webhook_emit(event="survey.low_score", payload=low_score_payload(response, follow_up))
+        if not is_muted():  # history (the demo seed, imports) calls no receiver
+            webhooks.webhook_emit(event="survey.low_score", payload=low_score_payload(response, follow_up))
     return response
 
 
@@ -383,7 +385,7 @@ def follow_up_assignee(*, survey: Survey, case: Case | None) -> User | None:
 
 def _notify_assignee(follow_up: FollowUp) -> None:
     user = follow_up.assignee
-    if user is None or not user.email:
+    if user is None or not user.email or is_muted():
         return
     language = mail_language(user.language)
     url = settings.STEWARD_BASE_URL + _follow_ups_path(language)
@@ -508,6 +510,8 @@ def nps_campaign_start(*, actor: User, segment: dict[str, Any], at: datetime | N
 
 
 def _nps_mail(survey: Survey, customer: Customer, raw_token: str) -> None:
+    if is_muted():
+        return
     language = survey.language
     with translation.override(language):
         context = {

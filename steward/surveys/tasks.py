@@ -67,3 +67,20 @@ def sweep_case_surveys() -> int:
         if survey_send(case=case) is not None:
             sent += 1
     return sent
+
+
+@shared_task(name="steward.surveys.tasks.flush_webhooks")
+def flush_webhooks() -> int:
+    """Periodic (beat): deliveries still pending an hour on lost their task (broker down): try again."""
+    from datetime import timedelta
+
+    from steward.core import timeutil
+
+    from .models import DeliveryState, WebhookDelivery
+
+    stale = WebhookDelivery.objects.filter(
+        state=DeliveryState.PENDING, created_at__lt=timeutil.now() - timedelta(hours=1)
+    ).values_list("pk", flat=True)[:200]
+    for delivery_id in stale:
+        webhooks.webhook_attempt(delivery_id=delivery_id)
+    return len(stale)

@@ -10,7 +10,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from steward.analytics.service_figures import add_months
-from steward.analytics.tests.service_log import answer
+from steward.analytics.tests.service_log import answer, relationship_answer
 from steward.cases.services import case_confirm_solution, case_open, case_propose_solution, case_reply
 from steward.customers.services import customer_create
 from tests.e2e.test_handoff_scenario import sign_in
@@ -18,7 +18,9 @@ from tests.e2e.test_handoff_scenario import sign_in
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def test_manager_reads_the_dashboard_in_thai_with_a_chart_and_its_table(live_server, page: Page, personas):
+def test_manager_reads_the_dashboard_in_thai_with_a_chart_and_its_table(
+    live_server, page: Page, personas, tmp_path
+):
     p = personas
     last_month = add_months(timezone.localdate(), -1)
     start = timezone.make_aware(timezone.datetime.combine(last_month, timezone.datetime.min.time()))
@@ -31,7 +33,8 @@ def test_manager_reads_the_dashboard_in_thai_with_a_chart_and_its_table(live_ser
         case_reply(actor=p.adviser, case=case, body="กำลังตรวจสอบ", at=at + timedelta(hours=1))
         case_propose_solution(actor=p.adviser, case=case, solution="แก้ไขแล้ว", at=at + timedelta(hours=3))
         case_confirm_solution(case=case, at=at + timedelta(hours=4))
-        answer(case, at + timedelta(hours=5), csat=5 if i % 3 else 2, ces=6, nps=9 if i % 2 else 6)
+        answer(case, at + timedelta(hours=5), csat=5 if i % 3 else 2, ces=6)
+        relationship_answer(customer, at + timedelta(hours=6), 9 if i % 2 else 6)
 
     base = live_server.url
     sign_in(page, base, "manager")
@@ -47,6 +50,8 @@ def test_manager_reads_the_dashboard_in_thai_with_a_chart_and_its_table(live_ser
     expect(table).to_be_visible()
     expect(table.locator("tbody tr")).to_have_count(12)
     expect(table.locator("tbody tr").last).to_contain_text("66.7 %")  # last month's CSAT, as on the card
+
+    page.screenshot(path=str(tmp_path / "service-dashboard-th.png"), full_page=True)
 
     page.get_by_test_id("drill-csat-k").click()
     expect(page.get_by_test_id("drill-cases").locator("tbody tr")).to_have_count(4)

@@ -18,23 +18,26 @@ G       e-mail      reply after 4 h, next step still open (due 31 Mar), confirme
 F       e-mail      opened and closed in February (outside the period)                25 Feb
 ======  ==========  ================================================================  =========
 
-Survey answers (March, through the ORM until the surveys app has its submit service), CSAT/CES/NPS/
-solved/explained again/knew owner/solved at first contact:
-A 5/7/10/yes/no/yes/yes, B 2/3/3/no/YES/-/no, C 4/5/8/-/no/-/-, D 3/6/9/-/YES/no/-, a relationship answer
-with NPS 6 and no case, and F's answer in February (CSAT 5). D's "yes, I explained again" makes D a
-repeat-explanation case (not exposed: one contact, no handoff).
+Survey answers (March), through the surveys services (survey_send after the close, survey_answer;
+relationship NPS through nps_survey_send), as the questionnaire asks them: a case survey asks CSAT, CES,
+the three yes/no items and "solved?" only after an unconfirmed close; NPS is the relationship survey's.
+Case answers CSAT/CES/solved/explained again/knew owner/solved at first contact:
+A 5/7/-/no/yes/yes, B 2/3/NO/YES/-/no, C 4/5/-/no/-/-, D 3/6/-/YES/no/-; F's answer in February (CSAT 5).
+Relationship NPS in March: Ana 10, Bo 3, Chai 8, Dao 9, Gita 6 (no case: no team, owner or category).
+D's "yes, I explained again" makes D a repeat-explanation case (not exposed: one contact, no handoff).
 
 Expected (March): closed A B C D G = 5; FCR 1 of 4 (A; G pending); reopen 1 of 5 (C); confirmed 4 of 5
 (not B); repeat explanation 1 of 2 exposed (B; C exposed by its handoff), 2 of 5 over all (B, D);
 owner changed 1 of 5 (C); opened A B C D E G = 6, repeat contacts 1 (E), unanswered 1 (E);
-promise kept 1 of 3 (A kept; B broken; G open and overdue); first response 1 h, 2 h, 30 min, 10 min,
-4 h; resolution per case in the test.
+promise kept 1 of 3 (A kept; B broken; G open and overdue); first response 1 h, 30 min, 10 min, 4 h
+(B was opened by staff on the phone: none); requester wait A 24 h, B 48 h, C 96 h, D 1 h, G 48 h.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from steward.accounts.models import User
 from steward.cases.models import Case, Category, Channel, Commitment, CommitmentState, Kind
@@ -51,8 +54,10 @@ from steward.cases.services import (
     commitment_resolve,
     commitment_set,
 )
+from steward.customers.models import Customer
 from steward.customers.services import customer_create
-from steward.surveys.models import Survey, SurveyKind, SurveyResponse
+from steward.surveys.models import SurveyResponse
+from steward.surveys.services import nps_survey_send, survey_answer, survey_send
 from steward.testing import DONE, NEED
 
 MARCH = datetime(2026, 3, 1, tzinfo=UTC)
@@ -78,8 +83,11 @@ def _customer(name: str):
 
 
 def _open(owner: User, name: str, at: datetime, *, channel: str, category: Category, customer=None) -> Case:
+    # The customer opens mail and portal cases (actor None); staff open phone and walk-in cases, which
+    # have no first response time.
+    by_staff = channel in (Channel.PHONE, Channel.WALK_IN)
     return case_open(
-        actor=owner,
+        actor=owner if by_staff else None,
         customer=customer or _customer(name),
         subject=f"{name}'s parcel",
         description="My parcel has not arrived.",
@@ -99,30 +107,18 @@ def _solve(case: Case, actor: User, at: datetime, *, confirm: bool = True) -> No
         case_close_unconfirmed(actor=actor, case=case, reason="The customer never answered us.", at=at + H)
 
 
-def answer(case: Case | None, at: datetime, *, customer=None, **answers) -> SurveyResponse:
-    """One submitted survey: the invitation and its first response."""
-    kind = SurveyKind.CASE if case is not None else SurveyKind.RELATIONSHIP
-    customer = customer or case.customer  # type: ignore[union-attr]
-    survey = Survey.objects.create(
-        kind=kind,
-        case=case,
-        customer=customer,
-        language="en",
-        questionnaire_version=1,
-        token_hash=f"{kind}-{case.pk if case else customer.pk}-{at.timestamp()}",
-        sent_at=at - H,
-        expires_at=at + 14 * D,
-        responded_at=at,
-    )
-    return SurveyResponse.objects.create(
-        survey=survey,
-        case=case,
-        customer=customer,
-        kind=kind,
-        responded_at=at,
-        questionnaire_version=1,
-        **answers,
-    )
+def answer(case: Case, at: datetime, **answers: Any) -> SurveyResponse:
+    """The case survey, sent an hour before `at` (the case is closed) and answered at `at`."""
+    survey = survey_send(case=case, at=at - H)
+    assert survey is not None
+    return survey_answer(survey=survey, answers=answers, at=at)
+
+
+def relationship_answer(customer: Customer, at: datetime, nps: int) -> SurveyResponse:
+    """A relationship (NPS) survey to one customer, answered at `at`: it has no case."""
+    survey = nps_survey_send(customer=customer, campaign=None, actor=None, at=at - H)
+    assert survey is not None
+    return survey_answer(survey=survey, answers={"nps": nps}, at=at)
 
 
 def build_service_log(*, owner: User, other: User, manager: User) -> ServiceLog:
@@ -179,19 +175,16 @@ def build_service_log(*, owner: User, other: User, manager: User) -> ServiceLog:
         t + 26 * H,
         csat=5,
         ces=7,
-        nps=10,
-        solved=yes,
         explained_more_than_once=no,
         knew_owner_and_next_step=yes,
         solved_first_contact=yes,
     )
-    answer(
-        b, tb + 3 * D, csat=2, ces=3, nps=3, solved=no, explained_more_than_once=yes, solved_first_contact=no
-    )
-    answer(c, tc + 6 * D, csat=4, ces=5, nps=8, explained_more_than_once=no)
-    answer(d, td + 2 * D, csat=3, ces=6, nps=9, explained_more_than_once=yes, knew_owner_and_next_step=no)
-    answer(None, MARCH + 20 * D, customer=a.customer, nps=6)
+    answer(b, tb + 3 * D, csat=2, ces=3, solved=no, explained_more_than_once=yes, solved_first_contact=no)
+    answer(c, tc + 6 * D, csat=4, ces=5, explained_more_than_once=no)
+    answer(d, td + 2 * D, csat=3, ces=6, explained_more_than_once=yes, knew_owner_and_next_step=no)
     answer(f, tf + 6 * D, csat=5)
+    for case, score in ((a, 10), (b, 3), (c, 8), (d, 9), (g, 6)):
+        relationship_answer(case.customer, MARCH + 20 * D, score)
 
     assert e.follow_up_of_id == d.pk and e.is_repeat_contact
     assert Commitment.objects.filter(case=g, state=CommitmentState.OPEN).count() == 1

@@ -15,6 +15,11 @@ from steward.cases.models import Channel, Handoff
 
 pytestmark = pytest.mark.django_db
 
+
+def summary(values: list[int]) -> metrics.Summary:
+    return sf.rounded(metrics.summarize(values))
+
+
 PERIOD = Period(MARCH, datetime(2026, 4, 1, tzinfo=UTC))
 ALL = Scope()
 
@@ -78,17 +83,18 @@ def test_a_handoff_without_a_real_summary_is_counted(log, personas):
 def test_survey_counts_known_answers(log, django_assert_num_queries):
     with django_assert_num_queries(1):
         c = sf.family_counts("survey", PERIOD, ALL, now=NOW)
-    assert c["rows"] == 5  # four case answers and the relationship answer; F's is February
+    assert c["rows"] == 9  # four case answers and five relationship answers; F's is February
     assert {s: c[f"csat={s}"] for s in range(1, 6)} == {1: 0, 2: 1, 3: 1, 4: 1, 5: 1}
     assert (c["csat.n"], c["csat.k"], c["ces.n"], c["ces.k"]) == (4, 2, 4, 3)
     assert (c["nps.n"], c["nps.k"], c["nps.detractors"]) == (5, 2, 2)
-    assert (c["solved.n"], c["solved.k"], c["explained_more_than_once.k"]) == (2, 1, 2)
+    # "Solved?" is asked only after an unconfirmed close (B).
+    assert (c["solved.n"], c["solved.k"], c["explained_more_than_once.k"]) == (1, 0, 2)
     assert (c["knew_owner_and_next_step.n"], c["knew_owner_and_next_step.k"]) == (2, 1)
 
 
 def test_a_relationship_answer_has_no_case_so_a_scope_leaves_it_out(log):
     c = sf.family_counts("survey", PERIOD, Scope(kind="complaint"), now=NOW)
-    assert (c["rows"], c["nps.n"], c["nps.detractors"]) == (4, 4, 1)
+    assert (c["rows"], c["csat.n"], c["nps.n"]) == (4, 4, 0)
 
 
 def test_dashboard_figures_equal_the_formulas_on_the_hand_counted_answers(log):
@@ -98,7 +104,7 @@ def test_dashboard_figures_equal_the_formulas_on_the_hand_counted_answers(log):
     assert f["csat"].value.k == 2 and f["csat"].extra["mean"] == metrics.mean_score({2: 1, 3: 1, 4: 1, 5: 1})
     assert f["ces"].value == metrics.ces_easy({3: 1, 5: 1, 6: 1, 7: 1})
     assert f["nps"].value == metrics.nps(2, 1, 2)
-    assert f["solved"].value == metrics.proportion(1, 2, reason="no_responses")
+    assert f["solved"].value == metrics.proportion(0, 1, reason="no_responses")
     assert f["fcr"].value == metrics.fcr_rate(["fcr", "not_fcr", "not_fcr", "not_fcr", "pending"]).rate
     assert f["fcr"].extra["pending"] == 1
     reopen = metrics.reopen_rates(reopened_cases=1, reopens=1, resolved_cases=5)
@@ -114,10 +120,12 @@ def test_dashboard_figures_equal_the_formulas_on_the_hand_counted_answers(log):
     assert f["repeat_contact"].value == metrics.repeat_contact_rate(1, 6)
     assert f["promise_kept"].value == metrics.promise_kept_rate(1, 3)
     assert f["handoff_summary"].value == metrics.handoff_without_summary_rate(0, 1)
-    assert f["first_response"].value == metrics.summarize([3600, 7200, 1800, 600, 14400])
-    day = 86400
-    resolution = [day + 3600, 2 * day, 5 * day + 3600, 3600 + 3600, 2 * day + 3600]
-    assert f["resolution"].value == metrics.summarize(resolution)
+    assert f["first_response"].value == summary([3600, 1800, 600, 14400])
+    day, h = 86400, 3600
+    resolution = [day + h, 2 * day, 5 * day + h, 2 * h, 2 * day + h]
+    assert f["resolution"].value == summary(resolution)
+    assert f["requester_wait"].value == summary([24 * h, 48 * h, 96 * h, h, 48 * h])
+    assert f["requester_wait"].extra["business"].n == 5
     # Few cases: the proportions say so rather than show a misleading percentage.
     assert f["fcr"].value.counts_only and f["fcr"].value.low_sample
 
@@ -160,6 +168,7 @@ def test_breakdown_figures_recompute_each_group_from_its_counts(log, personas):
     assert adviser.figures["confirmed"].value == metrics.proportion(3, 4, reason="no_cases")
     assert other.figures["confirmed"].value == metrics.proportion(1, 1, reason="no_cases")
     assert other.figures["resolution"].value.n == 1
+    assert adviser.figures["first_response"].value.n == 3  # A, D, G (C changed owner)
 
 
 def test_monthly_trend_is_one_query_and_covers_the_last_complete_months(log, django_assert_num_queries):
@@ -172,6 +181,7 @@ def test_monthly_trend_is_one_query_and_covers_the_last_complete_months(log, dja
     assert by[date(2026, 1, 1)]["rows"] == 0
     points = sf.trend("resolution", ALL, now=NOW)
     assert [p.figure.value.n for p in points][-2:] == [1, 5]
+    assert points[-1].figure.value == sf.duration_summary("resolution", PERIOD, ALL, now=NOW).calendar
 
 
 def test_months_follow_the_organisation_time_zone(log, settings):
@@ -192,7 +202,7 @@ def test_drill_down_lists_exactly_the_cases_counted(log, key, part):
         assert len(cases) == sf.duration_summary(key, PERIOD, ALL, now=NOW).n
         return
     counts = sf.family_counts(d.family, PERIOD, ALL, now=NOW)
-    if d.family in ("resolved", "opened") or (d.family == "survey" and key != "nps"):
+    if d.family in ("resolved", "opened") or (d.family == "survey" and key != "nps"):  # one per case
         assert len(cases) == counts[f"{key}.{part}"]
     expected = {
         ("fcr", "k"): {log.a.pk},
@@ -205,8 +215,8 @@ def test_drill_down_lists_exactly_the_cases_counted(log, key, part):
         ("promise_kept", "k"): {log.a.pk},
         ("handoff_summary", "n"): {log.c.pk},
         ("csat", "k"): {log.a.pk, log.c.pk},
-        ("nps", "n"): {log.a.pk, log.b.pk, log.c.pk, log.d.pk},  # the relationship answer has no case
-        ("nps", "detractors"): {log.b.pk},
+        ("nps", "n"): set(),  # relationship answers have no case to list
+        ("csat", "n"): {log.a.pk, log.b.pk, log.c.pk, log.d.pk},
         ("explained_more_than_once", "k"): {log.b.pk, log.d.pk},
     }.get((key, part))
     if expected is not None:
@@ -224,3 +234,73 @@ def test_period_choices():
     assert p.end - p.start == timedelta(days=1)
     with pytest.raises(ValueError):
         sf.period_for("custom", today=today, first=date(2026, 2, 3), last=date(2026, 2, 1))
+
+
+def test_previous_period_is_the_same_span_one_period_earlier():
+    today = date(2026, 5, 14)
+
+    def prev(choice: str, **kw) -> tuple[date, date]:
+        p = sf.previous_period(choice, sf.period_for(choice, today=today, **kw))
+        return p.first, p.last
+
+    assert prev("this_month") == (date(2026, 4, 1), date(2026, 4, 14))  # month to date, same days
+    assert prev("last_month") == (date(2026, 3, 1), date(2026, 3, 31))
+    assert prev("quarter") == (date(2026, 1, 1), date(2026, 2, 14))
+    assert prev("year") == (date(2025, 1, 1), date(2025, 5, 14))  # year over year
+    assert prev("custom", first=date(2026, 2, 3), last=date(2026, 2, 5)) == (
+        date(2026, 1, 31),
+        date(2026, 2, 2),
+    )
+    p = sf.previous_period("this_month", sf.period_for("this_month", today=date(2026, 3, 31)))
+    assert (p.first, p.last) == (date(2026, 2, 1), date(2026, 2, 28))
+
+
+def test_figures_compare_with_the_previous_period_by_the_metrics_rules(log):
+    march = sf.figures(PERIOD, ALL, now=NOW)
+    february = sf.figures(Period(datetime(2026, 2, 1, tzinfo=UTC), MARCH), ALL, now=NOW)
+    changes = sf.compare(march, february)
+    assert changes["confirmed"] == metrics.proportion_change(
+        metrics.confirmed_solution_rate(4, 5), metrics.confirmed_solution_rate(1, 1)
+    )
+    assert not changes["confirmed"].significant  # 4 of 5 against 1 of 1: no significant change
+    # F (February) was resolved at first contact: 1 of 4 against 1 of 1 is −75 pp, still not significant.
+    assert (
+        changes["fcr"].delta == pytest.approx(-75.0)
+        and changes["fcr"].verdict == metrics.NO_SIGNIFICANT_CHANGE
+    )
+    january = sf.figures(
+        Period(datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC)), ALL, now=NOW
+    )
+    assert sf.compare(march, january)["fcr"].verdict == metrics.NO_RESOLVED_CASES  # nothing to compare with
+    assert changes["resolution"] == metrics.count_change(
+        march.figures["resolution"].value.median,
+        february.figures["resolution"].value.median,
+    )
+
+
+def test_sql_fcr_agrees_with_the_fcr_outcome_formula_case_by_case(log):
+    """The SQL classification (one query) against metrics.fcr_outcome fed from each case's own rows."""
+    from steward.cases.models import Case, Direction, Status
+
+    expected: dict[str, set[int]] = {"fcr": set(), "not_fcr": set(), "pending": set()}
+    closed = Case.objects.filter(status=Status.CLOSED, closed_at__gte=PERIOD.start, closed_at__lt=PERIOD.end)
+    for case in closed:
+        outcome = metrics.fcr_outcome(
+            inbound_contacts_before_resolution=case.messages.filter(
+                direction=Direction.INBOUND, is_automatic=False, created_at__lte=case.closed_at
+            ).count(),
+            reopened=case.reopen_count > 0,
+            new_contact_within_window=case.follow_ups.filter(
+                created_at__lte=case.closed_at + timedelta(days=7)
+            ).exists(),
+            resolved_at=case.closed_at,
+            now=NOW,
+        )
+        expected[outcome].add(case.pk)
+
+    def behind(part: str) -> set[int]:
+        return set(sf.cases_behind("fcr", part, PERIOD, ALL, now=NOW).values_list("pk", flat=True))
+
+    assert behind("k") == expected["fcr"] == {log.a.pk}
+    assert behind("pending") == expected["pending"] == {log.g.pk}
+    assert behind("n") - behind("k") == expected["not_fcr"] == {log.b.pk, log.c.pk, log.d.pk}

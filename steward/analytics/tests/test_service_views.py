@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from steward.accounts.services import absence_create, user_set_backup
-from steward.analytics.tests.service_log import MARCH, NOW, answer, build_service_log
+from steward.analytics.tests.service_log import MARCH, NOW, answer, build_service_log, relationship_answer
 from steward.cases.services import (
     case_confirm_solution,
     case_open,
@@ -78,6 +78,8 @@ def test_dashboard_shows_counts_not_a_misleading_percentage_for_few_cases(client
     assert html.count('data-testid="chart"') == 4 and html.count("<canvas") == 4
     assert html.count('data-testid="chart-table"') == 4
     assert "vendor/chart.umd.min.js" in html
+    # Against February (F: confirmed, resolved at first contact): no change is named on so few cases.
+    assert "-20.0 pp, no significant change" in html  # confirmed 80 % against 100 %
 
 
 def test_every_figure_links_to_its_cases_with_the_same_filters(client, manager, log):
@@ -140,7 +142,7 @@ def test_csv_exports_carry_the_same_numbers(client, manager, log):
     assert rows[0][:7] == ["figure", "label", "value", "shown", "interval_or_p90", "n", "flag"]
     by = {r[0]: r for r in rows[1:]}
     assert (by["fcr"][5], by["fcr"][6], by["fcr"][7]) == ("4", "too_few", "1")
-    assert by["first_response"][5] == "5"
+    assert by["first_response"][5] == "4"  # B was opened by staff on the phone
     rows = _csv(client.get("/en/analytics/service/export/breakdown/", {**MARCH_QUERY, "by": "channel"}))
     confirmed = {r[1]: r for r in rows[1:] if r[3] == "confirmed"}
     # The relationship answer (no case) forms its own group, with no closed case behind it.
@@ -183,6 +185,17 @@ def test_cases_at_risk_lists(client, manager, personas, at_now):
     assert [r[0] for r in rows[1:]] == [str(alone.pk)]
 
 
+def test_case_csv_does_not_let_a_subject_run_as_a_formula(client, manager, personas, at_now):
+    customer = customer_create(actor=None, name="=HYPERLINK(1)", email="x@example.com")
+    case_open(
+        actor=None, owner=personas.adviser, customer=customer, subject="=1+1", description="Hi", at=at_now
+    )
+    client.force_login(manager)
+    rows = _csv(client.get("/en/analytics/service/export/waiting/"))
+    row = next(r for r in rows[1:] if r[1].endswith("=1+1"))
+    assert (row[1], row[2]) == ("'=1+1", "'=HYPERLINK(1)")
+
+
 def _closed_cases(p, n: int, start: int) -> None:
     for i in range(start, start + n):
         customer = customer_create(actor=None, name=f"Customer {i}", email=f"c{i}@example.com")
@@ -192,7 +205,8 @@ def _closed_cases(p, n: int, start: int) -> None:
         commitment_set(actor=p.adviser, case=case, description="Call", due_at=at + timedelta(hours=5), at=at)
         case_propose_solution(actor=p.adviser, case=case, solution="Fixed", at=at + timedelta(hours=6))
         case_confirm_solution(case=case, at=at + timedelta(hours=7))
-        answer(case, at + timedelta(hours=8), csat=4, ces=6, nps=9)
+        answer(case, at + timedelta(hours=8), csat=4, ces=6, knew_owner_and_next_step=True)
+        relationship_answer(customer, at + timedelta(hours=9), 9)
 
 
 def test_dashboard_query_count_stays_constant_as_cases_grow(
@@ -200,7 +214,7 @@ def test_dashboard_query_count_stays_constant_as_cases_grow(
 ):
     client.force_login(manager)
     _closed_cases(personas, 3, 0)
-    with django_assert_max_num_queries(40) as few:
+    with django_assert_max_num_queries(50) as few:
         client.get("/en/analytics/service/", {**MARCH_QUERY, "by": "owner"})
     _closed_cases(personas, 27, 3)
     with django_assert_max_num_queries(len(few.captured_queries)):
@@ -211,3 +225,29 @@ def test_dashboard_query_count_stays_constant_as_cases_grow(
     _closed_cases(personas, 5, 30)
     with django_assert_max_num_queries(len(drill.captured_queries)):
         client.get("/en/analytics/service/cases/csat/k/", MARCH_QUERY)
+
+
+def test_a_risk_list_pages_on_its_own_for_htmx(
+    client, manager, personas, at_now, django_assert_max_num_queries
+):
+    customer = customer_create(actor=None, name="Many", email="many@example.com")
+    for i in range(27):  # with the personas' case: 28 cases waiting on us, two pages of 25
+        case_open(
+            actor=None,
+            owner=personas.adviser,
+            customer=customer,
+            subject=f"Wait {i}",
+            description="Hi",
+            at=at_now,
+        )
+    client.force_login(manager)
+    with django_assert_max_num_queries(8):
+        response = client.get(
+            "/en/analytics/service/", {"risk": "waiting", "waiting_page": "2"}, HTTP_HX_REQUEST="true"
+        )
+    html = response.content.decode()
+    assert response.status_code == 200 and "<html" not in html
+    assert 'id="risk-waiting"' in html and html.count("data-case=") == 3
+    assert "Page 2 of 2" in html and "risk=waiting" in html
+    full = client.get("/en/analytics/service/", {"waiting_page": "2"}).content.decode()
+    assert "<html" in full and 'data-testid="risk-overdue"' in full

@@ -387,3 +387,16 @@ def test_the_backfill_reads_each_chunk_in_a_constant_number_of_queries(
         customer_case(personas, MON_9)
     with django_assert_max_num_queries(3 + 3 * 3):  # holidays + teams; per chunk: cases, events, update
         run_backfill(monkeypatch, chunk=3)
+
+
+def test_the_api_case_detail_carries_the_stored_durations(personas, utc_calendar):
+    from rest_framework.test import APIClient
+
+    case = customer_case(personas, FRI_16)
+    cs.case_reply(actor=personas.adviser, case=case, body="Looking into it.", at=utc(2026, 11, 23, 10))
+    api = APIClient()
+    api.force_authenticate(personas.adviser)
+    body = api.get(f"/api/v1/cases/{case.pk}/").json()
+    assert body["first_response_seconds"] == 66 * HOUR
+    assert body["first_response_business_seconds"] == 2 * HOUR
+    assert body["resolution_seconds"] is None and body["requester_wait_business_seconds"] is None

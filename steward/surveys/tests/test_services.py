@@ -266,3 +266,23 @@ def test_the_case_stays_closed_after_survey_events(adviser, customer):
     survey_answer(survey=survey, answers={"csat": 1})
     case.refresh_from_db()
     assert case.status == Status.CLOSED
+
+
+def test_sweep_sends_the_surveys_whose_task_never_ran(adviser, manager, customer):
+    from steward.surveys.tasks import sweep_case_surveys
+
+    confirmed = confirmed_case(adviser, customer)
+    unconfirmed = unconfirmed_case(adviser, manager, customer)
+    assert sweep_case_surveys() == 2
+    assert Survey.objects.filter(case__in=[confirmed, unconfirmed]).count() == 2
+    assert sweep_case_surveys() == 0
+
+
+def test_staff_case_page_shows_the_survey_events(client, adviser, customer):
+    case = confirmed_case(adviser, customer)
+    survey, _token = send(case)
+    survey_answer(survey=survey, answers={"csat": 2, "ces": 3})
+    client.force_login(adviser)
+    html = client.get(f"/en/cases/{case.pk}/").content.decode()
+    assert "Survey sent" in html and "Survey answered" in html and "Low score: follow-up opened" in html
+    assert "CSAT 2" in html

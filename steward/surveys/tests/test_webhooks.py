@@ -124,3 +124,53 @@ def test_an_unreachable_receiver_is_recorded_not_raised(settings, adviser, custo
 def test_without_configured_urls_nothing_is_recorded(adviser, customer, django_capture_on_commit_callbacks):
     _low_score(adviser, customer, django_capture_on_commit_callbacks)
     assert not WebhookDelivery.objects.exists()
+
+
+def test_flush_retries_deliveries_whose_task_was_lost(receiver, adviser, customer):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from steward.surveys.tasks import flush_webhooks
+
+    delivery = webhooks.webhook_emit(event="survey.low_score", payload={"x": 1})[
+        0
+    ]  # never committed: no task
+    assert flush_webhooks() == 0  # too recent: its task may still come
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(created_at=timezone.now() - timedelta(hours=2))
+    assert flush_webhooks() == 1
+    delivery.refresh_from_db()
+    assert delivery.state == DeliveryState.DELIVERED and len(receiver.calls) == 1
+
+
+def test_admin_lists_the_survey_records(admin_client, adviser, customer):
+    case = confirmed_case(adviser, customer)
+    survey, _token = send(case)
+    survey_answer(survey=survey, answers={"csat": 1})
+    for model in (
+        "survey",
+        "surveyresponse",
+        "followup",
+        "npscampaign",
+        "questionnaireversion",
+        "questionwording",
+        "webhookdelivery",
+    ):
+        assert admin_client.get(f"/en/admin/surveys/{model}/").status_code == 200, model
+    page = admin_client.get(f"/en/admin/surveys/survey/{survey.pk}/change/")
+    assert page.status_code == 200 and survey.token_hash not in page.content.decode()
+
+
+def test_with_a_broker_a_failed_attempt_asks_celery_to_retry_later(receiver):
+    from celery.exceptions import Retry
+
+    from steward.surveys.tasks import WebhookRetry, deliver_webhook
+
+    receiver.statuses = [500]
+    delivery = webhooks.webhook_emit(event="survey.low_score", payload={"x": 1})[0]
+    # Called as a worker would (not eagerly): one attempt, then a retry with backoff, not a loop.
+    with pytest.raises((Retry, WebhookRetry)):
+        deliver_webhook(delivery.pk)
+    delivery.refresh_from_db()
+    assert delivery.attempts == 1 and delivery.state == DeliveryState.PENDING and len(receiver.calls) == 1
+    assert webhooks.retry_delay(1).total_seconds() == 30 and webhooks.retry_delay(10).total_seconds() == 3600

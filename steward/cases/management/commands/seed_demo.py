@@ -33,6 +33,8 @@ from steward.reviews import services as reviews
 from steward.reviews.models import RootCause
 from steward.sectors.models import Distance, Sector, TaskKind
 from steward.sectors.services import sector_create
+from steward.surveys.demo import seed_surveys
+from steward.surveys.services import surveys_muted
 
 SECTORS = [
     ("Front desk", Distance.FRONT_LINE),
@@ -399,7 +401,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **opts: Any) -> None:
         # Demo history notifies nobody: no mail about months-old replies, no failed-mail notices.
-        with notifications_muted():
+        with notifications_muted(), surveys_muted():
             self._seed(**opts)
 
     def _seed(self, **opts: Any) -> None:
@@ -451,6 +453,9 @@ class Command(BaseCommand):
                 made()
             self._review(demo)
             seed_costs(manager=demo.manager, now=now, rng=rng, horizon_days=HORIZON_DAYS)
+        # Surveys of the closed cases (sent, some answered, low scores followed up) and one NPS round.
+        answered = seed_surveys(rng=rng, now=now, manager=demo.manager)
+        self.stdout.write(f"  surveys: {answered} case surveys answered")
         self.stdout.write(
             self.style.SUCCESS(
                 f"Seeded {len(customers)} customers and {created} cases. "
@@ -609,21 +614,28 @@ class Command(BaseCommand):
         reply, solved = REPLIES[lang]
         t = plan.start
         owner = demo.pick_owner(t)
+        kind = (
+            Kind.COMPLAINT
+            if plan.follow_up
+            else rng.choices([Kind.QUESTION, Kind.REQUEST, Kind.COMPLAINT], weights=[4, 3, 3])[0]
+        )
+        priority = rng.choices(Priority.values, weights=[2, 6, 2, 1])[0]
+        channel = rng.choices(
+            [Channel.EMAIL, Channel.PHONE, Channel.WALK_IN, Channel.PORTAL, Channel.CHAT],
+            weights=[4, 3, 2, 2, 1],
+        )[0]
         case = cs.case_open(
-            actor=owner,
+            # A mail or a portal form is the customer's own first contact (it has a first response time);
+            # a call, a visit or a chat is recorded by the adviser who took it.
+            actor=None if channel in (Channel.EMAIL, Channel.PORTAL) else owner,
             customer=plan.customer,
             subject=subject,
             description=again if plan.follow_up else first,
             owner=owner,
-            kind=Kind.COMPLAINT
-            if plan.follow_up
-            else rng.choices([Kind.QUESTION, Kind.REQUEST, Kind.COMPLAINT], weights=[4, 3, 3])[0],
+            kind=kind,
             category=category,
-            priority=rng.choices(Priority.values, weights=[2, 6, 2, 1])[0],
-            channel=rng.choices(
-                [Channel.EMAIL, Channel.PHONE, Channel.WALK_IN, Channel.PORTAL, Channel.CHAT],
-                weights=[4, 3, 2, 2, 1],
-            )[0],
+            priority=priority,
+            channel=channel,
             at=t,
         )
         if plan.fate == "new":
