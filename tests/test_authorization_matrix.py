@@ -199,6 +199,8 @@ MATRIX: dict[str, list[Route]] = {
     "api:customer-detail": [Route("get", "/api/v1/customers/{customer}/", visible=STAFF)],
     "analytics:sectors": [Route("get", "/en/analytics/sectors/", visible=READERS)],
     "analytics:process_map": [Route("get", "/en/analytics/process-map/", visible=READERS)],
+    "analytics:loyalty": [Route("get", "/en/analytics/loyalty/", visible=READERS)],
+    "analytics:loyalty_export": [Route("get", "/en/analytics/loyalty/export/", visible=READERS)],
     "analytics:export": [
         Route("get", "/en/analytics/export/csv/", visible={"manager"}),
         Route("get", "/en/analytics/export/xes/", visible={"manager"}),
