@@ -221,7 +221,9 @@ MATRIX: dict[str, list[Route]] = {
         Route("get", "/en/customers/economics/", visible={"manager"}),
         Route("post", "/en/customers/economics/", visible={"manager"}),
     ],
-    "customers:economics_inputs_month": [Route("get", "/en/customers/economics/{month}/", visible={"manager"})],
+    "customers:economics_inputs_month": [
+        Route("get", "/en/customers/economics/{month}/", visible={"manager"})
+    ],
     "customers:value": [
         Route("get", "/en/customers/{customer}/value/", visible={"manager"}),
         Route("post", "/en/customers/{customer}/value/", visible={"manager"}),
