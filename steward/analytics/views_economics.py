@@ -459,15 +459,9 @@ def executive(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
         "line",
         labels,
         {
-            _("CSAT (4–5 of 5)"): [
-                None if m.csat.value is None else round(m.csat.value * 100, 1) for m in ex.months
-            ],
-            _("Reopened"): [
-                None if m.reopened.value is None else round(m.reopened.value * 100, 1) for m in ex.months
-            ],
-            _("Tasks on time"): [
-                None if m.on_time.value is None else round(m.on_time.value * 100, 1) for m in ex.months
-            ],
+            _("CSAT (4–5 of 5)"): [_percent(m.csat) for m in ex.months],
+            _("Reopened"): [_percent(m.reopened) for m in ex.months],
+            _("Tasks on time"): [_percent(m.on_time) for m in ex.months],
         },
         title=_("External effectiveness: satisfaction, reopens, sector tasks on time"),
         unit="%",

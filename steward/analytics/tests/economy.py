@@ -6,14 +6,15 @@ replies, notes and handoffs cost nothing and every amount below is computed by h
 Rates: Billing 60.00/h (6000 minor) from 2026-01-01; Warehouse has no rate (cost unknown).
 Customers (acquired_on / churned_on recorded):
   Ana   acquired 2025-01-10                          complaint A opened 2026-03-02
-  Bo    acquired 2025-06-01, lost 2026-03-15         request B opened 2026-03-03, answered CSAT 2
+  Bo    acquired 2025-06-01, lost 2026-03-15         request B opened 2026-03-03, closed 03-05, CSAT 2
   Chai  acquired 2026-03-05 (new in March)
   Dee   acquired 2025-02-01, lost 2026-02-10
   (the personas' customer is acquired with its case, today: outside March)
 Case A (complaint): billing task, 30 min logged (30.00 EF-COMPLAINT), completed on time;
   warehouse task, 15 min logged (no rate: unknown), completed; refund 25.00 (EF-COMPENSATION);
   solution confirmed 2026-03-04 (closed); answered CSAT 5, not solved at first contact.
-Case B (request): billing task, 20 min logged then returned (20.00 IF-RETURNED).
+Case B (request): billing task, 20 min logged then returned (20.00 IF-RETURNED); solution confirmed
+  2026-03-05 (closed); answered CSAT 2.
 Cost entries: training 100.00 (P) 2026-03-10, audit 50.00 (A) 2026-03-20, rework 70.00 (IF) 2026-04-02.
 Inputs for March: revenue 10 000.00, sales and marketing 3 000.00, margin 100.00 per customer and
   month, discount 10 % a year, assumed churn uplift 0.05.
@@ -45,7 +46,8 @@ from steward.customers.models import Customer
 from steward.customers.services import customer_create, customer_value_set, economics_inputs_set
 from steward.sectors.models import Distance, Sector
 from steward.sectors.services import sector_create
-from steward.surveys.models import Survey, SurveyKind, SurveyResponse
+from steward.surveys.models import SurveyResponse
+from steward.surveys.services import survey_answer, survey_send, surveys_muted
 from steward.testing import Personas, make_user
 
 from .logs import KNOWN_CALENDAR
@@ -73,27 +75,11 @@ class Economy:
 def answer(
     case: Case, *, csat: int, when: datetime, solved_first_contact: bool | None = None
 ) -> SurveyResponse:
-    """A case survey answered (the surveys app has no service to answer yet: the rows it would write)."""
-    survey = Survey.objects.create(
-        kind=SurveyKind.CASE,
-        case=case,
-        customer=case.customer,
-        language="en",
-        questionnaire_version=1,
-        token_hash=f"t{case.pk}-{when.timestamp()}",
-        sent_at=when - timedelta(hours=1),
-        expires_at=when + timedelta(days=14),
-        responded_at=when,
-    )
-    return SurveyResponse.objects.create(
-        survey=survey,
-        case=case,
-        customer=case.customer,
-        kind=SurveyKind.CASE,
-        responded_at=when,
-        questionnaire_version=1,
-        csat=csat,
-        solved_first_contact=solved_first_contact,
+    """The case survey, sent an hour before `when` (the case is closed) and answered at `when`."""
+    survey = survey_send(case=case, at=when - timedelta(hours=1))
+    assert survey is not None
+    return survey_answer(
+        survey=survey, answers={"csat": csat, "solved_first_contact": solved_first_contact}, at=when
     )
 
 
@@ -109,6 +95,11 @@ def _customer(name: str, acquired: date, lost: date | None = None) -> Customer:
 
 
 def build_economy(p: Personas) -> Economy:
+    with surveys_muted():  # history: no survey scheduled by a closure, no mail for a low score
+        return _build(p)
+
+
+def _build(p: Personas) -> Economy:
     adviser, manager = p.adviser, p.manager
     billing = p.billing
     warehouse = sector_create(actor=None, name="Warehouse", distance=Distance.FAR_BACK_OFFICE)
@@ -183,6 +174,8 @@ def build_economy(p: Personas) -> Economy:
     task_services.task_take(actor=bill_member, task=t3, at=at(3, 9, 20))
     task_services.task_log_work(actor=bill_member, task=t3, minutes=20, at=at(3, 9, 40))
     task_services.task_return(actor=bill_member, task=t3, reason="Missing invoice number", at=at(3, 9, 50))
+    case_propose_solution(actor=adviser, case=Case.objects.get(pk=b.pk), solution="Corrected.", at=at(4, 10))
+    case_confirm_solution(case=Case.objects.get(pk=b.pk), at=at(5))
     answer(b, csat=2, when=at(6))
 
     cost_entry_create(

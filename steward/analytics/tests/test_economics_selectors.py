@@ -197,7 +197,7 @@ def test_sector_scorecards_pair_efficiency_with_effectiveness(economy, django_as
     b = cards["Billing"]
     assert (b.tasks, b.completed, b.on_time.value) == (2, 1, 1.0)
     assert (b.staff_minutes, b.staff_cost_minor, b.cost_per_task.minor) == (50, 5_000, 5_000)
-    assert (b.cases, b.resolved_cases, b.cost_per_resolved_case.minor) == (2, 1, 5_000)
+    assert (b.cases, b.resolved_cases, b.cost_per_resolved_case.minor) == (2, 2, 2_500)
     assert (b.csat.value, b.csat_answers, b.fcr.value, b.reopened.value) == (0.5, 2, 0.0, 0.0)
     assert b.compensation_minor == 2_500
     w = cards["Warehouse"]
@@ -210,7 +210,7 @@ def test_executive_months_and_value_at_risk(economy, django_assert_max_num_queri
         ex = es.executive(Period(date(2026, 2, 1), date(2026, 4, 1)))
     feb, mar = ex.months
     assert feb.resolved_cases == 0 and feb.cost_per_resolved_case.minor is None
-    assert (mar.resolved_cases, mar.staff_cost_minor, mar.cost_per_resolved_case.minor) == (1, 5_000, 5_000)
+    assert (mar.resolved_cases, mar.staff_cost_minor, mar.cost_per_resolved_case.minor) == (2, 5_000, 2_500)
     assert (mar.on_time.value, mar.csat.value, mar.reopened.value) == (1.0, 0.5, 0.0)
     assert (mar.coq_minor, mar.failure_minor) == (22_500, 7_500)
 

@@ -132,7 +132,7 @@ def test_csv_exports_of_every_table(client, manager, economy):
     billing = next(r for r in cards if r[0] == "Billing")
     assert billing[5] == "50.00" and billing[10] == "0.5000"  # cost beside CSAT on one row
     ex = _csv(client.get("/en/analytics/economics/", {**MARCH, "export": "csv"}))
-    assert ex[1][:4] == ["2026-03", "1", "50.00", "50.00"]
+    assert ex[1][:4] == ["2026-03", "2", "50.00", "25.00"]
     cohorts = _csv(client.get("/en/analytics/economics/loyalty/", {**MARCH, "export": "csv"}))
     assert cohorts[0][0] == "Year acquired"
 
@@ -215,3 +215,12 @@ def test_case_page_hides_the_estimate_from_advisers(client, personas, economy):
     body = client.get(f"/en/cases/{economy.a.pk}/").content.decode()
     assert 'data-testid="case-cost-churn"' not in body
     assert 'data-testid="case-cost"' not in body and "55.00" not in body
+
+
+def test_executive_chart_leaves_a_gap_below_five_answers(client, manager, economy):
+    client.force_login(manager)
+    response = client.get("/en/analytics/economics/", MARCH)
+    chart = response.context["effectiveness_chart"]
+    values = {s.label: s.values for s in chart.series}
+    assert values["CSAT (4–5 of 5)"] == (None,)  # 1 of 2: counts only, no percentage
+    assert values["Tasks on time"] == (100.0,)
