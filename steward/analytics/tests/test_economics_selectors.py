@@ -294,3 +294,12 @@ def test_the_complaints_behind_the_figure_with_their_booked_cost(
     )
     assert a.cost.rate_missing_minutes == 15
     assert q.cost.no_time_logged and q.cost.booked_minor == 0
+
+
+def test_periods_are_whole_months_and_compare_with_the_span_before():
+    year = Period(date(2025, 1, 1), date(2026, 1, 1))
+    assert len(year.months) == 12 and year.last_day == date(2025, 12, 31)
+    assert year.previous() == Period(date(2024, 1, 1), date(2025, 1, 1))
+    assert Period(date(2026, 3, 1), date(2026, 4, 1)).previous() == Period(date(2026, 2, 1), date(2026, 3, 1))
+    assert es.default_period(date(2026, 11, 23)) == Period(date(2025, 11, 1), date(2026, 11, 1))
+    assert es.add_months(date(2026, 1, 1), -1) == date(2025, 12, 1)
