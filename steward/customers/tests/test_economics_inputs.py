@@ -105,3 +105,17 @@ def test_inputs_list_query_count_is_constant(client, manager, django_assert_max_
         economics_inputs_set(actor=manager, month=date(2025, m, 1), currency="EUR")
     with django_assert_max_num_queries(few):
         client.get("/en/customers/economics/")
+
+
+def test_demo_seed_enters_every_month_and_dates_customers(personas):
+    from datetime import UTC, datetime
+
+    from steward.customers.demo import seed_economics
+    from steward.customers.models import Customer
+
+    now = datetime(2026, 6, 15, 12, tzinfo=UTC)
+    assert seed_economics(manager=personas.manager, now=now, horizon_days=180) == Customer.objects.count()
+    months = list(EconomicsInputs.objects.order_by("month").values_list("month", flat=True))
+    assert months[0] == date(2024, 12, 1) and months[-1] == date(2026, 6, 1) and len(months) == 19
+    assert not EconomicsInputs.objects.filter(revenue_minor__isnull=True).exists()
+    assert not Customer.objects.filter(acquired_on__isnull=True).exists()

@@ -26,6 +26,7 @@ from steward.cases import task_services as tasks
 from steward.cases.models import Case, Category, Channel, CommitmentState, Kind, Priority, Status
 from steward.core.business_calendar import add_business_minutes, calendar_from_settings
 from steward.costs.demo import seed_costs, seed_rates
+from steward.customers.demo import seed_economics
 from steward.customers.models import Customer
 from steward.customers.services import customer_create
 from steward.notifications.services import notifications_muted
@@ -453,6 +454,7 @@ class Command(BaseCommand):
                 made()
             self._review(demo)
             seed_costs(manager=demo.manager, now=now, rng=rng, horizon_days=HORIZON_DAYS)
+            seed_economics(manager=demo.manager, now=now, horizon_days=HORIZON_DAYS)
         # Surveys of the closed cases (sent, some answered, low scores followed up) and one NPS round.
         answered = seed_surveys(rng=rng, now=now, manager=demo.manager)
         self.stdout.write(f"  surveys: {answered} case surveys answered")
