@@ -37,6 +37,7 @@ REASONS = {
     "no_cost_to_serve": _("cost to serve is 0"),
     "no_acquisition_cost": _("acquisition cost unknown"),
     "no_prevention_change": _("prevention spend did not change"),
+    "no_previous_costs": _("nothing was booked in the previous period"),
     "no_margin": _("margin per customer not entered"),
     "no_retention": _("retention unknown"),
     "no_discount_rate": _("discount rate not entered"),
@@ -344,16 +345,17 @@ def delta_clv(*, margin_minor: int, retention_from: float, retention_to: float, 
 def value_of_one_retention_point(
     *, margin_minor: int | None, retention: float | None, discount: float | None
 ) -> Amount:
-    """ΔCLV per customer for one percentage point more retention (r → r + 0.01)."""
+    """What one percentage point of retention is worth per customer: CLV(r) − CLV(r − 0.01), i.e. what
+    losing it costs (r − 0.01 stays defined where r + 0.01 could reach 1 and diverge). Below one point
+    of retention, the point above is used instead."""
     if margin_minor is None:
         return Amount(None, "no_margin")
     if retention is None:
         return Amount(None, "no_retention")
     if discount is None:
         return Amount(None, "no_discount_rate")
-    return delta_clv(
-        margin_minor=margin_minor, retention_from=retention, retention_to=retention + 0.01, discount=discount
-    )
+    low, high = (retention - 0.01, retention) if retention >= 0.01 else (retention, retention + 0.01)
+    return delta_clv(margin_minor=margin_minor, retention_from=low, retention_to=high, discount=discount)
 
 
 # ------------------------------------------------------------------ CAC, CTS (§3.12, §1.5)

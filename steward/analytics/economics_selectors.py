@@ -290,12 +290,16 @@ def coq_comparison(period: Period, *, expected_churn_loss: int | None = None) ->
         for c in CATEGORIES
     }
     changes["total"] = metrics.relative_change(cur.coq.total, prev.coq.total)
-    roi = ec.prevention_roi(
-        prevention_before=prev.coq.prevention,
-        prevention_after=cur.coq.prevention,
-        failure_before=prev.coq.nonconformance,
-        failure_after=cur.coq.nonconformance,
-    )
+    if not any(t.lines for t in prev.categories.values()):
+        # Nothing booked before (no data, not a measured 0): a return against it would be invented.
+        roi = ec.Share(None, 0, 0, "no_previous_costs")
+    else:
+        roi = ec.prevention_roi(
+            prevention_before=prev.coq.prevention,
+            prevention_after=cur.coq.prevention,
+            failure_before=prev.coq.nonconformance,
+            failure_after=cur.coq.nonconformance,
+        )
     return CoqComparison(cur, prev, changes, roi)
 
 
@@ -920,8 +924,9 @@ def _touched(period: Period) -> QuerySet[SectorTask]:
 
 
 def scorecards(period: Period) -> list[Scorecard]:
-    """Per sector, for tasks handed over in the period: efficiency beside the effectiveness of the same
-    cases (metrics.md §2.1: never one without the other). Seven queries whatever the data."""
+    """Per sector, for tasks handed over in the period: efficiency (tasks, on time, the cost of the work
+    logged on tasks in the period) beside the effectiveness of the same cases (metrics.md §2.1: never one
+    without the other). Seven queries whatever the data."""
     sectors = list(Sector.objects.all())
     tasks = {
         r["sector_id"]: r
@@ -980,7 +985,7 @@ def scorecards(period: Period) -> list[Scorecard]:
         for sid, mins, amount, unknown in _fetch(
             "SELECT l.sector_id, COALESCE(SUM(l.minutes), 0), COALESCE(SUM(l.amount_minor), 0), "
             "SUM(CASE WHEN l.amount_minor IS NULL THEN 1 ELSE 0 END) "
-            f"FROM ({lsql}) l WHERE l.source IN ({_in(STAFF_SOURCES)}) AND l.sector_id IS NOT NULL "
+            f"FROM ({lsql}) l WHERE l.source = '{LineSource.WORK_LOG.value}' AND l.sector_id IS NOT NULL "
             "GROUP BY l.sector_id",
             lparams,
         )

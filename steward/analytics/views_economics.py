@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from steward.core import timeutil
 from steward.core.charts import chart
-from steward.costs.models import CostCategory
+from steward.costs.models import CostCategory, LineSource
 from steward.costs.permissions import money_reader
 
 from . import economics as ec
@@ -245,6 +245,7 @@ def cost_lines(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
         "category_label": CATEGORY_LABELS.get(category, ""),
         "month": month,
         "category_labels": CATEGORY_LABELS,
+        "source_labels": dict(LineSource.choices),
     }
     return _page(request, "analytics/economics_lines.html", context, status)
 

@@ -157,8 +157,11 @@ def test_delta_clv_from_a_retention_change():
     assert (
         ec.delta_clv(margin_minor=10_000, retention_from=0.8, retention_to=0.85, discount=0.1).minor == 7_333
     )
-    # one point: 0.81/0.29 − 0.8/0.3 = 2.793103 − 2.666667 = 0.126437 → 12.64
-    assert ec.value_of_one_retention_point(margin_minor=10_000, retention=0.8, discount=0.1).minor == 1_264
+    # one point: 0.8/0.3 − 0.79/0.31 = 2.666667 − 2.548387 = 0.118280 → 11.83
+    assert ec.value_of_one_retention_point(margin_minor=10_000, retention=0.8, discount=0.1).minor == 1_183
+    # high retention: r + 0.01 would reach 1 and diverge; the point below stays defined
+    # 0.995/0.105 − 0.985/0.115 = 9.476190 − 8.565217 = 0.910973 → 91.10
+    assert ec.value_of_one_retention_point(margin_minor=10_000, retention=0.995, discount=0.1).minor == 9_110
     assert (
         ec.value_of_one_retention_point(margin_minor=None, retention=0.8, discount=0.1).reason == "no_margin"
     )

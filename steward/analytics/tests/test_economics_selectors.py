@@ -123,7 +123,7 @@ def test_loyalty_economics_known_answers(economy, django_assert_max_num_queries)
     assert f.margin_minor == 10_000 and f.retention_monthly == 0.5
     assert f.discount_monthly == pytest.approx(0.0079741, abs=1e-7)
     assert f.clv.minor == 9_843 and f.clv_incl_current.minor == 19_843
-    assert f.one_point.minor == 398
+    assert f.one_point.minor == 383  # 0.5/0.50797 − 0.49/0.51797 = 0.038309 × 10 000
     assert f.cac.minor == 300_000
     # CTS: cost on Ana's and Bo's cases over the customers served (S = 2), Bo leaving mid-March
     assert (f.service_cost_minor, f.service_unknown_lines, f.cts.minor) == (7_500, 1, 3_750)
@@ -267,7 +267,9 @@ def test_coq_against_the_previous_period_and_prevention_roi(economy):
     assert cmp.changes["internal_failure"] == pytest.approx(2.5)  # 2 000 → 7 000
     # ΔP = −10 000, saving 500: (500 + 10 000) / −10 000 = −1.05
     assert cmp.prevention_roi.value == pytest.approx(-1.05)
-    assert es.coq_comparison(MARCH).changes["total"] is None  # February booked nothing: no base
+    feb_empty = es.coq_comparison(MARCH)  # February booked nothing: no base to compare with
+    assert feb_empty.changes["total"] is None
+    assert feb_empty.prevention_roi.value is None and feb_empty.prevention_roi.reason == "no_previous_costs"
 
 
 def test_the_complaints_behind_the_figure_with_their_booked_cost(
