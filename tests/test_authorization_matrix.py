@@ -239,6 +239,9 @@ MATRIX: dict[str, list[Route]] = {
     "reviews:action_done": [Route("post", "/en/reviews/{review}/actions/{action}/done/", visible=READERS)],
     # Money: managers and executives read it (executives get a 403 on writes); everyone else a 404.
     "costs:ledger": [Route("get", "/en/costs/", visible=READERS)],
+    "costs:ledger_csv": [
+        Route("get", "/en/costs/ledger.csv?start=2026-03-01&end=2026-03-31", visible=READERS)
+    ],
     "costs:override": [
         Route("get", "/en/costs/override/?source=entry&id={entry}", visible=READERS),
         Route("post", "/en/costs/override/", visible=READERS),

@@ -436,7 +436,8 @@ _GROUPABLE = {"ln_source", "ln_sector", "ln_category", "ln_rule", "ln_case", "ln
 
 def _totals(scope: Scope, by: Sequence[str]) -> list[Total]:
     """One query: GROUP BY over the union of the scope's lines."""
-    assert set(by) <= _GROUPABLE, by
+    if not set(by) <= _GROUPABLE:  # the column names go into the SQL text: only known ones
+        raise ValueError(f"cannot group ledger lines by {sorted(set(by) - _GROUPABLE)}")
     qs = _union(scope)
     sql, params = qs.query.get_compiler(using=qs.db).as_sql()
     cols = ", ".join([*by, "ln_currency"])

@@ -6,6 +6,7 @@ app_name = "costs"
 urlpatterns = [
     path("", views.ledger, name="ledger"),
     path("override/", views.override, name="override"),
+    path("ledger.csv", views.ledger_csv, name="ledger_csv"),
     path("rates/", views.rates, name="rates"),
     path("entries/", views.entries, name="entries"),
     path("entries/new/", views.entry_new, name="entry_new"),

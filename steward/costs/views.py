@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -217,6 +217,80 @@ def ledger(request: HttpRequest) -> HttpResponse:
         "rules": classification.RULES.values(),
     }
     return render(request, "costs/ledger.html", context, status=status)
+
+
+class _Echo:
+    """A file-like object whose write() returns the line, for csv.writer in a generator."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+CSV_HEADER = [
+    "date",
+    "source",
+    "source_id",
+    "case",
+    "sector",
+    "minutes",
+    "amount",
+    "currency",
+    "category",
+    "rule",
+    "overridden",
+    "estimated",
+    "reason",
+]
+
+
+def _csv_rows(rows: Any) -> Any:
+    import csv
+
+    from .money import exponent
+
+    writer = csv.writer(_Echo())
+    yield writer.writerow(CSV_HEADER)
+    for ln in selectors.as_lines(rows):
+        amount = (
+            ""
+            if ln.amount_minor is None
+            else f"{ln.amount_minor / 10 ** exponent(ln.currency):.{exponent(ln.currency)}f}"
+        )
+        yield writer.writerow(
+            [
+                ln.incurred_on.isoformat(),
+                ln.source,
+                ln.source_id,
+                ln.case_id or "",
+                ln.sector_id or "",
+                "" if ln.minutes is None else ln.minutes,
+                amount,
+                ln.currency,
+                ln.category or "",
+                ln.rule,
+                int(ln.overridden),
+                int(ln.estimated),
+                ln.reason,
+            ]
+        )
+
+
+@login_required
+def ledger_csv(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
+    """The period's ledger lines as CSV (machine-readable: codes, amounts in major units, empty = unknown)."""
+    money_reader(request)
+    period = PeriodForm(request.GET)
+    if not period.is_valid():
+        return HttpResponse(
+            "\n".join(str(e) for errors in period.errors.values() for e in errors),
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    start, end = period.cleaned_data["start"], period.cleaned_data["end"]
+    rows = selectors.ledger_queryset(start, end).iterator(chunk_size=2000)
+    response = StreamingHttpResponse(_csv_rows(rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="steward-ledger-{start}-{end}.csv"'
+    return response
 
 
 @login_required

@@ -175,3 +175,8 @@ def test_the_day_of_a_work_log_is_the_organisations_day_not_utcs(personas, setti
     assert [
         ln.source for ln in ledger_lines(date(2026, 3, 1), date(2026, 3, 9)) if ln.source == "work_log"
     ] == []
+
+
+def test_totals_group_only_by_known_columns():
+    with pytest.raises(ValueError):
+        ledger_totals(*MARCH, by=("ln_category; DROP TABLE costs_costentry",))

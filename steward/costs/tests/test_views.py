@@ -406,3 +406,32 @@ def test_the_review_page_links_to_recording_its_meeting_and_the_form_records_it(
     assert r.status_code == 400
     executive_page = _client(p.executive).get(reverse("reviews:detail", args=[review.pk])).content.decode()
     assert reverse("costs:meetings") + "?review" not in executive_page
+
+
+def test_ledger_csv_lists_the_periods_lines_with_unknown_costs_left_empty(personas):
+    import csv
+    import io
+
+    p = personas
+    rate(p, p.billing, "2026-03-01", 6000)
+    case = complaint(p)
+    t = task(p, case, p.billing, "2026-03-02", p.sector_member)
+    work(t, p.sector_member, "2026-03-03", 30)
+    case_reply(actor=p.adviser, case=case, body="On it.", at=at("2026-03-03", 12))  # front desk: no rate
+    r = _client(p.manager).get(reverse("costs:ledger_csv"), {"start": "2026-03-01", "end": "2026-03-31"})
+    assert r.status_code == 200 and r["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(b"".join(r.streaming_content).decode())))  # type: ignore[attr-defined]
+    by_source = {row["source"]: row for row in rows}
+    assert (by_source["work_log"]["amount"], by_source["work_log"]["rule"]) == ("30.00", "EF-COMPLAINT")
+    assert (by_source["reply"]["amount"], by_source["reply"]["reason"], by_source["reply"]["estimated"]) == (
+        "",
+        "rate_missing",
+        "1",
+    )
+    assert _client(p.manager).get(reverse("costs:ledger_csv"), {"start": "x"}).status_code == 400
+    assert (
+        _client(p.adviser)
+        .get(reverse("costs:ledger_csv"), {"start": "2026-03-01", "end": "2026-03-31"})
+        .status_code
+        == 404
+    )
