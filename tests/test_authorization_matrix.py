@@ -155,6 +155,12 @@ MATRIX: dict[str, list[Route]] = {
     "api:customer-detail": [Route("get", "/api/v1/customers/{customer}/", visible=STAFF)],
     "analytics:sectors": [Route("get", "/en/analytics/sectors/", visible=READERS)],
     "analytics:process_map": [Route("get", "/en/analytics/process-map/", visible=READERS)],
+    "analytics:service": [Route("get", "/en/analytics/service/", visible=READERS)],
+    "analytics:service_cases": [Route("get", "/en/analytics/service/cases/fcr/k/", visible=READERS)],
+    "analytics:service_export": [
+        Route("get", "/en/analytics/service/export/figures/", visible=READERS),
+        Route("get", "/en/analytics/service/export/overdue/", visible=READERS),
+    ],
     "analytics:export": [
         Route("get", "/en/analytics/export/csv/", visible={"manager"}),
         Route("get", "/en/analytics/export/xes/", visible={"manager"}),
