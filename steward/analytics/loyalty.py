@@ -34,7 +34,17 @@ ReviewKind = Literal["month", "year"]
 SECTIONS: list[tuple[str, tuple[str, ...]]] = [
     ("loyalty", ("nps", "csat", "ces", "solved", "knew_owner_and_next_step", "explained_more_than_once")),
     ("outcomes", ("fcr", "confirmed", "reopen", "repeat_contact", "promise_kept", "solved_first_contact")),
-    ("work", ("first_response", "resolution", "repeat_explanation", "handoff_summary", "owner_continuity")),
+    (
+        "work",
+        (
+            "first_response",
+            "requester_wait",
+            "resolution",
+            "repeat_explanation",
+            "handoff_summary",
+            "owner_continuity",
+        ),
+    ),
 ]
 REVIEW_KEYS = tuple(k for _name, keys in SECTIONS for k in keys)
 
@@ -161,6 +171,9 @@ class ReviewRow:
     last_year: sf.Figure
     vs_previous: ShownChange | None
     vs_last_year: ShownChange
+    # Times: the change of the business-hours median beside the calendar one (None for other figures).
+    vs_previous_business: ShownChange | None = None
+    vs_last_year_business: ShownChange | None = None
 
     @property
     def definition(self) -> sf.FigureDef:
@@ -170,12 +183,23 @@ class ReviewRow:
 def _row(key: str, cur: sf.Figure, prev: sf.Figure | None, ly: sf.Figure) -> ReviewRow:
     d = sf.FIGURES[key]
 
-    def shown(other: sf.Figure) -> ShownChange:
-        return show_change(
-            metrics.compare(cur.value, other.value), unit=d.unit, lower_is_better=d.lower_is_better
-        )
+    def shown(a: Any, b: Any) -> ShownChange:
+        return show_change(metrics.compare(a, b), unit=d.unit, lower_is_better=d.lower_is_better)
 
-    return ReviewRow(key, cur, prev, ly, shown(prev) if prev is not None else None, shown(ly))
+    def business(other: sf.Figure | None) -> ShownChange | None:
+        a, b = cur.extra.get("business"), other.extra.get("business") if other is not None else None
+        return shown(a, b) if a is not None and b is not None else None
+
+    return ReviewRow(
+        key,
+        cur,
+        prev,
+        ly,
+        shown(cur.value, prev.value) if prev is not None else None,
+        shown(cur.value, ly.value),
+        business(prev),
+        business(ly),
+    )
 
 
 @dataclass(frozen=True)
@@ -213,17 +237,18 @@ def csv_lines(review: Review) -> Any:
         "change",
         "change_interval",
         "verdict",
+        "business_hours_change",
     ]
     p = review.periods
     for _title, rows in review.sections:
         for r in rows:
-            sides = [
-                ("current", p.current, r.current, None),
-                ("last_year", p.last_year, r.last_year, r.vs_last_year),
+            sides: list[tuple[str, sf.Period, sf.Figure, ShownChange | None, ShownChange | None]] = [
+                ("current", p.current, r.current, None, None),
+                ("last_year", p.last_year, r.last_year, r.vs_last_year, r.vs_last_year_business),
             ]
             if p.previous is not None and r.previous is not None:
-                sides.insert(1, ("previous", p.previous, r.previous, r.vs_previous))
-            for name, period, fig, change in sides:
+                sides.insert(1, ("previous", p.previous, r.previous, r.vs_previous, r.vs_previous_business))
+            for name, period, fig, change, business in sides:
                 s = show(fig)
                 yield [
                     r.key,
@@ -238,4 +263,5 @@ def csv_lines(review: Review) -> Any:
                     change.text if change else "",
                     change.detail if change else "",
                     change.verdict if change else "",
+                    business.text if business and business.verdict != metrics.NO_DATA else "",
                 ]

@@ -161,7 +161,12 @@ def test_the_march_review_shows_march_against_february_and_last_march(client, ma
     assert csat.vs_previous.text == "-50.0 pp"
     assert csat.vs_previous.verdict == "no_significant_change"
     assert csat.vs_last_year.verdict == "no_responses"  # nothing in March 2025
-    assert rows["resolution"][0].vs_previous.verdict == "not_tested"
+    resolution = rows["resolution"][0]
+    assert resolution.vs_previous.verdict == "not_tested"
+    # F closed in February: both months have business-hours medians, so their change is shown too.
+    assert resolution.vs_previous_business is not None and resolution.vs_previous_business.text != "–"
+    assert rows["requester_wait"][0].vs_last_year_business is not None
+    assert rows["csat"][0].vs_previous_business is None
     html = response.content.decode()
     assert 'data-verdict="no_significant_change"' in html and "no significant change" in html
     assert "Same month last year" in html and "@media print" not in html  # print rules live in the CSS
@@ -221,6 +226,8 @@ def test_the_csv_has_every_figure_for_every_period(client, manager, log):
     assert csat["current"]["shown"] == "2 of 4" and csat["current"]["first_day"] == "2026-03-01"
     assert csat["previous"]["verdict"] == "no_significant_change"
     assert csat["last_year"]["first_day"] == "2025-03-01"
+    resolution = {r["period"]: r for r in rows if r["figure"] == "resolution"}
+    assert resolution["previous"]["business_hours_change"] and not csat["previous"]["business_hours_change"]
 
 
 def _closed_cases(personas, count: int, offset: int) -> None:

@@ -611,21 +611,28 @@ class Command(BaseCommand):
         reply, solved = REPLIES[lang]
         t = plan.start
         owner = demo.pick_owner(t)
+        kind = (
+            Kind.COMPLAINT
+            if plan.follow_up
+            else rng.choices([Kind.QUESTION, Kind.REQUEST, Kind.COMPLAINT], weights=[4, 3, 3])[0]
+        )
+        priority = rng.choices(Priority.values, weights=[2, 6, 2, 1])[0]
+        channel = rng.choices(
+            [Channel.EMAIL, Channel.PHONE, Channel.WALK_IN, Channel.PORTAL, Channel.CHAT],
+            weights=[4, 3, 2, 2, 1],
+        )[0]
         case = cs.case_open(
-            actor=owner,
+            # A mail or a portal form is the customer's own first contact (it has a first response time);
+            # a call, a visit or a chat is recorded by the adviser who took it.
+            actor=None if channel in (Channel.EMAIL, Channel.PORTAL) else owner,
             customer=plan.customer,
             subject=subject,
             description=again if plan.follow_up else first,
             owner=owner,
-            kind=Kind.COMPLAINT
-            if plan.follow_up
-            else rng.choices([Kind.QUESTION, Kind.REQUEST, Kind.COMPLAINT], weights=[4, 3, 3])[0],
+            kind=kind,
             category=category,
-            priority=rng.choices(Priority.values, weights=[2, 6, 2, 1])[0],
-            channel=rng.choices(
-                [Channel.EMAIL, Channel.PHONE, Channel.WALK_IN, Channel.PORTAL, Channel.CHAT],
-                weights=[4, 3, 2, 2, 1],
-            )[0],
+            priority=priority,
+            channel=channel,
             at=t,
         )
         if plan.fate == "new":
