@@ -201,6 +201,12 @@ MATRIX: dict[str, list[Route]] = {
     "analytics:process_map": [Route("get", "/en/analytics/process-map/", visible=READERS)],
     "analytics:loyalty": [Route("get", "/en/analytics/loyalty/", visible=READERS)],
     "analytics:loyalty_export": [Route("get", "/en/analytics/loyalty/export/", visible=READERS)],
+    "analytics:service": [Route("get", "/en/analytics/service/", visible=READERS)],
+    "analytics:service_cases": [Route("get", "/en/analytics/service/cases/fcr/k/", visible=READERS)],
+    "analytics:service_export": [
+        Route("get", "/en/analytics/service/export/figures/", visible=READERS),
+        Route("get", "/en/analytics/service/export/overdue/", visible=READERS),
+    ],
     "analytics:export": [
         Route("get", "/en/analytics/export/csv/", visible={"manager"}),
         Route("get", "/en/analytics/export/xes/", visible={"manager"}),
