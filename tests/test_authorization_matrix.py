@@ -27,6 +27,7 @@ ALL = ("adviser", "backup", "other_adviser", "sector_member", "manager", "execut
 CASE_VISIBLE = {"adviser", "backup", "manager", "executive"}
 STAFF = {"adviser", "backup", "other_adviser", "manager", "executive", "outsider"}
 READERS = {"manager", "executive"}  # analysis and reviews (executives read, managers also write)
+MANAGERS = {"manager"}  # survey follow-ups, questions and relationship NPS
 
 # Routes that are not about objects, with the reason they are not in the matrix.
 EXEMPT = {
@@ -64,6 +65,11 @@ EXEMPT = {
     "portal:solution_confirm": "signed single-use link from the mail; tested in portal link tests",
     "portal:solution_not_solved": "signed single-use link from the mail; tested in portal link tests",
     "sectors:queue": "lists only the user's sector's tasks (managers: all); covered by queue view tests",
+    # Surveys answered by customers: a random single-use token (only its hash stored) or the portal
+    # session with a customer check (404 for another customer's survey); tested in steward/surveys.
+    "surveys:answer": "survey link from the mail: single-use hashed token; tested in surveys view tests",
+    "surveys:portal_answer": "customer portal: the signed-in customer's own survey only (404 otherwise)",
+    "surveys:thanks": "static thank-you page after answering a survey, no data",
     "api:task-list": "lists only the caller's sector's tasks (managers: all); covered by task API tests",
 }
 
@@ -102,7 +108,27 @@ def _objects(p: Personas) -> dict:
         actor=p.adviser, customer=p.customer, subject="Refund", description="Charged twice.", owner=p.adviser
     )
     task = task_create(actor=p.adviser, case=task_case, sector=p.billing, description="Refund the fee")
+    # A low survey score (a follow-up) and a relationship NPS campaign, for the managers' survey pages.
+    from steward.cases.services import case_confirm_solution, case_propose_solution
+    from steward.surveys.services import nps_campaign_start, survey_answer, survey_send, surveys_muted
+
+    with surveys_muted():
+        closed = case_open(
+            actor=p.adviser,
+            customer=p.customer,
+            subject="Broken lid",
+            description="Cracked.",
+            owner=p.adviser,
+        )
+        case_propose_solution(actor=p.adviser, case=closed, solution="A new lid was sent.")
+        case_confirm_solution(case=closed)
+    survey = survey_send(case=closed)
+    assert survey is not None
+    follow_up = survey_answer(survey=survey, answers={"csat": 1}).follow_up
+    campaign = nps_campaign_start(actor=p.manager, segment={})
     return {
+        "follow_up": follow_up.pk,
+        "campaign": campaign.pk,
         "task": task.pk,
         "task_case": task_case.pk,
         "case": p.case.pk,
@@ -157,6 +183,12 @@ MATRIX: dict[str, list[Route]] = {
     "analytics:process_map": [Route("get", "/en/analytics/process-map/", visible=READERS)],
     "analytics:loyalty": [Route("get", "/en/analytics/loyalty/", visible=READERS)],
     "analytics:loyalty_export": [Route("get", "/en/analytics/loyalty/export/", visible=READERS)],
+    "analytics:service": [Route("get", "/en/analytics/service/", visible=READERS)],
+    "analytics:service_cases": [Route("get", "/en/analytics/service/cases/fcr/k/", visible=READERS)],
+    "analytics:service_export": [
+        Route("get", "/en/analytics/service/export/figures/", visible=READERS),
+        Route("get", "/en/analytics/service/export/overdue/", visible=READERS),
+    ],
     "analytics:export": [
         Route("get", "/en/analytics/export/csv/", visible={"manager"}),
         Route("get", "/en/analytics/export/xes/", visible={"manager"}),
@@ -170,6 +202,20 @@ MATRIX: dict[str, list[Route]] = {
     "reviews:finding": [Route("post", "/en/reviews/{review}/findings/", visible=READERS)],
     "reviews:action": [Route("post", "/en/reviews/{review}/actions/", visible=READERS)],
     "reviews:action_done": [Route("post", "/en/reviews/{review}/actions/{action}/done/", visible=READERS)],
+    # Surveys: managers only (a 404 for everyone else, executives included: they read the figures).
+    "surveys:follow_ups": [Route("get", "/en/surveys/follow-ups/", visible=MANAGERS)],
+    "surveys:follow_up_done": [Route("post", "/en/surveys/follow-ups/{follow_up}/done/", visible=MANAGERS)],
+    "surveys:questions": [
+        Route("get", "/en/surveys/questions/", visible=MANAGERS),
+        Route("post", "/en/surveys/questions/", visible=MANAGERS),
+    ],
+    "surveys:scales": [Route("post", "/en/surveys/questions/scales/", visible=MANAGERS)],
+    "surveys:nps_list": [Route("get", "/en/surveys/nps/", visible=MANAGERS)],
+    "surveys:nps_new": [
+        Route("get", "/en/surveys/nps/new/", visible=MANAGERS),
+        Route("post", "/en/surveys/nps/new/", visible=MANAGERS),
+    ],
+    "surveys:nps_detail": [Route("get", "/en/surveys/nps/{campaign}/", visible=MANAGERS)],
 }
 # Route names as the resolver reports them, mapped to the matrix keys above.
 ROUTE_NAME_ALIASES = {

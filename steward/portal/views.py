@@ -207,7 +207,8 @@ def _case_page(
         "waiting_on": case_waiting_on(case),
         "conversation": selectors.public_conversation(case),
         "proposed": case.status == Status.SOLUTION_PROPOSED,
-        "survey": open_case_survey(case, now=now),
+        # The survey invitation of a closed case, while it waits for an answer (no query otherwise).
+        "survey": open_case_survey(case, now=now) if case.status == Status.CLOSED else None,
         "message_form": message_form or PortalMessageForm(),
         "not_solved_form": not_solved_form or NotSolvedForm(),
     }

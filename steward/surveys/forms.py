@@ -81,7 +81,7 @@ class FollowUpDoneForm(forms.Form):
 class WordingForm(forms.Form):
     """One text per question in one language; blank means the shipped wording."""
 
-    def __init__(self, *args: Any, rows: list[questionnaire.WordingRow], **kwargs: Any):
+    def __init__(self, *args: Any, rows: list[questionnaire.WordingRow], language: str, **kwargs: Any):
         super().__init__(*args, **kwargs)
         for row in rows:
             self.fields[row.question] = forms.CharField(
@@ -89,8 +89,8 @@ class WordingForm(forms.Form):
                 required=False,
                 max_length=questionnaire.MAX_WORDING,
                 initial=row.custom,
-                help_text=row.default,
-                widget=forms.TextInput(attrs={"placeholder": row.default, "size": 80}),
+                help_text=row.default,  # the standard wording, in the language being edited
+                widget=forms.TextInput(attrs={"lang": language, "size": 80}),
             )
 
 

@@ -22,13 +22,13 @@ class SurveyKind(models.TextChoices):
 class Question(models.TextChoices):
     """Every question Steward can ask. Which are asked depends on the survey kind and the case."""
 
-    CSAT = "csat", _("Satisfaction (1–5)")
-    CES = "ces", _("Effort (CES 2.0, 1–7)")
+    CSAT = "csat", _("Satisfaction (CSAT)")
+    CES = "ces", _("Effort (CES 2.0)")
     SOLVED = "solved", _("Is the issue solved?")
     EXPLAINED_MORE_THAN_ONCE = "explained_more_than_once", _("Explained more than once?")
     KNEW_OWNER_AND_NEXT_STEP = "knew_owner_and_next_step", _("Knew the owner and the next step?")
     SOLVED_FIRST_CONTACT = "solved_first_contact", _("Solved at the first contact?")
-    NPS = "nps", _("Recommendation (NPS, 0–10)")
+    NPS = "nps", _("Recommendation (NPS)")
     COMMENT = "comment", _("Comment")
 
 

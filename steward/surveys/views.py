@@ -170,7 +170,7 @@ def questions(request: HttpRequest) -> HttpResponse:
     if language not in codes:
         language = settings.LANGUAGE_CODE
     rows = questionnaire.wording_rows(language)
-    form = WordingForm(request.POST if request.method == "POST" else None, rows=rows)
+    form = WordingForm(request.POST if request.method == "POST" else None, rows=rows, language=language)
     status = 200
     if request.method == "POST":
         if form.is_valid():

@@ -159,3 +159,18 @@ def test_admin_lists_the_survey_records(admin_client, adviser, customer):
         assert admin_client.get(f"/en/admin/surveys/{model}/").status_code == 200, model
     page = admin_client.get(f"/en/admin/surveys/survey/{survey.pk}/change/")
     assert page.status_code == 200 and survey.token_hash not in page.content.decode()
+
+
+def test_with_a_broker_a_failed_attempt_asks_celery_to_retry_later(receiver):
+    from celery.exceptions import Retry
+
+    from steward.surveys.tasks import WebhookRetry, deliver_webhook
+
+    receiver.statuses = [500]
+    delivery = webhooks.webhook_emit(event="survey.low_score", payload={"x": 1})[0]
+    # Called as a worker would (not eagerly): one attempt, then a retry with backoff, not a loop.
+    with pytest.raises((Retry, WebhookRetry)):
+        deliver_webhook(delivery.pk)
+    delivery.refresh_from_db()
+    assert delivery.attempts == 1 and delivery.state == DeliveryState.PENDING and len(receiver.calls) == 1
+    assert webhooks.retry_delay(1).total_seconds() == 30 and webhooks.retry_delay(10).total_seconds() == 3600
