@@ -304,6 +304,7 @@ def test_sql_fcr_agrees_with_the_fcr_outcome_formula_case_by_case(log):
     expected: dict[str, set[int]] = {"fcr": set(), "not_fcr": set(), "pending": set()}
     closed = Case.objects.filter(status=Status.CLOSED, closed_at__gte=PERIOD.start, closed_at__lt=PERIOD.end)
     for case in closed:
+        assert case.closed_at is not None
         outcome = metrics.fcr_outcome(
             inbound_contacts_before_resolution=case.messages.filter(
                 direction=Direction.INBOUND, is_automatic=False, created_at__lte=case.closed_at
