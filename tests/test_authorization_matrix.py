@@ -181,6 +181,8 @@ MATRIX: dict[str, list[Route]] = {
     "api:customer-detail": [Route("get", "/api/v1/customers/{customer}/", visible=STAFF)],
     "analytics:sectors": [Route("get", "/en/analytics/sectors/", visible=READERS)],
     "analytics:process_map": [Route("get", "/en/analytics/process-map/", visible=READERS)],
+    "analytics:loyalty": [Route("get", "/en/analytics/loyalty/", visible=READERS)],
+    "analytics:loyalty_export": [Route("get", "/en/analytics/loyalty/export/", visible=READERS)],
     "analytics:service": [Route("get", "/en/analytics/service/", visible=READERS)],
     "analytics:service_cases": [Route("get", "/en/analytics/service/cases/fcr/k/", visible=READERS)],
     "analytics:service_export": [
