@@ -184,11 +184,30 @@ def test_monthly_trend_is_one_query_and_covers_the_last_complete_months(log, dja
     assert points[-1].figure.value == sf.duration_summary("resolution", PERIOD, ALL, now=NOW).calendar
 
 
-def test_months_follow_the_organisation_time_zone(log, settings):
-    # G opened 28 March 09:00 UTC; F closed 25 Feb. In Bangkok (UTC+7) nothing moves across months here,
-    # but a case closed at 31 March 20:00 UTC is April in Bangkok.
+def test_months_follow_the_organisation_time_zone(personas, settings):
+    # Closed 28 February 20:00 UTC = 1 March 03:00 in Bangkok: a March case for a Bangkok organisation.
     settings.TIME_ZONE = "Asia/Bangkok"
-    assert sf.complete_months(now=datetime(2026, 3, 31, 20, tzinfo=UTC))[-1] == date(2026, 3, 1)
+    from steward.cases.services import case_confirm_solution, case_open, case_propose_solution
+
+    at = datetime(2026, 2, 28, 18, tzinfo=UTC)
+    case = case_open(
+        actor=None,
+        owner=personas.adviser,
+        customer=personas.customer,
+        subject="Late",
+        description="Hi",
+        at=at,
+    )
+    case_propose_solution(actor=personas.adviser, case=case, solution="Done", at=at + timedelta(hours=1))
+    case_confirm_solution(case=case, at=at + timedelta(hours=2))
+    by = dict(sf.family_trend("resolved", ALL, now=NOW))
+    assert (by[date(2026, 3, 1)]["rows"], by[date(2026, 2, 1)]["rows"]) == (1, 0)
+    march = sf.period_for("custom", today=date(2026, 4, 3), first=date(2026, 3, 1), last=date(2026, 3, 31))
+    assert sf.family_counts("resolved", march, ALL, now=NOW)["rows"] == 1
+    assert [p.figure.value.n for p in sf.trend("resolution", ALL, now=NOW)][-2:] == [0, 1]
+    assert sf.complete_months(now=datetime(2026, 3, 31, 20, tzinfo=UTC))[-1] == date(
+        2026, 3, 1
+    )  # April there
 
 
 @pytest.mark.parametrize(
@@ -285,6 +304,7 @@ def test_sql_fcr_agrees_with_the_fcr_outcome_formula_case_by_case(log):
     expected: dict[str, set[int]] = {"fcr": set(), "not_fcr": set(), "pending": set()}
     closed = Case.objects.filter(status=Status.CLOSED, closed_at__gte=PERIOD.start, closed_at__lt=PERIOD.end)
     for case in closed:
+        assert case.closed_at is not None
         outcome = metrics.fcr_outcome(
             inbound_contacts_before_resolution=case.messages.filter(
                 direction=Direction.INBOUND, is_automatic=False, created_at__lte=case.closed_at
