@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "steward.portal",
     "steward.reviews",
     "steward.analytics",
+    "steward.bench",
 ]
 
 MIDDLEWARE = [
@@ -145,6 +146,8 @@ STEWARD_MAIL_DOMAIN = env_str("STEWARD_MAIL_DOMAIN", "")
 # Public address of this installation, for links in mail (magic links, confirm / not solved).
 STEWARD_BASE_URL = env_str("STEWARD_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 STEWARD_CASE_PAGE_SIZE = 25
+# Benchmark-only URLs (/bench/json/, /bench/insert/: the ceilings of scripts/bench.sh). Never in production.
+STEWARD_BENCH = env_bool("STEWARD_BENCH", False)
 # Customer portal: how long a sign-in link works, and how long confirm / not solved links in mail work.
 STEWARD_PORTAL_LINK_MINUTES = env_int("STEWARD_PORTAL_LINK_MINUTES", 30)
 STEWARD_SOLUTION_LINK_DAYS = env_int("STEWARD_SOLUTION_LINK_DAYS", 14)
