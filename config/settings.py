@@ -172,6 +172,10 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"anon": "60/min", "user": "600/min"},
     "EXCEPTION_HANDLER": "steward.core.api.exception_handler",
 }
+if STEWARD_BENCH:
+    # The benchmark is one user hammering the API; the throttle still runs (its cost is measured), but
+    # with limits wrk never reaches.
+    REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"anon": "1000000/min", "user": "1000000/min"}
 SPECTACULAR_SETTINGS = {
     "TITLE": "Steward API",
     "DESCRIPTION": "Cases, customers, handoffs, next steps and the case event log.",
