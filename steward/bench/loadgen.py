@@ -17,6 +17,7 @@ Hook for later data (surveys, compensation, costs): `EXTRA_WRITERS` is a list of
 from __future__ import annotations
 
 import bisect
+import contextlib
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -148,7 +149,7 @@ class Sink:
         opts = self.model._meta
         cols = self.db_columns
         extra = tuple(self.extra_values)  # dicts go out as jsonb (a dumper registered on the cursor)
-        quoted = ", ".join(connection.ops.quote_name(c) for c in cols)
+        quoted = ", ".join(connection.ops.quote_name(str(c)) for c in cols)
         with cursor.copy(f"COPY {connection.ops.quote_name(opts.db_table)} ({quoted}) FROM STDIN") as cp:
             write = cp.write_row
             if extra:
@@ -453,10 +454,8 @@ class CaseSim:
                 self.opened_by,
                 {"follow_up_of": self.follow_up_of, "repeat_contact": True},
             )
-        try:
+        with contextlib.suppress(Stop):
             self._life()
-        except Stop:
-            pass
         self._write()
 
     def _follow_up_origin(self) -> int | None:
@@ -469,9 +468,9 @@ class CaseSim:
                 continue
             for closed_from, closed_until in intervals:
                 closed_now = closed_from <= self.at and (closed_until is None or closed_until > self.at)
-                if closed_now and self.at - closed_from <= self.ctx.follow_up_window:
-                    if best is None or closed_from > best[0]:
-                        best = (closed_from, case_id)
+                recent = self.at - closed_from <= self.ctx.follow_up_window
+                if closed_now and recent and (best is None or closed_from > best[0]):
+                    best = (closed_from, case_id)
         return best[1] if best else None
 
     def _life(self) -> None:
@@ -922,14 +921,15 @@ def generate(
     n_customers = max(1, cases // 5)
     n_advisers = max(20, cases // 5000)
     report(
-        f"staff: {n_advisers} advisers; customers: {n_customers:,}; cases: {cases:,} ({start:%Y-%m-%d} .. {end:%Y-%m-%d})"
+        f"staff: {n_advisers} advisers; customers: {n_customers:,}; cases: {cases:,} "
+        f"({start:%Y-%m-%d} .. {end:%Y-%m-%d})"
     )
     with transaction.atomic():
         staff = ensure_staff(n_advisers=n_advisers, rng=rng, start=start, end=end, prefix=prefix)
     ids = Ids()
     for model in (Customer, Case, CaseEvent, Message, Handoff, SectorTask, WorkLog):
         ids.start(model)
-    sinks = {
+    sinks: dict[type[models.Model], Sink] = {
         Customer: Sink(Customer, CUSTOMER_COLUMNS),
         Case: Sink(Case, CASE_COLUMNS),
         Message: Sink(Message, MESSAGE_COLUMNS),
@@ -977,7 +977,7 @@ def generate(
 
         # Customers first, all of them (they are referenced by id only).
         langs = LANG_T
-        for i in range(n_customers):
+        for _ in range(n_customers):
             cid = ids.take(Customer)
             lang = _pick(rng, langs)
             first, last = CUSTOMER_NAMES[lang]
@@ -1017,8 +1017,8 @@ def generate(
                 progress.tick(done, sum(s.written for s in sinks.values()))
         flush()
         if is_pg:
-            for model in sinks:
-                table = model._meta.db_table
+            for sink_model in sinks:
+                table = sink_model._meta.db_table
                 raw.execute(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                     f"(SELECT COALESCE(MAX(id), 1) FROM {connection.ops.quote_name(table)}))"
@@ -1026,8 +1026,8 @@ def generate(
             if fast_pg:
                 raw.execute("SET session_replication_role = DEFAULT")
             report("  analysing the tables")
-            for model in sinks:
-                raw.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+            for sink_model in sinks:
+                raw.execute(f"ANALYZE {connection.ops.quote_name(sink_model._meta.db_table)}")
     rows = {model.__name__: sink.written for model, sink in sinks.items()}
     progress.tick(done, sum(rows.values()), final=True)
     return rows

@@ -7,6 +7,7 @@ closed), {customer} (any customer), {date_from} / {date_to} (the last full quart
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -15,7 +16,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -275,7 +276,8 @@ def ingest_throughput(count: int, rng: random.Random) -> dict[str, Any]:
         raws.append(
             (
                 f"From: Customer <{sender}>\r\nTo: support@steward.localhost\r\n"
-                f"Subject: Bench mail {i}: my phone does not charge\r\nMessage-ID: <bench-{stamp}-{i}@example.net>\r\n"
+                f"Subject: Bench mail {i}: my phone does not charge\r\n"
+                f"Message-ID: <bench-{stamp}-{i}@example.net>\r\n"
                 f"Date: Mon, 23 Nov 2026 10:00:00 +0000\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
                 f"My phone stopped charging after three days. Message {i}.\r\n"
             ).encode()
@@ -372,7 +374,7 @@ def run(
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "cases": Case.objects.count(),
         "events": CaseEvent.objects.count(),
-        "database": f"{connection.vendor} {connection.pg_version if connection.vendor == 'postgresql' else ''}".strip(),
+        "database": database_version(),
         "database_name": db.get("NAME"),
         "machine": machine(),
         "wrk": {"duration_s": duration, "connections": connections, "threads": threads, "repeat": repeat},
@@ -389,6 +391,14 @@ def run(
     return result
 
 
+def database_version() -> str:
+    if connection.vendor != "postgresql":
+        return connection.vendor
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        return f"PostgreSQL {cursor.fetchone()[0].split()[0]}"
+
+
 def machine() -> dict[str, Any]:
     mem_kb = 0
     try:
@@ -398,14 +408,12 @@ def machine() -> dict[str, Any]:
     except OSError:
         pass
     cpu = ""
-    try:
+    with contextlib.suppress(OSError, StopIteration):
         cpu = next(
             line.split(":", 1)[1].strip()
             for line in Path("/proc/cpuinfo").read_text().splitlines()
             if line.startswith("model name")
         )
-    except (OSError, StopIteration):
-        pass
     return {"cores": os.cpu_count(), "ram_gb": round(mem_kb / 1024 / 1024, 1), "cpu": cpu}
 
 
@@ -433,10 +441,12 @@ def table(result: dict[str, Any]) -> str:
         f"{result['cases']:,} cases, {result['events']:,} events · {result['database']} · "
         f"{result['machine']['cores']} cores, {result['machine']['ram_gb']} GB · gunicorn 2 sync workers · "
         f"wrk {result['wrk']['connections']} connections × {result['wrk']['duration_s']} s, median of "
-        f"{result['wrk']['repeat']} · worker RSS max {result['worker_rss_max_mb']} MB (limit 300) · {result['date']}",
+        f"{result['wrk']['repeat']} · worker RSS max {result['worker_rss_max_mb']} MB (limit 300) · "
+        f"{result['date']}",
     ]
     if m:
         tail.append(
-            f"E-mail ingestion (in-process, mail_receive): {m['per_second']} messages/s ({m['messages']} messages)"
+            f"E-mail ingestion (in-process, mail_receive): {m['per_second']} messages/s "
+            f"({m['messages']} messages)"
         )
     return "\n".join(rows + tail)

@@ -184,6 +184,9 @@ class Case(models.Model):
             # The default list for managers ("all") and cursor pagination.
             models.Index(fields=["-created_at", "-id"], name="case_created"),
             models.Index(fields=["status", "-created_at"], name="case_status"),
+            # routing.pick_owner counts each adviser's open cases for every new mail / portal case; the
+            # open ones are a small slice of a growing table (issue 9: 0.4 s at 100k cases without it).
+            models.Index(fields=["owner"], condition=~Q(status="closed"), name="case_open_by_owner"),
         ]
 
     def __str__(self) -> str:

@@ -32,14 +32,14 @@ END = datetime(2026, 6, 1, tzinfo=UTC)
 N = 400
 
 # The status each kind of event leaves the case in, when it is not in data["to"].
-STATUS_AFTER = {
+STATUS_AFTER: dict[str, str] = {
     EventKind.OPENED: Status.NEW,
     EventKind.SOLUTION_PROPOSED: Status.SOLUTION_PROPOSED,
     EventKind.SOLUTION_CONFIRMED: Status.CLOSED,
     EventKind.CLOSED_UNCONFIRMED: Status.CLOSED,
     EventKind.REOPENED: Status.REOPENED,
 }
-TASK_END_STATE = {
+TASK_END_STATE: dict[str, str] = {
     EventKind.TASK_COMPLETED: TaskState.DONE,
     EventKind.TASK_RETURNED: TaskState.RETURNED,
     EventKind.TASK_CANCELLED: TaskState.CANCELLED,
@@ -54,8 +54,8 @@ def _digest() -> str:
         "id", "status", "version", "owner__username", "created_at", "closed_at", "reopen_count"
     ):
         h.update(repr(row).encode())
-    for row in CaseEvent.objects.order_by("id").values_list("case_id", "kind", "at", "version"):
-        h.update(repr(row).encode())
+    for event in CaseEvent.objects.order_by("id").values_list("case_id", "kind", "at", "version"):
+        h.update(repr(event).encode())
     return h.hexdigest()
 
 

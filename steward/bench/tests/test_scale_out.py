@@ -65,7 +65,9 @@ def test_two_workers_run_each_of_a_thousand_jobs_exactly_once(tmp_path: Path) ->
         "DJANGO_SETTINGS_MODULE": "steward.bench.tests.worker_settings",
         "CELERY_BROKER_URL": REDIS_URL,
         "STEWARD_TEST_QUEUE": queue,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "DATABASE_URL": (
+            f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        ),
     }
     logs = [tmp_path / "worker1.log", tmp_path / "worker2.log"]
     workers = [_worker(queue, f"{queue}-{i}", env, log) for i, log in enumerate(logs, start=1)]

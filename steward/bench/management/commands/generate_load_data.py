@@ -55,6 +55,7 @@ class Command(BaseCommand):
         detail = ", ".join(f"{name} {count:,}" for name, count in rows.items())
         self.stdout.write(
             self.style.SUCCESS(
-                f"Wrote {total:,} rows in {elapsed:,.0f} s ({total / max(elapsed, 1e-6):,.0f} rows/s): {detail}"
+                f"Wrote {total:,} rows in {elapsed:,.0f} s "
+                f"({total / max(elapsed, 1e-6):,.0f} rows/s): {detail}"
             )
         )
