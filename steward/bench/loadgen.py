@@ -910,6 +910,7 @@ def generate(
     prefix: str = "load",
     report: Callable[[str], None] = print,
     fast_pg: bool = True,
+    rebuild_indexes: bool | None = None,
 ) -> dict[str, int]:
     """Write `cases` cases (and customers, staff) ending at `end`. Returns rows written per table."""
     from django.conf import settings
@@ -975,47 +976,20 @@ def generate(
                 for sink in sinks.values():
                     sink.flush(raw, is_pg)
 
-        # Customers first, all of them (they are referenced by id only).
-        langs = LANG_T
-        for _ in range(n_customers):
-            cid = ids.take(Customer)
-            lang = _pick(rng, langs)
-            first, last = CUSTOMER_NAMES[lang]
-            created = start - timedelta(days=rng.randrange(1, 1500))
-            sinks[Customer].add(
-                (
-                    cid,
-                    f"{rng.choice(first)} {rng.choice(last)}",
-                    f"{prefix}-customer-{cid}@example.com",
-                    f"+{rng.randint(10, 99)} {rng.randint(100, 999)} {rng.randint(1000, 9999)}",
-                    lang,
-                    "",
-                    created,
-                )
-            )
-            ctx.customers.append((cid, lang))
-            if len(sinks[Customer].rows) >= 50_000:
-                flush()
-        flush()
-        # Some customers write much more than others (a few heavy accounts).
-        weights_cum = []
-        acc = 0.0
-        for i in range(n_customers):
-            acc += 1.0 / (1 + (i % 97)) ** 0.5
-            weights_cum.append(acc)
-        order = list(range(n_customers))
-        rng.shuffle(order)
-
-        done = 0
-        for at in arrival_times(rng, cases, start, SPAN_DAYS):
-            k = order[bisect.bisect(weights_cum, rng.random() * acc) % n_customers]
-            sim = CaseSim(ctx, at)
-            sim.play(ctx.customers[k])
-            done += 1
-            if done % batch == 0:
-                flush()
-                progress.tick(done, sum(s.written for s in sinks.values()))
-        flush()
+        dropped: list[str] = []
+        if is_pg and (rebuild_indexes if rebuild_indexes is not None else cases >= REBUILD_INDEXES_FROM):
+            dropped = drop_secondary_indexes(raw, [m._meta.db_table for m in sinks])
+            report(f"  {len(dropped)} secondary indexes dropped for the load; rebuilt at the end")
+        try:
+            done = _load(ctx, rng, sinks, flush, progress, cases, n_customers, start, prefix, batch)
+        finally:
+            if dropped:
+                report(f"  rebuilding {len(dropped)} indexes")
+                built = time.monotonic()
+                raw.execute("SET maintenance_work_mem = '256MB'")
+                for definition in dropped:
+                    raw.execute(definition)
+                report(f"  indexes rebuilt in {time.monotonic() - built:,.0f} s")
         if is_pg:
             for sink_model in sinks:
                 table = sink_model._meta.db_table
@@ -1031,6 +1005,86 @@ def generate(
     rows = {model.__name__: sink.written for model, sink in sinks.items()}
     progress.tick(done, sum(rows.values()), final=True)
     return rows
+
+
+# From this many cases on, PostgreSQL loads faster without the secondary indexes, built once at the end.
+REBUILD_INDEXES_FROM = 50_000
+
+
+def drop_secondary_indexes(cursor: Any, tables: Sequence[str]) -> list[str]:
+    """Drop the indexes of `tables` that back no constraint; return their definitions to recreate."""
+    cursor.execute(
+        """
+        SELECT i.indexname, i.indexdef FROM pg_indexes i
+        WHERE i.schemaname = current_schema() AND i.tablename = ANY(%s)
+          AND NOT EXISTS (
+            SELECT 1 FROM pg_constraint c
+            WHERE c.conindid = (quote_ident(i.schemaname) || '.' || quote_ident(i.indexname))::regclass
+          )
+        ORDER BY i.indexname
+        """,
+        [list(tables)],
+    )
+    found = cursor.fetchall()
+    for name, _definition in found:
+        cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
+    return [definition for _name, definition in found]
+
+
+def _load(
+    ctx: Context,
+    rng: random.Random,
+    sinks: dict[type[models.Model], Sink],
+    flush: Callable[[], None],
+    progress: Progress,
+    cases: int,
+    n_customers: int,
+    start: datetime,
+    prefix: str,
+    batch: int,
+) -> int:
+    """Customers first (cases point at them by id), then the cases in order of arrival."""
+    langs = LANG_T
+    for _ in range(n_customers):
+        cid = ctx.ids.take(Customer)
+        lang = _pick(rng, langs)
+        first, last = CUSTOMER_NAMES[lang]
+        created = start - timedelta(days=rng.randrange(1, 1500))
+        sinks[Customer].add(
+            (
+                cid,
+                f"{rng.choice(first)} {rng.choice(last)}",
+                f"{prefix}-customer-{cid}@example.com",
+                f"+{rng.randint(10, 99)} {rng.randint(100, 999)} {rng.randint(1000, 9999)}",
+                lang,
+                "",
+                created,
+            )
+        )
+        ctx.customers.append((cid, lang))
+        if len(sinks[Customer].rows) >= 50_000:
+            flush()
+    flush()
+    # Some customers write much more than others (a few heavy accounts).
+    weights_cum = []
+    acc = 0.0
+    for i in range(n_customers):
+        acc += 1.0 / (1 + (i % 97)) ** 0.5
+        weights_cum.append(acc)
+    order = list(range(n_customers))
+    rng.shuffle(order)
+
+    done = 0
+    for at in arrival_times(rng, cases, start, SPAN_DAYS):
+        k = order[bisect.bisect(weights_cum, rng.random() * acc) % n_customers]
+        sim = CaseSim(ctx, at)
+        sim.play(ctx.customers[k])
+        done += 1
+        if done % batch == 0:
+            flush()
+            progress.tick(done, sum(s.written for s in sinks.values()))
+    flush()
+    return done
 
 
 def default_end() -> datetime:

@@ -10,6 +10,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 
 from steward.analytics.metrics import STATUS_MOVES
 from steward.bench.loadgen import CASE_COLUMNS, Sink, generate
@@ -173,3 +174,24 @@ def test_command_reports_progress_and_rows():
 def test_command_refuses_a_bad_end_date():
     with pytest.raises(CommandError, match="ISO"):
         call_command("generate_load_data", cases=5, end="yesterday")
+
+
+def _index_names() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename IN ('cases_caseevent', 'cases_case') "
+            "ORDER BY indexname"
+        )
+        return [name for (name,) in cursor.fetchall()]
+
+
+@pytest.mark.django_db
+def test_indexes_dropped_for_a_large_load_are_all_rebuilt():
+    if connection.vendor != "postgresql":
+        pytest.skip("index rebuilding is the PostgreSQL bulk path")
+    before = _index_names()
+    assert "event_case_at" in before
+    lines: list[str] = []
+    generate(cases=20, seed=1, end=END, batch=10, report=lines.append, rebuild_indexes=True)
+    assert _index_names() == before
+    assert any("rebuilt" in line for line in lines)
