@@ -23,7 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--repeat", type=int, default=3, help="runs per scenario; the median counts")
         parser.add_argument("--only", action="append", default=[], help="scenario name contains (repeatable)")
         parser.add_argument(
-            "--ingest", type=int, default=200, help="e-mails for the ingestion figure (0: skip)"
+            "--ingest", type=int, default=100, help="e-mails for the ingestion figure (0: skip)"
         )
         parser.add_argument("--out", default=str(Path(settings.BASE_DIR) / "var" / "bench" / "latest.json"))
 
