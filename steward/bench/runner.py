@@ -219,6 +219,7 @@ class RssSampler(threading.Thread):
         super().__init__(daemon=True)
         self.master_pid = master_pid
         self.max_kb = 0
+        self.scenario_max_kb = 0  # since the last reset: which scenario made a worker grow
         self.stop = threading.Event()
 
     def run(self) -> None:
@@ -228,6 +229,7 @@ class RssSampler(threading.Thread):
             ).stdout
             for line in out.split():
                 self.max_kb = max(self.max_kb, int(line))
+                self.scenario_max_kb = max(self.scenario_max_kb, int(line))
 
 
 def run_wrk(script: str, url: str, *, duration: int, connections: int, threads: int) -> dict[str, Any]:
@@ -339,6 +341,7 @@ def run(
     ]
     results = []
     for s in scenarios:
+        sampler.scenario_max_kb = 0
         queries, status = count_queries(s, fx, rng)
         if status >= 400:
             report(f"  ! {s.name}: the test client got HTTP {status}")
@@ -368,6 +371,7 @@ def run(
             "p95_ms": round(_median(runs, "p95_us") / 1000, 2),
             "errors": sum(x["errors"] + x["non2xx3xx"] for x in runs),
             "completed": sum(x["requests"] for x in runs),
+            "worker_rss_max_mb": round(sampler.scenario_max_kb / 1024, 1),
             "runs": runs,
         }
         results.append(r)
@@ -449,8 +453,8 @@ def machine() -> dict[str, Any]:
 def table(result: dict[str, Any]) -> str:
     """The Markdown table the README's Performance section shows."""
     rows = [
-        "| scenario | req/s | p50 ms | p95 ms | errors | queries | ratio | target | ok |",
-        "|---|---:|---:|---:|---:|---:|---:|---|---|",
+        "| scenario | req/s | p50 ms | p95 ms | errors | queries | RSS MB | ratio | target | ok |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for r in result["scenarios"]:
         if r["kind"] in ("json", "insert"):
@@ -462,7 +466,7 @@ def table(result: dict[str, Any]) -> str:
             target, ok = r["target"], "yes" if r["ok"] else "**no**"
         rows.append(
             f"| {r['name']} | {r['rps']:.0f} | {r['p50_ms']} | {r['p95_ms']} | {r['errors']} | "
-            f"{r['queries']} | {ratio} | {target} | {ok} |"
+            f"{r['queries']} | {r.get('worker_rss_max_mb', '')} | {ratio} | {target} | {ok} |"
         )
     m = result["mail_ingest"]
     tail = [
