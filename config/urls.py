@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
@@ -15,6 +16,9 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
+
+if settings.STEWARD_BENCH:  # the benchmark's ceilings (scripts/bench.sh); off unless STEWARD_BENCH=1
+    urlpatterns.append(path("bench/", include("steward.bench.urls")))
 
 urlpatterns += i18n_patterns(
     path("", RedirectView.as_view(pattern_name="cases:list", permanent=False), name="home"),

@@ -1,9 +1,9 @@
 """Case events the costs app appends through cases.services._record.
 
-The kinds are not (yet) members of cases.models.EventKind: adding them there changes the field's
-choices and needs a migration of the cases app, which another branch owns this session. Until they
-are merged into EventKind, `event_label` gives the timeline their translated names. Event data never
-carries an amount: advisers read the timeline and the API, and money is for managers and executives.
+The kinds are members of cases.models.EventKind (same values and labels); `event_label` reads these
+labels first so the timeline names them even where an event is read without its model. Event data
+never carries an amount: advisers read the timeline and the API, and money is for managers and
+executives.
 """
 
 from __future__ import annotations

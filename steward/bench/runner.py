@@ -1,0 +1,485 @@
+"""The benchmark driver behind scripts/bench.sh: scenarios, wrk runs, ceilings, ratios, JSON.
+
+Add a page to the benchmark with ONE line in `SCENARIOS`. A path may hold placeholders, filled per
+request by wrk's Lua script from lists prepared here: {case} (any case), {open_case} (a case that is not
+closed), {customer} (any customer), {date_from} / {date_to} (the last full quarter of the data).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import statistics
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Count, Max
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+# kind: "json"/"insert" are the two ceilings; "page" is compared with the JSON ceiling (target 40×),
+# "report" too (target 500×), "write" with the INSERT ceiling (p50 10×, throughput at least 15 %).
+TARGETS = {"page": 40.0, "report": 500.0, "write": 10.0}
+WRITE_MIN_THROUGHPUT = 0.15
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    kind: str  # json | insert | page | report | write
+    path: str
+    method: str = "GET"
+    auth: str = "session"  # session (staff), portal (a customer), token (API), none
+    body: str = ""
+
+
+SCENARIOS = [
+    Scenario("ceiling: tiny JSON", "json", "/bench/json/", auth="none"),
+    Scenario("ceiling: one INSERT", "insert", "/bench/insert/", method="POST", auth="none"),
+    Scenario("case list", "page", "/en/cases/"),
+    Scenario("case list: status filter", "page", "/en/cases/?status=waiting_customer"),
+    Scenario("case list: team filter", "page", "/en/cases/?scope=team"),
+    Scenario("case list: text search", "page", "/en/cases/?q=charged"),
+    Scenario("case page", "page", "/en/cases/{case}/"),
+    Scenario("portal: case list", "page", "/en/portal/", auth="portal"),
+    Scenario("API: case list", "page", "/api/v1/cases/", auth="token"),
+    Scenario("API: case detail", "page", "/api/v1/cases/{case}/", auth="token"),
+    Scenario(
+        "sector report (quarter)", "report", "/en/analytics/sectors/?date_from={date_from}&date_to={date_to}"
+    ),
+    Scenario(
+        "process map (quarter)",
+        "report",
+        "/en/analytics/process-map/?date_from={date_from}&date_to={date_to}",
+    ),
+    Scenario(
+        "API: open a case",
+        "write",
+        "/api/v1/cases/",
+        method="POST",
+        auth="token",
+        body='{"customer": {customer}, "subject": "Bench: phone does not charge", '
+        '"description": "My phone stopped charging after three days."}',
+    ),
+    Scenario(
+        "API: reply on a case",
+        "write",
+        "/api/v1/cases/{open_case}/messages/",
+        method="POST",
+        auth="token",
+        body='{"body": "Thank you, I am looking into this now."}',
+    ),
+]
+BENCH_USERNAME = "bench-manager"
+
+
+@dataclass
+class Fixtures:
+    """What the scenarios need: signed-in sessions, a token, ids to pick from."""
+
+    session: str
+    portal_session: str
+    token: str
+    values: dict[str, list[str]] = field(default_factory=dict)
+
+
+def prepare(rng: random.Random) -> Fixtures:
+    from django.contrib.sessions.backends.db import SessionStore
+    from rest_framework.authtoken.models import Token
+
+    from steward.accounts.models import Role, Team, User
+    from steward.cases.models import Case, Status
+    from steward.portal.session import SESSION_KEY
+
+    team = Team.objects.annotate(n=Count("case")).order_by("-n").first()
+    user, _ = User.objects.get_or_create(
+        username=BENCH_USERNAME,
+        defaults={"role": Role.MANAGER, "first_name": "Bench", "last_name": "Manager", "team": team},
+    )
+    client = Client()
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    token = Token.objects.get_or_create(user=user)[0].key
+    # The portal: the customer with the most cases (the heaviest list a customer sees).
+    top = Case.objects.values("customer").annotate(n=Count("id")).order_by("-n").first()
+    if top is None:
+        raise SystemExit("No cases: run manage.py generate_load_data first.")
+    store = SessionStore()
+    store[SESSION_KEY] = top["customer"]
+    store.create()
+    top_id = Case.objects.aggregate(m=Max("id"))["m"]
+    cases = [str(rng.randint(1, top_id)) for _ in range(2000)]
+    cases = [str(i) for i in Case.objects.filter(pk__in=cases).values_list("pk", flat=True)]
+    open_cases = [
+        str(i) for i in Case.objects.exclude(status=Status.CLOSED).values_list("pk", flat=True)[:5000]
+    ]
+    customers = [str(i) for i in Case.objects.values_list("customer_id", flat=True).filter(pk__in=cases)]
+    last = Case.objects.aggregate(m=Max("created_at"))["m"].date()
+    q_start_month = ((last.month - 1) // 3) * 3 + 1
+    q_end = date(last.year, q_start_month, 1) - timedelta(days=1)
+    q_start = date(q_end.year, ((q_end.month - 1) // 3) * 3 + 1, 1)
+    return Fixtures(
+        session=session,
+        portal_session=store.session_key or "",
+        token=token,
+        values={
+            "case": cases,
+            "open_case": open_cases or cases,
+            "customer": customers,
+            "date_from": [q_start.isoformat()],
+            "date_to": [q_end.isoformat()],
+        },
+    )
+
+
+def _headers(s: Scenario, fx: Fixtures) -> dict[str, str]:
+    h: dict[str, str] = {}
+    if s.auth == "session":
+        h["Cookie"] = f"{settings.SESSION_COOKIE_NAME}={fx.session}"
+    elif s.auth == "portal":
+        h["Cookie"] = f"{settings.SESSION_COOKIE_NAME}={fx.portal_session}"
+    elif s.auth == "token":
+        h["Authorization"] = f"Token {fx.token}"
+    if s.body:
+        h["Content-Type"] = "application/json"
+    return h
+
+
+def _fill(text: str, fx: Fixtures, rng: random.Random) -> str:
+    for key, values in fx.values.items():
+        text = text.replace("{" + key + "}", rng.choice(values))
+    return text
+
+
+def lua_script(s: Scenario, fx: Fixtures) -> str:
+    """wrk script: fills the placeholders per request and prints the summary as one JSON line."""
+    used = [k for k in fx.values if "{" + k + "}" in s.path + s.body]
+    lines = ["math.randomseed(os.time())", f"wrk.method = {json.dumps(s.method)}"]
+    for k, v in _headers(s, fx).items():
+        lines.append(f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}")
+    for k in used:
+        lines.append(f"local v_{k} = {{{', '.join(json.dumps(x) for x in fx.values[k])}}}")
+    lines.append(f"local path_t = {json.dumps(s.path)}")
+    lines.append(f"local body_t = {json.dumps(s.body)}")
+    lines.append("request = function()")
+    lines.append("  local p, b = path_t, body_t")
+    for k in used:
+        lines.append(f"  local x_{k} = v_{k}[math.random(#v_{k})]")
+        lines.append(f'  p = p:gsub("{{{k}}}", x_{k}); b = b:gsub("{{{k}}}", x_{k})')
+    lines.append("  if b == '' then b = nil end")
+    lines.append("  return wrk.format(nil, p, nil, b)")
+    lines.append("end")
+    lines.append(
+        "done = function(summary, latency, requests)\n"
+        "  local e = summary.errors\n"
+        '  io.write(string.format(\'BENCHJSON {"requests": %d, "duration_us": %d, "p50_us": %d, '
+        '"p95_us": %d, "p99_us": %d, "errors": %d, "non2xx3xx": %d}\\n\', summary.requests, '
+        "summary.duration, latency:percentile(50), latency:percentile(95), latency:percentile(99), "
+        "e.connect + e.read + e.write + e.timeout, e.status))\n"
+        "end"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def count_queries(s: Scenario, fx: Fixtures, rng: random.Random) -> tuple[int, int]:
+    """Queries one request makes (Django's test client in this process), and its status code."""
+    client = Client(HTTP_HOST="127.0.0.1")
+    extra: dict[str, Any] = {}
+    if s.auth in ("session", "portal"):
+        client.cookies[settings.SESSION_COOKIE_NAME] = (
+            fx.session if s.auth == "session" else fx.portal_session
+        )
+    elif s.auth == "token":
+        extra["HTTP_AUTHORIZATION"] = f"Token {fx.token}"
+    path = _fill(s.path, fx, rng)
+    with CaptureQueriesContext(connection) as ctx:
+        if s.method == "POST":
+            response = client.post(
+                path, data=_fill(s.body, fx, rng), content_type="application/json", **extra
+            )
+        else:
+            response = client.get(path, **extra)
+    return len(ctx.captured_queries), response.status_code
+
+
+class RssSampler(threading.Thread):
+    """Resident memory of gunicorn's workers (children of the master), sampled every half second."""
+
+    def __init__(self, master_pid: int):
+        super().__init__(daemon=True)
+        self.master_pid = master_pid
+        self.max_kb = 0
+        self.scenario_max_kb = 0  # since the last reset: which scenario made a worker grow
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(0.5):
+            out = subprocess.run(
+                ["ps", "-o", "rss=", "--ppid", str(self.master_pid)], capture_output=True, text=True
+            ).stdout
+            for line in out.split():
+                self.max_kb = max(self.max_kb, int(line))
+                self.scenario_max_kb = max(self.scenario_max_kb, int(line))
+
+
+def run_wrk(script: str, url: str, *, duration: int, connections: int, threads: int) -> dict[str, Any]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(script)
+        path = f.name
+    try:
+        out = subprocess.run(
+            [
+                "wrk",
+                f"-t{threads}",
+                f"-c{connections}",
+                f"-d{duration}s",
+                "--timeout",
+                "30s",
+                "-s",
+                path,
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=duration + 60,
+        )
+    finally:
+        os.unlink(path)
+    for line in out.stdout.splitlines():
+        if line.startswith("BENCHJSON "):
+            r: dict[str, Any] = json.loads(line[len("BENCHJSON ") :])
+            r["rps"] = r["requests"] / (r["duration_us"] / 1e6) if r["duration_us"] else 0.0
+            return r
+    raise RuntimeError(f"wrk gave no summary: {out.stdout[-500:]} {out.stderr[-500:]}")
+
+
+def ingest_throughput(count: int, rng: random.Random) -> dict[str, Any]:
+    """Inbound e-mail through steward.mail.services.mail_receive, in this process: messages per second."""
+    from steward.customers.models import Customer
+    from steward.mail.services import mail_receive
+
+    emails = list(
+        Customer.objects.exclude(email="").order_by("?").values_list("email", flat=True)[: count // 2]
+    )
+    stamp = int(time.time())
+    raws = []
+    for i in range(count):
+        sender = emails[i % len(emails)] if emails and i % 2 == 0 else f"bench-{stamp}-{i}@example.net"
+        raws.append(
+            (
+                f"From: Customer <{sender}>\r\nTo: support@steward.localhost\r\n"
+                f"Subject: Bench mail {i}: my phone does not charge\r\n"
+                f"Message-ID: <bench-{stamp}-{i}@example.net>\r\n"
+                f"Date: Mon, 23 Nov 2026 10:00:00 +0000\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+                f"My phone stopped charging after three days. Message {i}.\r\n"
+            ).encode()
+        )
+    started = time.monotonic()
+    states: dict[str, int] = {}
+    for raw in raws:
+        inbound = mail_receive(raw=raw)
+        states[inbound.state] = states.get(inbound.state, 0) + 1
+    elapsed = time.monotonic() - started
+    return {
+        "messages": count,
+        "seconds": round(elapsed, 2),
+        "per_second": round(count / elapsed, 1),
+        "states": states,
+    }
+
+
+def drain(base_url: str, timeout: float = 180) -> None:
+    """Wait until both workers are free again: a slow page wrk gave up on still runs to its end."""
+    import urllib.request
+
+    def hit() -> None:
+        with contextlib.suppress(OSError):
+            urllib.request.urlopen(f"{base_url}/bench/json/", timeout=timeout).read()
+
+    threads = [threading.Thread(target=hit) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+
+
+def _median(runs: list[dict[str, Any]], key: str) -> float:
+    return float(statistics.median(r[key] for r in runs))
+
+
+def run(
+    *,
+    base_url: str,
+    master_pid: int,
+    duration: int,
+    connections: int,
+    threads: int,
+    repeat: int,
+    only: list[str],
+    out: Path,
+    ingest: int,
+    report: Any = print,
+) -> dict[str, Any]:
+    from steward.cases.models import Case, CaseEvent
+
+    rng = random.Random(7)
+    fx = prepare(rng)
+    sampler = RssSampler(master_pid)
+    sampler.start()
+    scenarios = [
+        s for s in SCENARIOS if s.kind in ("json", "insert") or not only or any(o in s.name for o in only)
+    ]
+    results = []
+    for s in scenarios:
+        sampler.scenario_max_kb = 0
+        queries, status = count_queries(s, fx, rng)
+        if status >= 400:
+            report(f"  ! {s.name}: the test client got HTTP {status}")
+        # A report may take seconds: fewer connections, a longer run, so some requests complete.
+        slow = s.kind == "report"
+        runs = []
+        for _ in range(repeat):
+            runs.append(
+                run_wrk(
+                    lua_script(s, fx),
+                    base_url,
+                    duration=max(duration, 20) if slow else duration,
+                    connections=min(connections, 2) if slow else connections,
+                    threads=min(threads, 2 if slow else threads),
+                )
+            )
+            drain(base_url)
+        r = {
+            "name": s.name,
+            "kind": s.kind,
+            "method": s.method,
+            "path": s.path,
+            "queries": queries,
+            "status": status,
+            "rps": round(_median(runs, "rps"), 1),
+            "p50_ms": round(_median(runs, "p50_us") / 1000, 2),
+            "p95_ms": round(_median(runs, "p95_us") / 1000, 2),
+            "errors": sum(x["errors"] + x["non2xx3xx"] for x in runs),
+            "completed": sum(x["requests"] for x in runs),
+            "worker_rss_max_mb": round(sampler.scenario_max_kb / 1024, 1),
+            "runs": runs,
+        }
+        results.append(r)
+        report(
+            f"  {s.name}: {r['rps']} req/s, p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, errors {r['errors']}"
+        )
+    sampler.stop.set()
+    sampler.join()
+    ceiling = {r["kind"]: r for r in results if r["kind"] in ("json", "insert")}
+    for r in results:
+        if not r["completed"]:  # nothing finished within the run: no latency to compare
+            r["ratio_p50"], r["throughput_share"], r["ok"] = None, None, False
+            r["target"] = "no request completed"
+        elif r["kind"] in ("page", "report"):
+            base = ceiling["json"]
+            r["ratio_p50"] = round(r["p50_ms"] / base["p50_ms"], 1) if base["p50_ms"] else None
+            r["target"] = f"p50 ≤ {TARGETS[r['kind']]:.0f}× JSON, 0 errors"
+            r["ok"] = r["ratio_p50"] is not None and r["ratio_p50"] <= TARGETS[r["kind"]] and r["errors"] == 0
+        elif r["kind"] == "write":
+            base = ceiling["insert"]
+            r["ratio_p50"] = round(r["p50_ms"] / base["p50_ms"], 1) if base["p50_ms"] else None
+            r["throughput_share"] = round(r["rps"] / base["rps"], 3) if base["rps"] else None
+            r["target"] = f"p50 ≤ {TARGETS['write']:.0f}× INSERT, throughput ≥ {WRITE_MIN_THROUGHPUT:.0%}"
+            r["ok"] = (
+                r["ratio_p50"] is not None
+                and r["ratio_p50"] <= TARGETS["write"]
+                and (r["throughput_share"] or 0) >= WRITE_MIN_THROUGHPUT
+                and r["errors"] == 0
+            )
+    mail = ingest_throughput(ingest, rng) if ingest else None
+    db = connection.settings_dict
+    result = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cases": Case.objects.count(),
+        "events": CaseEvent.objects.count(),
+        "database": database_version(),
+        "database_name": db.get("NAME"),
+        "machine": machine(),
+        "wrk": {"duration_s": duration, "connections": connections, "threads": threads, "repeat": repeat},
+        "gunicorn_workers": 2,
+        "worker_rss_max_mb": round(sampler.max_kb / 1024, 1),
+        "worker_rss_ok": sampler.max_kb / 1024 < 300,
+        "mail_ingest": mail,
+        "scenarios": results,
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2, default=str))
+    report("")
+    report(table(result))
+    return result
+
+
+def database_version() -> str:
+    if connection.vendor != "postgresql":
+        return connection.vendor
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        return f"PostgreSQL {cursor.fetchone()[0].split()[0]}"
+
+
+def machine() -> dict[str, Any]:
+    mem_kb = 0
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem_kb = int(line.split()[1])
+    except OSError:
+        pass
+    cpu = ""
+    with contextlib.suppress(OSError, StopIteration):
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
+    return {"cores": os.cpu_count(), "ram_gb": round(mem_kb / 1024 / 1024, 1), "cpu": cpu}
+
+
+def table(result: dict[str, Any]) -> str:
+    """The Markdown table the README's Performance section shows."""
+    rows = [
+        "| scenario | req/s | p50 ms | p95 ms | errors | queries | RSS MB | ratio | target | ok |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for r in result["scenarios"]:
+        if r["kind"] in ("json", "insert"):
+            ratio, target, ok = "1×", "(ceiling)", ""
+        else:
+            ratio = f"{r['ratio_p50']}×" if r["ratio_p50"] is not None else "n/a"
+            if r["kind"] == "write" and r["throughput_share"] is not None:
+                ratio += f", {r['throughput_share']:.0%} of INSERT req/s"
+            target, ok = r["target"], "yes" if r["ok"] else "**no**"
+        rows.append(
+            f"| {r['name']} | {r['rps']:.0f} | {r['p50_ms']} | {r['p95_ms']} | {r['errors']} | "
+            f"{r['queries']} | {r.get('worker_rss_max_mb', '')} | {ratio} | {target} | {ok} |"
+        )
+    m = result["mail_ingest"]
+    tail = [
+        "",
+        f"{result['cases']:,} cases, {result['events']:,} events · {result['database']} · "
+        f"{result['machine']['cores']} cores, {result['machine']['ram_gb']} GB · gunicorn 2 sync workers · "
+        f"wrk {result['wrk']['connections']} connections × {result['wrk']['duration_s']} s, median of "
+        f"{result['wrk']['repeat']} · worker RSS max {result['worker_rss_max_mb']} MB (limit 300) · "
+        f"{result['date']}",
+    ]
+    if m:
+        tail.append(
+            f"E-mail ingestion (in-process, mail_receive): {m['per_second']} messages/s "
+            f"({m['messages']} messages)"
+        )
+    return "\n".join(rows + tail)
