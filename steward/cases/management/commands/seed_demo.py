@@ -453,11 +453,14 @@ class Command(BaseCommand):
                 self._case(demo, self._plan(demo, customers))
                 made()
             self._review(demo)
-            seed_costs(manager=demo.manager, now=now, rng=rng, horizon_days=HORIZON_DAYS)
-            seed_economics(manager=demo.manager, now=now, horizon_days=HORIZON_DAYS)
         # Surveys of the closed cases (sent, some answered, low scores followed up) and one NPS round.
         answered = seed_surveys(rng=rng, now=now, manager=demo.manager)
         self.stdout.write(f"  surveys: {answered} case surveys answered")
+        # Costs come last: compensation is booked after a case's last event (its survey included), so
+        # every case's event log stays in time order.
+        with transaction.atomic():
+            seed_costs(manager=demo.manager, now=now, rng=rng, horizon_days=HORIZON_DAYS)
+            seed_economics(manager=demo.manager, now=now, horizon_days=HORIZON_DAYS)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Seeded {len(customers)} customers and {created} cases. "
