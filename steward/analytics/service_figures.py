@@ -350,9 +350,22 @@ def _survey_rows(now: datetime) -> QuerySet[Any]:
     return _survey_model()._default_manager.all()
 
 
+def _five_point_csat() -> Q:
+    """Answers given on a 5-point CSAT questionnaire (a subquery, not an extra query).
+
+    A manager may move CSAT to a 7-point scale (a new questionnaire version); metrics.md §3 says never
+    mix scales, so the CSAT figure, its mean and its distribution read the default 5-point answers
+    only, and answers on another scale stay out of it rather than being counted on the wrong scale.
+    """
+    from steward.surveys.models import QuestionnaireVersion
+
+    return Q(questionnaire_version__in=QuestionnaireVersion.objects.filter(csat_max=5).values("number"))
+
+
 def _survey_parts(now: datetime) -> dict[str, dict[str, Q]]:
+    five = _five_point_csat()
     parts: dict[str, dict[str, Q]] = {
-        "csat": {"n": Q(csat__isnull=False), "k": Q(csat__gte=4)},
+        "csat": {"n": Q(csat__isnull=False) & five, "k": Q(csat__gte=4) & five},
         "ces": {"n": Q(ces__isnull=False), "k": Q(ces__gte=5)},
         "nps": {"n": Q(nps__isnull=False), "k": Q(nps__gte=9), "detractors": Q(nps__lte=6)},
     }
@@ -363,8 +376,9 @@ def _survey_parts(now: datetime) -> dict[str, dict[str, Q]]:
 
 def _survey_extra() -> dict[str, Aggregate]:
     """Score distributions, for the formulas that take one (csat_top2, ces_easy, nps, mean_score)."""
+    five = _five_point_csat()
     return {
-        f"{name}={score}": Count("pk", filter=Q(**{name: score}))
+        f"{name}={score}": Count("pk", filter=Q(**{name: score}) & (five if name == "csat" else Q()))
         for name, scores in SCALES.items()
         for score in scores
     }

@@ -324,3 +324,24 @@ def test_sql_fcr_agrees_with_the_fcr_outcome_formula_case_by_case(log):
     assert behind("k") == expected["fcr"] == {log.a.pk}
     assert behind("pending") == expected["pending"] == {log.g.pk}
     assert behind("n") - behind("k") == expected["not_fcr"] == {log.b.pk, log.c.pk, log.d.pk}
+
+
+def test_csat_on_a_seven_point_questionnaire_never_enters_the_five_point_figure(log, personas):
+    """metrics.md §3: never mix scales. After a manager moves CSAT to 1–7, a 6 is not a 5-point answer."""
+    from steward.analytics.tests.service_log import H, _open, _solve, answer
+    from steward.cases.models import Category
+    from steward.cases.services import case_reply
+    from steward.surveys.questionnaire import questionnaire_scales_change
+
+    questionnaire_scales_change(actor=personas.manager, csat_max=7, note="Seven points")
+    t = datetime(2026, 3, 20, 9, 0, tzinfo=UTC)
+    case = _open(
+        personas.adviser, "Seva", t, channel=Channel.EMAIL, category=Category.objects.get(name="Delivery")
+    )
+    case_reply(actor=personas.adviser, case=case, body="On it.", at=t + H)
+    _solve(case, personas.adviser, t + 3 * H)
+    assert answer(case, t + 6 * H, csat=6).csat == 6
+
+    c = sf.family_counts("survey", PERIOD, ALL, now=NOW)
+    assert (c["csat.n"], c["csat.k"]) == (4, 2)  # the four 5-point answers only
+    assert {s: c[f"csat={s}"] for s in range(1, 6)} == {1: 0, 2: 1, 3: 1, 4: 1, 5: 1}
