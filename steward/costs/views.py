@@ -119,35 +119,32 @@ def _entry_kwargs(c: dict[str, Any]) -> dict[str, Any]:
 @login_required
 @require_http_methods(["GET", "POST"])
 def entry_new(request: HttpRequest) -> HttpResponse:
-    user = money_reader(request)
-    _writer(user)
-    form = CostEntryForm(request.POST or None, initial={"incurred_on": timezone.localdate()})
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.cost_entry_create(actor=user, **_entry_kwargs(form.cleaned_data))
-        except DomainError as exc:
-            add_domain_error(form, exc)
-        else:
-            messages.success(request, _("Cost entry added."))
-            return redirect("costs:entries")
-    status = 400 if request.method == "POST" else 200
-    return render(request, "costs/entry_form.html", {"form": form, "entry": None}, status=status)
+    return _entry_form(request, None)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def entry_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _entry_form(request, pk)
+
+
+def _entry_form(request: HttpRequest, pk: int | None) -> HttpResponse:
+    """Add a cost entry (pk None) or edit one: the same form, page and error handling."""
     user = money_reader(request)
     _writer(user)
-    entry = get_object_or_404(CostEntry, pk=pk)
-    form = CostEntryForm(request.POST or None, initial=entry_initial(entry))
+    entry = get_object_or_404(CostEntry, pk=pk) if pk is not None else None
+    initial = entry_initial(entry) if entry else {"incurred_on": timezone.localdate()}
+    form = CostEntryForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            services.cost_entry_update(actor=user, entry=entry, **_entry_kwargs(form.cleaned_data))
+            if entry is None:
+                services.cost_entry_create(actor=user, **_entry_kwargs(form.cleaned_data))
+            else:
+                services.cost_entry_update(actor=user, entry=entry, **_entry_kwargs(form.cleaned_data))
         except DomainError as exc:
             add_domain_error(form, exc)
         else:
-            messages.success(request, _("Cost entry saved."))
+            messages.success(request, _("Cost entry added.") if entry is None else _("Cost entry saved."))
             return redirect("costs:entries")
     status = 400 if request.method == "POST" else 200
     return render(request, "costs/entry_form.html", {"form": form, "entry": entry}, status=status)
