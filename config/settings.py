@@ -62,6 +62,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
+    # Database outage (issue 10): a view that loses the database answers 503 + Retry-After.
+    "steward.core.outage.DatabaseOutageMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -94,6 +96,11 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # WAL lets the in-process jobs and the web server read while another request writes.
     DATABASES["default"].setdefault("OPTIONS", {})["init_command"] = "PRAGMA journal_mode=WAL;"
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+# Database outage (issue 10, steward/core/outage.py): a persistent connection is checked before a
+# request reuses it, so after a PostgreSQL restart the next request reconnects instead of failing on
+# the dead socket; requests during the outage answer 503 with this Retry-After (seconds).
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+STEWARD_DB_RETRY_AFTER = env_int("STEWARD_DB_RETRY_AFTER", 10)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
