@@ -237,6 +237,22 @@ CELERY_TASK_ALWAYS_EAGER = not env_str("CELERY_BROKER_URL")
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A worker killed mid-task (issue 10; steward/surveys/tests/test_fault_worker_killed.py). With acks_late
+# alone Celery still ACKS the task of a pool process that died (SIGKILL, out of memory), so it never
+# ran again: reject it instead, back onto the queue. Every task is safe to run twice (the outbox claims
+# its row, survey_send finds the survey, a webhook attempt holds its row locked and skips a done one).
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# A whole worker killed leaves its task unacknowledged in Redis; another worker puts it back on the
+# queue once the visibility timeout has passed. It must be longer than the longest retry countdown
+# (mail backoff and webhook retries: up to an hour), or a scheduled retry would be delivered twice.
+# Until then the periodic jobs cover: the outbox flush (every minute, once the 10-minute send lease
+# has run out) and the survey sweep (every 15 minutes).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("STEWARD_CELERY_VISIBILITY_TIMEOUT", 7200)}
+# Broker down: a worker keeps trying to reconnect however long the outage (Celery's default gives up
+# after 100 attempts and the worker exits); publishing from a request gives up fast (services catch it
+# and the outbox flush sends later).
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_TASK_SERIALIZER = "json"
 CELERY_TIMEZONE = TIME_ZONE
 
