@@ -248,7 +248,19 @@ def celery_worker(name: str, env: dict[str, str], log: Path, *, pool: str = "sol
     command = [sys.executable, "-m", "celery", "-A", "config", "worker", "-P", pool, "-c", "1"]
     command += ["-n", f"{name}@%h", "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "info"]
     with log.open("a") as out:
-        return subprocess.Popen(command, cwd=settings.BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT)
+        # A session of its own: the test can kill the worker with its pool processes (os.killpg).
+        return subprocess.Popen(
+            command, cwd=settings.BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+def pool_processes(worker: subprocess.Popen[bytes]) -> list[int]:
+    """The pids of a prefork worker's pool processes (its children)."""
+    try:
+        children = Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()
+    except OSError:
+        return []
+    return [int(pid) for pid in children]
 
 
 def worker_ready(log: Path) -> bool:
