@@ -107,7 +107,10 @@ def test_killed_worker_task_runs_again_and_its_effect_happens_once(tmp_path: Pat
     with SmtpPeer() as smtp:
         env = subprocess_env(database_url=shared_database_url(), broker_url=redis.url, smtp_port=smtp.port)
         try:
-            worker_a = celery_worker("killed-a", env, logs[0], pool="prefork")
+            # Worker A keeps the production-like long visibility timeout: in step 1 only the worker's
+            # own requeue (reject on worker lost) can bring the task back, not a redelivery by timeout.
+            env_a = {**env, "STEWARD_TEST_VISIBILITY_TIMEOUT": "3600"}
+            worker_a = celery_worker("killed-a", env_a, logs[0], pool="prefork")
             workers.append(worker_a)
             assert wait_until(lambda: worker_ready(logs[0]), 30), log()
 
