@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import suppress
 
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connections
@@ -46,7 +47,9 @@ def wants_json(request: HttpRequest) -> bool:
 def database_unavailable(request: HttpRequest) -> HttpResponse:
     """The 503 answer. Renders without the request context: the context processors read the database."""
     retry_after = str(settings.STEWARD_DB_RETRY_AFTER)
-    message = _("The service is briefly unavailable (the database cannot be reached). Please try again in a moment.")
+    message = _(
+        "The service is briefly unavailable (the database cannot be reached). Please try again in a moment."
+    )
     response: HttpResponse
     if wants_json(request):
         response = JsonResponse({"detail": message, "code": "service_unavailable"}, status=503)
@@ -68,10 +71,8 @@ def _drop_broken_connections() -> None:
 
 def answer_outage(request: HttpRequest, exc: BaseException) -> HttpResponse:
     logger.warning("Database unavailable for %s %s: %s", request.method, request.path, exc)
-    try:
+    with suppress(DatabaseError):  # closing a dead connection may itself fail; it is gone either way
         _drop_broken_connections()
-    except DatabaseError:  # closing a dead connection may itself fail; it is gone either way
-        pass
     return database_unavailable(request)
 
 

@@ -30,4 +30,8 @@ if os.environ.get("STEWARD_TEST_SMTP_PORT"):
     EMAIL_PORT = int(os.environ["STEWARD_TEST_SMTP_PORT"])
     EMAIL_TIMEOUT = 30
 # The fault tests post as fast as they can: no throttling in their app server.
-REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_CLASSES": [], "DEFAULT_THROTTLE_RATES": {"anon": None, "user": None}}
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,
+    "DEFAULT_THROTTLE_CLASSES": [],
+    "DEFAULT_THROTTLE_RATES": {"anon": None, "user": None},
+}

@@ -53,12 +53,45 @@ def wait_until(check: Callable[[], bool], timeout: float, step: float = 0.1) -> 
 
 def skip_unless_postgresql() -> None:
     if connection.vendor != "postgresql":
-        pytest.skip("fault test: runs in the PostgreSQL pass only (real processes share the test database)")
+        pytest.skip(ON_SQLITE)
+
+
+def pg_bin(name: str) -> str | None:
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return candidates[-1] if candidates else None
+
+
+def _has_aiosmtpd() -> bool:
+    try:
+        import aiosmtpd  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# Marks deciding at collection, so a skipped fault test costs nothing (no database set up for it).
+ON_SQLITE = "fault test: slow (real processes); runs once, in the PostgreSQL pass of scripts/test.sh"
+needs_postgresql = pytest.mark.skipif(connection.vendor != "postgresql", reason=ON_SQLITE)
+needs_pg_server = pytest.mark.skipif(
+    not all(pg_bin(b) for b in ("initdb", "pg_ctl", "pg_dump", "psql")),
+    reason="fault test: the PostgreSQL server binaries (initdb, pg_ctl, pg_dump, psql) are not installed",
+)
+needs_redis = pytest.mark.skipif(
+    shutil.which("redis-server") is None, reason="fault test: redis-server is not installed"
+)
+needs_aiosmtpd = pytest.mark.skipif(
+    not _has_aiosmtpd(), reason="fault test: aiosmtpd (a dev dependency) is not installed"
+)
 
 
 def shared_database_url() -> str:
     db = connection.settings_dict
-    return f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    return (
+        f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    )
 
 
 def subprocess_env(
@@ -92,14 +125,6 @@ def stop_process(proc: subprocess.Popen[bytes], timeout: float = 10) -> None:
 # ---------------------------------------------------------------- PostgreSQL
 
 
-def pg_bin(name: str) -> str | None:
-    found = shutil.which(name)
-    if found:
-        return found
-    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    return candidates[-1] if candidates else None
-
-
 class ThrowawayPostgres:
     """A cluster of its own (trust auth, user postgres) that the test may stop and start at will.
 
@@ -108,17 +133,23 @@ class ThrowawayPostgres:
     """
 
     def __init__(self, root: Path) -> None:
-        self.initdb, self.pg_ctl = pg_bin("initdb"), pg_bin("pg_ctl")
-        if not self.initdb or not self.pg_ctl:
+        initdb, pg_ctl = pg_bin("initdb"), pg_bin("pg_ctl")
+        if not initdb or not pg_ctl:
             pytest.skip("fault test: PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+        self.initdb: str = initdb
+        self.pg_ctl: str = pg_ctl
         self.root = root
         self.port = free_port()
         self.run_as: list[str] = []
         if os.getuid() == 0:  # PostgreSQL refuses to run as root
             self.run_as = ["runuser", "-u", "postgres", "--"]
+            if subprocess.run(["id", "postgres"], capture_output=True).returncode != 0:  # like pg-start.sh
+                subprocess.run(["useradd", "--system", "--no-create-home", "postgres"], check=True)
             shutil.chown(root, "postgres")
         self.data = root / "data"
-        self._run([self.initdb, "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"])
+        self._run(
+            [self.initdb, "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]
+        )
         self.url = f"postgres://postgres@127.0.0.1:{self.port}/steward"
 
     def _run(self, command: list[str]) -> None:
@@ -128,7 +159,9 @@ class ThrowawayPostgres:
 
     def start(self) -> None:
         options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=off"
-        self._run([self.pg_ctl, "-D", str(self.data), "-l", str(self.root / "log"), "-w", "-o", options, "start"])
+        self._run(
+            [self.pg_ctl, "-D", str(self.data), "-l", str(self.root / "log"), "-w", "-o", options, "start"]
+        )
 
     def stop(self, mode: str = "fast") -> None:
         self._run([self.pg_ctl, "-D", str(self.data), "-m", mode, "-w", "stop"])
@@ -244,13 +277,28 @@ class SmtpPeer:
 # ---------------------------------------------------------------- Steward processes
 
 
-def celery_worker(name: str, env: dict[str, str], log: Path, *, pool: str = "solo") -> subprocess.Popen[bytes]:
+def celery_worker(
+    name: str, env: dict[str, str], log: Path, *, pool: str = "solo"
+) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "celery", "-A", "config", "worker", "-P", pool, "-c", "1"]
-    command += ["-n", f"{name}@%h", "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "info"]
+    command += [
+        "-n",
+        f"{name}@%h",
+        "--without-heartbeat",
+        "--without-gossip",
+        "--without-mingle",
+        "-l",
+        "info",
+    ]
     with log.open("a") as out:
         # A session of its own: the test can kill the worker with its pool processes (os.killpg).
         return subprocess.Popen(
-            command, cwd=settings.BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            command,
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
 

@@ -26,13 +26,15 @@ from .faults import (
     ThrowawayPostgres,
     app_server,
     http,
+    needs_pg_server,
+    needs_postgresql,
     shared_database_url,
     skip_unless_postgresql,
     subprocess_env,
     wait_until,
 )
 
-pytestmark = [pytest.mark.django_db(transaction=True)]
+pytestmark = [needs_postgresql, needs_pg_server, pytest.mark.django_db(transaction=True)]
 
 OUTAGE_SECONDS = 2.0
 WRITES_BEFORE = 10
@@ -53,9 +55,15 @@ class Writer:
         n = 0
         while not self.stop.is_set():
             n += 1
-            body = {"customer": self.customer_id, "subject": f"fault-write {n}", "description": "Written under a restart."}
+            body = {
+                "customer": self.customer_id,
+                "subject": f"fault-write {n}",
+                "description": "Written under a restart.",
+            }
             try:
-                status, headers, data = http("POST", f"{self.base}/api/v1/cases/", token=self.token, body=body)
+                status, headers, data = http(
+                    "POST", f"{self.base}/api/v1/cases/", token=self.token, body=body
+                )
             except OSError as exc:  # the server itself did not answer: recorded as status 0
                 status, headers, data = 0, {}, repr(exc)
             self.answers.append((time.monotonic(), status, headers, data))
@@ -105,7 +113,9 @@ def test_postgresql_restart_answers_503_recovers_and_keeps_every_acknowledged_wr
             acknowledged = {d["id"] for _at, st, _h, d in writer.answers if st == 201 and isinstance(d, dict)}
             assert len(acknowledged) == statuses.count(201)
         with psycopg.connect(pg.url.replace("postgres://", "postgresql://", 1)) as conn:
-            rows = {r[0] for r in conn.execute("SELECT id FROM cases_case WHERE subject LIKE 'fault-write %'")}
+            rows = {
+                r[0] for r in conn.execute("SELECT id FROM cases_case WHERE subject LIKE 'fault-write %'")
+            }
         assert acknowledged <= rows, f"acknowledged but missing: {sorted(acknowledged - rows)}"
         print(
             f"\nPostgreSQL restart: {len(statuses)} writes, {len(acknowledged)} acknowledged (all kept), "

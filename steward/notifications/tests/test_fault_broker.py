@@ -24,6 +24,9 @@ from steward.core.tests.faults import (
     app_server,
     celery_worker,
     http,
+    needs_aiosmtpd,
+    needs_postgresql,
+    needs_redis,
     shared_database_url,
     skip_unless_postgresql,
     stop_process,
@@ -33,7 +36,7 @@ from steward.core.tests.faults import (
 )
 from steward.notifications.models import MailState, OutboundMail
 
-pytestmark = [pytest.mark.django_db(transaction=True)]
+pytestmark = [needs_postgresql, needs_redis, needs_aiosmtpd, pytest.mark.django_db(transaction=True)]
 
 
 def test_broker_down_changes_commit_and_notifications_are_sent_once_when_it_returns(

@@ -35,6 +35,9 @@ from steward.core.tests.faults import (
     SmtpPeer,
     ThrowawayRedis,
     celery_worker,
+    needs_aiosmtpd,
+    needs_postgresql,
+    needs_redis,
     pool_processes,
     shared_database_url,
     skip_unless_postgresql,
@@ -49,7 +52,7 @@ from steward.surveys import events
 from steward.surveys.models import Survey
 from steward.surveys.services import surveys_muted
 
-pytestmark = [pytest.mark.django_db(transaction=True)]
+pytestmark = [needs_postgresql, needs_redis, needs_aiosmtpd, pytest.mark.django_db(transaction=True)]
 
 
 def _closed_case(adviser, customer, subject: str) -> Case:  # type: ignore[no-untyped-def]
@@ -64,7 +67,8 @@ def _waiting_on_lock() -> bool:
     """A worker's query is waiting for the row lock the test holds: the task is mid-flight."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
         )
         return bool(cursor.fetchone()[0])
 
