@@ -36,9 +36,9 @@ from .faults import (
 
 pytestmark = [needs_postgresql, needs_pg_server, pytest.mark.django_db(transaction=True)]
 
-OUTAGE_SECONDS = 2.0
-WRITES_BEFORE = 10
-WRITES_AFTER = 10
+OUTAGE_SECONDS = 1.0
+WRITES_BEFORE = 5
+WRITES_AFTER = 5
 
 
 @dataclass

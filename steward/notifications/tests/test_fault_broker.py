@@ -90,7 +90,7 @@ def test_broker_down_changes_commit_and_notifications_are_sent_once_when_it_retu
                 pending = rows(during)
                 assert pending.count() >= len(during)
                 sent_so_far = smtp.total()
-                time.sleep(1)
+                time.sleep(0.5)
                 assert set(pending.values_list("state", flat=True)) == {MailState.PENDING}
                 assert smtp.total() == sent_so_far
 
