@@ -259,7 +259,13 @@ CELERY_TIMEZONE = TIME_ZONE
 _redis_cache = env_str("STEWARD_CACHE_URL")
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _redis_cache}
+        {
+            # Redis down (issue 10): the cache acts empty instead of failing every request
+            # (steward/core/cache.py), and a host that does not answer costs at most a second.
+            "BACKEND": "steward.core.cache.FailOpenRedisCache",
+            "LOCATION": _redis_cache,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
         if _redis_cache
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )

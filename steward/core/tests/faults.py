@@ -100,7 +100,7 @@ def subprocess_env(
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("CELERY_", "STEWARD_TEST_", "PYTEST_", "DJANGO_"))
+        if not k.startswith(("CELERY_", "STEWARD_TEST_", "STEWARD_CACHE_URL", "PYTEST_", "DJANGO_"))
     }
     env |= {"DJANGO_SETTINGS_MODULE": SUBPROCESS_SETTINGS, "DATABASE_URL": database_url}
     env["STEWARD_DB_RETRY_AFTER"] = "3"

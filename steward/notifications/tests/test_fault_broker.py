@@ -1,6 +1,7 @@
 """Fault: the Redis broker goes away (issue 10).
 
-Steward is served by gunicorn with a throwaway redis-server as its Celery broker; a real Celery worker
+Steward is served by gunicorn with a throwaway redis-server as its Celery broker and its cache (the API
+throttle's store, as in production); a real Celery worker
 sends mail to an SMTP peer (aiosmtpd) that counts every mail it accepts by Message-ID. While the
 broker is down, cases opened through the API still commit (201) and their notifications wait in
 the outbox; once the broker is back the outbox flush (what beat runs every minute) sends them.
@@ -49,6 +50,8 @@ def test_broker_down_changes_commit_and_notifications_are_sent_once_when_it_retu
     worker_log = tmp_path / "worker.log"
     with SmtpPeer() as smtp:
         env = subprocess_env(database_url=shared_database_url(), broker_url=redis.url, smtp_port=smtp.port)
+        # As in production (README "Scale-out"): the same Redis is the cache, the API throttle's store.
+        env["STEWARD_CACHE_URL"] = redis.url.replace("/0", "/1")
         worker = celery_worker("broker-fault", env, worker_log)
         producer = Celery("steward-fault-producer", broker=redis.url, set_as_current=False)
         try:
