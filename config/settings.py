@@ -247,7 +247,12 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # (mail backoff and webhook retries: up to an hour), or a scheduled retry would be delivered twice.
 # Until then the periodic jobs cover: the outbox flush (every minute, once the 10-minute send lease
 # has run out) and the survey sweep (every 15 minutes).
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("STEWARD_CELERY_VISIBILITY_TIMEOUT", 7200)}
+# socket_connect_timeout: a broker host that does not answer at all holds a request at most a few
+# seconds before the outbox takes over (the default waits for the operating system, minutes).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("STEWARD_CELERY_VISIBILITY_TIMEOUT", 7200),
+    "socket_connect_timeout": 2,
+}
 # Broker down: a worker keeps trying to reconnect however long the outage (Celery's default gives up
 # after 100 attempts and the worker exits); publishing from a request gives up fast (services catch it
 # and the outbox flush sends later).
