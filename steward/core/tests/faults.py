@@ -347,13 +347,26 @@ def app_server(env: dict[str, str], log: Path) -> Iterator[str]:
 
 
 def http(
-    method: str, url: str, *, token: str, body: dict[str, Any] | None = None, timeout: float = 10
+    method: str,
+    url: str,
+    *,
+    token: str = "",
+    body: dict[str, Any] | None = None,
+    timeout: float = 10,
+    session: str = "",
 ) -> tuple[int, dict[str, str], Any]:
-    """One API call: (status, headers, parsed JSON or text). Never raises for an HTTP status."""
+    """One call: (status, headers, parsed JSON or text). Never raises for an HTTP status.
+
+    With `token` an API call (JSON); with `session` (a session id) a page as a signed-in browser sees it.
+    """
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method=method)
-    request.add_header("Authorization", f"Token {token}")
-    request.add_header("Accept", "application/json")
+    if token:
+        request.add_header("Authorization", f"Token {token}")
+        request.add_header("Accept", "application/json")
+    if session:
+        request.add_header("Cookie", f"{settings.SESSION_COOKIE_NAME}={session}")
+        request.add_header("Accept", "text/html")
     if data is not None:
         request.add_header("Content-Type", "application/json")
     try:

@@ -3,8 +3,8 @@
 Steward is served by gunicorn on a throwaway PostgreSQL cluster (a copy of the test database). A
 client thread opens cases through the API, one after the other, while the test restarts the cluster
 (pg_ctl stop -m fast, a pause, start). Requests during the outage must answer 503 with Retry-After
-(JSON for the API), never 500; the server must recover by itself (no restart of gunicorn); and every
-case acknowledged with 201 must be in the database afterwards.
+(JSON for the API, the translated page for a person), never 500; the server must recover by itself
+(no restart of gunicorn); and every case acknowledged with 201 must be in the database afterwards.
 
 Slow (real processes, ~15 s): PostgreSQL pass only; skipped without the PostgreSQL binaries.
 """
@@ -20,6 +20,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from django.conf import settings
+from django.test import Client
 from rest_framework.authtoken.models import Token
 
 from .faults import (
@@ -78,6 +80,9 @@ def test_postgresql_restart_answers_503_recovers_and_keeps_every_acknowledged_wr
 ) -> None:
     skip_unless_postgresql()
     token = Token.objects.create(user=adviser).key
+    browser = Client()
+    browser.force_login(adviser)  # a session row in the database the cluster copies
+    session = browser.cookies[settings.SESSION_COOKIE_NAME].value
     root = Path(tempfile.mkdtemp(prefix="steward-fault-pg-"))
     pg = ThrowawayPostgres(root)
     try:
@@ -91,6 +96,8 @@ def test_postgresql_restart_answers_503_recovers_and_keeps_every_acknowledged_wr
                 assert wait_until(lambda: writer.count(201) >= WRITES_BEFORE, 20), writer.answers[-3:]
                 down_at = time.monotonic()
                 pg.stop("fast")
+                # A person's page during the outage: the translated 503 page, not a 500.
+                page = http("GET", f"{base}/cases/", session=session)
                 time.sleep(OUTAGE_SECONDS)
                 pg.start()
                 up_at = time.monotonic()
@@ -109,6 +116,11 @@ def test_postgresql_restart_answers_503_recovers_and_keeps_every_acknowledged_wr
             for headers, data in outage:
                 assert int(headers["Retry-After"]) > 0
                 assert isinstance(data, dict) and data["code"] == "service_unavailable" and data["detail"]
+
+            status, headers, html = page
+            assert status == 503 and headers["Content-Type"].startswith("text/html"), (status, log)
+            assert int(headers["Retry-After"]) > 0 and "<h1>" in html
+            assert http("GET", f"{base}/cases/", session=session)[0] == 200  # the same session, recovered
 
             acknowledged = {d["id"] for _at, st, _h, d in writer.answers if st == 201 and isinstance(d, dict)}
             assert len(acknowledged) == statuses.count(201)
