@@ -292,6 +292,9 @@ EMAIL_TIMEOUT = env_int("STEWARD_EMAIL_TIMEOUT", 30)
 STEWARD_MAIL_MAX_RETRIES = env_int("STEWARD_MAIL_MAX_RETRIES", 5)
 STEWARD_MAIL_RETRY_BACKOFF = env_int("STEWARD_MAIL_RETRY_BACKOFF", 60)
 STEWARD_MAIL_RETRY_BACKOFF_MAX = env_int("STEWARD_MAIL_RETRY_BACKOFF_MAX", 3600)
+# How long a sender holds an outbox row it claimed (seconds): longer than any SMTP conversation. A row
+# whose sender was killed mid-send is sent again once it runs out (issue 10; the fault test shortens it).
+STEWARD_MAIL_SEND_LEASE_SECONDS = env_int("STEWARD_MAIL_SEND_LEASE_SECONDS", 600)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("STEWARD_SECURE_COOKIES", not DEBUG)

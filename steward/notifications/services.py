@@ -37,9 +37,16 @@ from .notices import Notice, due_step_notices, mail_language, notices_for_event
 
 logger = logging.getLogger(__name__)
 
-# How long a sender holds a row it claimed. Longer than any SMTP conversation (EMAIL_TIMEOUT bounds
-# each step), so only a sender that died leaves a lease to run out; the flush then sends the row.
-SEND_LEASE = timedelta(minutes=10)
+
+def send_lease() -> timedelta:
+    """How long a sender holds a row it claimed (STEWARD_MAIL_SEND_LEASE_SECONDS, 10 minutes). Longer
+    than any SMTP conversation (EMAIL_TIMEOUT bounds each step), so only a sender that died leaves a
+    lease to run out; the flush, or the task redelivered after its worker died, then sends the row."""
+    return timedelta(seconds=settings.STEWARD_MAIL_SEND_LEASE_SECONDS)
+
+
+SEND_LEASE = timedelta(minutes=10)  # the default of send_lease(), for code written against the constant
+
 # "Next step due" reminders go out this long before the due time (and for anything overdue).
 REMIND_AHEAD = timedelta(hours=1)
 # Mail clients need the thread's root and the latest ids; a few dozen keep the header short.
@@ -277,7 +284,7 @@ def _claim(outbound_id: int, now: datetime) -> bool:
     return bool(
         OutboundMail.objects.unclaimed(now)
         .filter(pk=outbound_id, state=MailState.PENDING)
-        .update(locked_until=now + SEND_LEASE, attempts=F("attempts") + 1)
+        .update(locked_until=now + send_lease(), attempts=F("attempts") + 1)
     )
 
 

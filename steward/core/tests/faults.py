@@ -11,6 +11,7 @@ and skip with the reason when a binary is missing.
 
 from __future__ import annotations
 
+import asyncio
 import glob
 import json
 import os
@@ -237,8 +238,8 @@ class ThrowawayRedis:
 class SmtpPeer:
     """An SMTP server (aiosmtpd) that counts accepted mail by Message-ID.
 
-    `hold` makes it stall inside DATA (before answering) while the event is clear, so a sender can
-    be killed mid-conversation; a mail whose sender vanished before the answer is not counted.
+    Setting `hold` makes it stall inside the next DATA (`held` is set then) until `released` is set,
+    so a sender can be killed mid-conversation; that mail is refused, never counted.
     """
 
     def __init__(self) -> None:
@@ -250,9 +251,18 @@ class SmtpPeer:
         self.accepted: Counter[str] = Counter()
         self.kinds: dict[str, str] = {}
         self.lock = threading.Lock()
+        self.hold, self.held, self.released = threading.Event(), threading.Event(), threading.Event()
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.hold.is_set():
+            # Stall this one mail until the test releases it, then refuse it (451, not counted): its
+            # sender was killed meanwhile, so the server never accepted it.
+            self.hold.clear()
+            self.held.set()
+            while not self.released.is_set():
+                await asyncio.sleep(0.05)
+            return "451 4.3.0 Try again later"
         message = message_from_bytes(envelope.original_content or envelope.content)
         with self.lock:
             self.accepted["".join(str(message["Message-ID"]).split())] += 1  # unfolded

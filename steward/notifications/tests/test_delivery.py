@@ -101,7 +101,7 @@ def test_a_row_another_sender_holds_is_left_alone_until_its_lease_runs_out(staff
     assert services._claim(row.pk, now)  # a worker took it, then died mid-send
     assert services.outbound_deliver(outbound_id=row.pk, now=now).outcome == services.SKIPPED
     assert services.outbox_flush(now=now) == 0
-    later = now + services.SEND_LEASE + timedelta(seconds=1)
+    later = now + services.send_lease() + timedelta(seconds=1)
     assert services.outbox_flush(now=later) == 1
     row.refresh_from_db()
     assert (row.state, row.attempts) == (MailState.SENT, 2)

@@ -11,8 +11,12 @@ broker with an SMTP peer (aiosmtpd) counting mail by Message-ID:
    Redis, and a second worker takes it once the visibility timeout has passed (2 s here, hours in
    production; see fault_settings and config/settings.py).
 
-Either way the killed attempt's transaction rolled back, and the effect happens once: one survey per
-case, one survey mail delivered once.
+3. a worker dies inside the SMTP conversation of a notification (the peer stalls, then refuses the
+   mail its sender left): the task comes back, and the mail is sent once its dead sender's lease has
+   run out (2 s here, 10 minutes in production).
+
+Each time the killed attempt's transaction rolled back, and the effect happens once: one survey per
+case, each mail delivered once.
 
 Slow (real processes, ~20 s): PostgreSQL pass only; skipped without redis-server or aiosmtpd.
 """
@@ -28,6 +32,7 @@ import psycopg
 import pytest
 from celery import Celery
 from django.db import connection
+from django.utils import timezone
 
 from steward.cases.models import Case, CaseEvent
 from steward.cases.services import case_confirm_solution, case_open, case_propose_solution
@@ -46,7 +51,7 @@ from steward.core.tests.faults import (
     wait_until,
     worker_ready,
 )
-from steward.notifications.models import MailState, OutboundMail
+from steward.notifications.models import MailState, NotificationKind, OutboundMail, RecipientKind
 from steward.notifications.services import notifications_muted
 from steward.surveys import events
 from steward.surveys.models import Survey
@@ -95,13 +100,35 @@ def _effect_once(case: Case, smtp: SmtpPeer) -> bool:
     )
 
 
+def _pending_mail(case: Case) -> OutboundMail:
+    """An outbox row written straight to the table (no task queued for it: the test sends the task)."""
+    now = timezone.now()
+    return OutboundMail.objects.create(
+        case=case,
+        to=case.customer.email,
+        recipient_kind=RecipientKind.CUSTOMER,
+        language="en",
+        kind=NotificationKind.OTHER,
+        subject="Killed mid-send",
+        text_body="Sent once.",
+        message_id=f"<killed-mid-send.{case.pk}@steward.localhost>",
+        created_at=now,
+        next_attempt_at=now,
+    )
+
+
+def _sent_once(row: OutboundMail, smtp: SmtpPeer) -> bool:
+    row.refresh_from_db()
+    return row.state == MailState.SENT and smtp.accepted[row.message_id] == 1
+
+
 def test_killed_worker_task_runs_again_and_its_effect_happens_once(tmp_path: Path, adviser, customer) -> None:
     skip_unless_postgresql()
     redis = ThrowawayRedis(tmp_path)
     redis.start()
     first_case = _closed_case(adviser, customer, "Killed pool process")
     second_case = _closed_case(adviser, customer, "Killed worker")
-    logs = [tmp_path / "worker-a.log", tmp_path / "worker-b.log"]
+    logs = [tmp_path / "worker-a.log", tmp_path / "worker-b.log", tmp_path / "worker-c.log"]
     workers: list[subprocess.Popen[bytes]] = []
     producer = Celery("steward-fault-producer", broker=redis.url, set_as_current=False)
 
@@ -110,6 +137,7 @@ def test_killed_worker_task_runs_again_and_its_effect_happens_once(tmp_path: Pat
 
     with SmtpPeer() as smtp:
         env = subprocess_env(database_url=shared_database_url(), broker_url=redis.url, smtp_port=smtp.port)
+        env["STEWARD_MAIL_SEND_LEASE_SECONDS"] = "2"  # production: 10 minutes
         try:
             # Worker A keeps the production-like long visibility timeout: in step 1 only the worker's
             # own requeue (reject on worker lost) can bring the task back, not a redelivery by timeout.
@@ -139,6 +167,22 @@ def test_killed_worker_task_runs_again_and_its_effect_happens_once(tmp_path: Pat
             workers.append(celery_worker("killed-b", env, logs[1]))
             assert wait_until(lambda: _effect_once(second_case, smtp), 30), log()
             assert "send_case_survey" in logs[1].read_text()  # the second worker ran it
+
+            # 3. A worker killed while it sends a notification (inside the SMTP conversation): the mail
+            # is sent again once its sender's lease has run out (2 s here), and exactly once.
+            row = _pending_mail(second_case)
+            smtp.hold.set()
+            producer.send_task("steward.notifications.tasks.send_outbound", args=[row.pk])
+            assert wait_until(smtp.held.is_set, 15), log()
+            os.killpg(workers[1].pid, signal.SIGKILL)
+            workers[1].wait(10)
+            smtp.released.set()
+            workers.append(celery_worker("killed-c", env, logs[2]))
+            assert wait_until(lambda: worker_ready(logs[2]), 30), log()
+            # The redelivered task sends it (the lease ran out while worker C started); were it back
+            # too early, the flush (beat, every minute) would: both claim the row, so never twice.
+            producer.send_task("steward.notifications.tasks.flush_outbox")
+            assert wait_until(lambda: _sent_once(row, smtp), 20), log()
         finally:
             for worker in workers:
                 stop_process(worker)
@@ -149,4 +193,5 @@ def test_killed_worker_task_runs_again_and_its_effect_happens_once(tmp_path: Pat
             assert Survey.objects.filter(case=case).count() == 1
             assert CaseEvent.objects.filter(case=case, kind=events.SURVEY_SENT).count() == 1
         assert smtp.duplicates() == {}
-        assert smtp.total() == 2
+        assert smtp.total() == 3  # two survey mails, the mail whose sender was killed
+        assert OutboundMail.objects.get(pk=row.pk).attempts == 2  # the killed attempt, the one that sent
