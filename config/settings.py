@@ -222,6 +222,11 @@ SPECTACULAR_SETTINGS = {
         "StaffConfirmationChannelEnum": "steward.cases.models.STAFF_CONFIRMATION_CHANNEL_CHOICES",
         "EventKindEnum": "steward.cases.models.EventKind",
     },
+    # 401, 429 and 415 documented on every operation (robust-faults: schemathesis checks status codes).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "steward.core.api.schema_common_responses",
+    ],
 }
 
 # Background jobs: eager in-process unless a broker is configured.
