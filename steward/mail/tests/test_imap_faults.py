@@ -173,6 +173,11 @@ def test_a_dropped_connection_loses_no_message_and_ingests_none_twice(
     for i, subject in enumerate(subjects):
         assert Message.objects.filter(case__subject=subject, body=f"Message {i}").count() == 1, subject
         assert InboundMail.objects.filter(subject=subject, state=InboundState.PROCESSED).count() == 1
+    # A message stored before the drop but not yet flagged Seen is fetched again: it is recorded as a
+    # duplicate of the first (its Message-ID), never a second case message.
+    assert not InboundMail.objects.exclude(
+        state__in=[InboundState.PROCESSED, InboundState.IGNORED_DUPLICATE]
+    ).exists()
     assert all(_seen_by_subject(imap_port, mailbox_user).values())
 
 

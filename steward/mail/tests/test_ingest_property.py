@@ -81,7 +81,7 @@ def sender(draw: st.DrawFn) -> bytes:
     local = draw(st.sampled_from(["somchai", "ivan", "ana.maria", "x", "a+tag", "very.long" * 20]))
     domain = draw(st.sampled_from(["example.com", "example.net", "xn--12c.example", "EXAMPLE.org"]))
     address = f"{local}@{domain}".encode()
-    how = draw(st.sampled_from(["bare", "named", "angle", "staff", "none", "garbage"]))
+    how = draw(st.sampled_from(["bare", "named", "angle", "bare", "named", "staff", "none", "garbage"]))
     if how == "bare":
         return address
     if how == "named":
@@ -224,6 +224,7 @@ def _assert_accounted_for(inbound: InboundMail, raw: bytes) -> None:
     """Each raw message: a case message, quarantine with its bytes, or an ignored row with its reason."""
     inbound.refresh_from_db()
     if inbound.state == InboundState.PROCESSED:
+        assert inbound.case_message_id is not None
         message = Message.objects.select_related("case__customer").get(pk=inbound.case_message_id)
         assert message.case_id == inbound.case_id
         assert message.direction == Direction.INBOUND and message.channel == Channel.EMAIL
