@@ -255,7 +255,7 @@ def staff_address(personas: Any, settings: Any) -> Any:
 
 
 @hypothesis_settings(
-    max_examples=40,
+    max_examples=30,
     deadline=None,
     suppress_health_check=[
         HealthCheck.function_scoped_fixture,
