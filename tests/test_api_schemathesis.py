@@ -1,8 +1,9 @@
 """schemathesis against /api/schema/: generated requests to every API operation, in-process (WSGI).
 
-Checks: no 5xx, and every status code answered is documented for that operation. Requests carry an
-adviser's token and, half the time, path ids of seeded objects the adviser may act on, so the
-generated bodies reach real cases, commitments, tasks and attachments, not only 404s.
+Checks: no 5xx, every status code answered is documented for that operation, and every body matches
+the documented schema. Requests carry an adviser's token and, half the time, path ids of seeded
+objects the adviser may act on, so the generated bodies reach real cases, commitments, tasks and
+attachments, not only 404s.
 
 Run by scripts/test.sh as its own step (`STEWARD_API_FUZZ=1`), once, bounded by the example counts
 below (about half a minute); the ordinary suite skips it.
@@ -23,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from rest_framework.authtoken.models import Token
 from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error, status_code_conformance
+from schemathesis.checks import not_a_server_error, response_schema_conformance, status_code_conformance
 
 from steward.cases.models import Attachment
 from steward.cases.services import case_reply, commitment_set
@@ -36,6 +37,8 @@ pytestmark = pytest.mark.skipif(
     reason="API fuzzing runs as its own step of scripts/test.sh (STEWARD_API_FUZZ=1)",
 )
 
+# No 5xx, only documented status codes, and bodies as the schema documents them.
+CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
 EXAMPLES = int(os.environ.get("STEWARD_API_FUZZ_EXAMPLES", "10"))  # per operation and mode
 
 
@@ -100,13 +103,16 @@ def test_api_answers_no_server_error_and_only_documented_status_codes(seeded: di
             def check(case: Any) -> None:
                 response = case.call(headers=seeded["headers"])
                 answered[response.status_code] += 1
-                case.validate_response(response, checks=[not_a_server_error, status_code_conformance])
+                case.validate_response(response, checks=CHECKS)
 
             try:
                 check()
             except Unsatisfiable:  # nothing to make invalid (only a path id, any string is a valid one)
                 assert mode == GenerationMode.NEGATIVE, operation.label
-            except (Exception, BaseExceptionGroup) as exc:  # every operation runs; the report lists each failing one
+            except (
+                Exception,
+                BaseExceptionGroup,
+            ) as exc:  # every operation runs; the report lists each failing one
                 failures.append(f"{operation.label} ({mode.value}): {exc}")
     print("status codes answered:", dict(sorted(answered.items())))
     assert not failures, "\n\n".join(failures)
