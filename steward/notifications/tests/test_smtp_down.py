@@ -18,7 +18,7 @@ from steward.notifications import services
 from steward.notifications.models import MailState, NotificationKind, OutboundMail
 from steward.testing import Personas
 
-from .test_smtp_roundtrip import Inbox, free_port
+from .test_smtp_roundtrip import Inbox, free_port, smtp_settings
 
 pytestmark = pytest.mark.django_db
 
@@ -50,13 +50,7 @@ def test_mail_is_retried_with_backoff_while_the_server_is_down_and_sent_once_whe
         return sent, row.state, row.attempts
 
     with override_settings(
-        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
-        EMAIL_HOST="127.0.0.1",
-        EMAIL_PORT=port,
-        EMAIL_USE_TLS=False,
-        EMAIL_USE_SSL=False,
-        EMAIL_HOST_USER="",
-        EMAIL_HOST_PASSWORD="",
+        **smtp_settings(port),
         EMAIL_TIMEOUT=10,
         STEWARD_MAIL_RETRY_BACKOFF=int(backoff.total_seconds()),
         STEWARD_MAIL_RETRY_BACKOFF_MAX=3600,
