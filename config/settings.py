@@ -229,6 +229,11 @@ SPECTACULAR_SETTINGS = {
         "StaffConfirmationChannelEnum": "steward.cases.models.STAFF_CONFIRMATION_CHANNEL_CHOICES",
         "EventKindEnum": "steward.cases.models.EventKind",
     },
+    # 401, 429 and 415 documented on every operation (robust-faults: schemathesis checks status codes).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "steward.core.api.schema_common_responses",
+    ],
 }
 
 # Background jobs: eager in-process unless a broker is configured.
@@ -324,6 +329,9 @@ STEWARD_IMAP_PASSWORD = env_str("STEWARD_IMAP_PASSWORD", "")
 STEWARD_IMAP_FOLDER = env_str("STEWARD_IMAP_FOLDER", "INBOX")
 STEWARD_IMAP_BATCH = env_int("STEWARD_IMAP_BATCH", 50)  # messages per poll
 STEWARD_IMAP_POLL_SECONDS = env_int("STEWARD_IMAP_POLL_SECONDS", 60)
+# Seconds a poll waits on a silent IMAP server before giving up (the next poll carries on); without
+# it a half-open connection blocked the worker for good (robust-faults: test_imap_faults.py).
+STEWARD_IMAP_TIMEOUT = env_int("STEWARD_IMAP_TIMEOUT", 60)
 # Larger raw messages are quarantined unread (a 30 MB attachment is about 41 MB in base64).
 STEWARD_MAIL_MAX_BYTES = env_int("STEWARD_MAIL_MAX_BYTES", 64 * 1024 * 1024)
 # Loop guard: more mail than this from one sender within an hour is recorded but not acted on.

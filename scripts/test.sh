@@ -83,6 +83,8 @@ if [ -d locale ]; then
   check "compilemessages" "$PY" manage.py compilemessages -v 0 --ignore=.venv --ignore=.venv-pm4py
 fi
 check "django system checks" "$PY" manage.py check
+check "OpenAPI schema valid (spectacular --validate --fail-on-warn)" "$PY" manage.py spectacular --validate --fail-on-warn --file "$WORK/openapi.yaml"
+check "schemathesis against /api/schema/ (no 5xx, no undocumented status code)" env STEWARD_API_FUZZ=1 "$PY" -m pytest -p no:cacheprovider tests/test_api_schemathesis.py
 
 # PM4Py cross-check (tests/test_pm4py_cross_check.py): PM4Py (AGPL, exact pins) lives in its own venv,
 # never in Steward's. Made once; the marker file says the install finished. Without it the test skips.

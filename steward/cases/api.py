@@ -57,6 +57,8 @@ def _parse(serializer_class: type[serializers.Serializer[Any]], request: Request
         description="One case with its owner, backup, who acts now, and its next step.",
     ),
 )
+# The nested lists (messages, notes, events…) answer a plain array: `pagination_class=None` on their
+# actions, or the schema documented them as paginated objects (schemathesis response_schema_conformance).
 class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Case]):
     serializer_class = s.CaseListSerializer
     parser_classes = [JSONParser, MultiPartParser, FormParser]
@@ -143,7 +145,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         responses={201: s.MessageSerializer, **VERSIONED_ERRORS},
         description="Reply to the customer, optionally with files (multipart/form-data).",
     )
-    @action(detail=True, methods=["get", "post"], serializer_class=s.ReplySerializer)
+    @action(detail=True, methods=["get", "post"], serializer_class=s.ReplySerializer, pagination_class=None)
     def messages(self, request: Request, pk: str) -> Response:
         case = self.get_object()
         if request.method == "GET":
@@ -171,7 +173,9 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         responses={201: s.NoteSerializer, **ERRORS},
         description="Add an internal note (never sent to the customer), optionally with files.",
     )
-    @action(detail=True, methods=["get", "post"], serializer_class=s.NoteCreateSerializer)
+    @action(
+        detail=True, methods=["get", "post"], serializer_class=s.NoteCreateSerializer, pagination_class=None
+    )
     def notes(self, request: Request, pk: str) -> Response:
         case = self.get_object()
         if request.method == "GET":
@@ -196,7 +200,12 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         responses={201: s.HandoffSerializer, **VERSIONED_ERRORS},
         description="Hand the case to a new owner, with a summary so the customer never explains twice.",
     )
-    @action(detail=True, methods=["get", "post"], serializer_class=s.HandoffCreateSerializer)
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        serializer_class=s.HandoffCreateSerializer,
+        pagination_class=None,
+    )
     def handoffs(self, request: Request, pk: str) -> Response:
         case = self.get_object()
         if request.method == "GET":
@@ -224,7 +233,12 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         responses={201: s.CommitmentSerializer, **ERRORS},
         description="Promise the customer a next step with a due date.",
     )
-    @action(detail=True, methods=["get", "post"], serializer_class=s.CommitmentCreateSerializer)
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        serializer_class=s.CommitmentCreateSerializer,
+        pagination_class=None,
+    )
     def commitments(self, request: Request, pk: str) -> Response:
         case = self.get_object()
         if request.method == "GET":
@@ -353,7 +367,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         responses={200: s.AttachmentSerializer(many=True), **READ_ERRORS},
         description="Every file on the case, from messages and notes.",
     )
-    @action(detail=True, methods=["get"], serializer_class=s.AttachmentSerializer)
+    @action(detail=True, methods=["get"], serializer_class=s.AttachmentSerializer, pagination_class=None)
     def attachments(self, request: Request, pk: str) -> Response:
         case = self.get_object()
         return Response(s.AttachmentSerializer(case.attachments.order_by("created_at", "id"), many=True).data)
@@ -396,7 +410,12 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             "sector's; the due time follows it on the business calendar. The case waits on the sector."
         ),
     )
-    @action(detail=True, methods=["get", "post"], serializer_class=task_serializers.TaskCreateSerializer)
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        serializer_class=task_serializers.TaskCreateSerializer,
+        pagination_class=None,
+    )
     def tasks(self, request: Request, pk: str) -> Response:
         case = self.get_object()
         if request.method == "GET":
@@ -419,7 +438,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         responses={200: s.CaseEventSerializer(many=True), **READ_ERRORS},
         description="The case event log, oldest first: the source of truth for every time figure.",
     )
-    @action(detail=True, methods=["get"], serializer_class=s.CaseEventSerializer)
+    @action(detail=True, methods=["get"], serializer_class=s.CaseEventSerializer, pagination_class=None)
     def events(self, request: Request, pk: str) -> Response:
         case = self.get_object()
         qs = case.events.select_related("actor", "sector").order_by("at", "id")

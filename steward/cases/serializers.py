@@ -24,6 +24,7 @@ from .models import (
     CaseEvent,
     Category,
     Channel,
+    Closure,
     Commitment,
     CommitmentState,
     Handoff,
@@ -73,7 +74,10 @@ class CaseListSerializer(serializers.ModelSerializer[Case]):
     )
     customer_name = serializers.CharField(source="customer.name", read_only=True)
     owner = UserRefSerializer(read_only=True)
-    category: serializers.StringRelatedField[Category] = serializers.StringRelatedField(read_only=True)
+    # allow_null: a case without a category answers null, so the schema must say nullable.
+    category: serializers.StringRelatedField[Category] = serializers.StringRelatedField(
+        read_only=True, allow_null=True
+    )
     next_step_due = serializers.DateTimeField(read_only=True, allow_null=True)
     next_step_text = serializers.CharField(read_only=True, allow_null=True)
 
@@ -110,6 +114,8 @@ class OwnershipSerializer(serializers.Serializer[Any]):
 
 
 class CaseDetailSerializer(CaseListSerializer):
+    # Explicit so the schema allows "" (an open case has no closure): the generated field said enum only.
+    closure = serializers.ChoiceField(choices=Closure.choices, allow_blank=True, read_only=True)
     ownership = serializers.SerializerMethodField()
     next_step = serializers.SerializerMethodField()
 
@@ -216,7 +222,7 @@ class AttachmentSerializer(serializers.ModelSerializer[Attachment]):
 
 
 class MessageSerializer(serializers.ModelSerializer[Message]):
-    author = UserRefSerializer(read_only=True)
+    author = UserRefSerializer(read_only=True, allow_null=True)  # null: the customer's own messages
     attachments = AttachmentSerializer(many=True, read_only=True)
 
     class Meta:
@@ -328,7 +334,9 @@ class StatusSerializer(serializers.Serializer[Any]):
 
 class CaseEventSerializer(serializers.ModelSerializer[CaseEvent]):
     actor = UserRefSerializer(read_only=True, allow_null=True)
-    sector: serializers.StringRelatedField[Any] = serializers.StringRelatedField(read_only=True)
+    sector: serializers.StringRelatedField[Any] = serializers.StringRelatedField(
+        read_only=True, allow_null=True
+    )
 
     class Meta:
         model = CaseEvent

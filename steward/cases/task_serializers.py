@@ -21,7 +21,9 @@ class SectorRefSerializer(serializers.ModelSerializer[Sector]):
 
 class SectorTaskSerializer(serializers.ModelSerializer[SectorTask]):
     sector = SectorRefSerializer(read_only=True)
-    task_kind: serializers.StringRelatedField[Any] = serializers.StringRelatedField(read_only=True)
+    task_kind: serializers.StringRelatedField[Any] = serializers.StringRelatedField(
+        read_only=True, allow_null=True
+    )
     created_by = UserRefSerializer(read_only=True)
     assignee = UserRefSerializer(read_only=True, allow_null=True)
     work_minutes = serializers.SerializerMethodField()

@@ -306,6 +306,17 @@ def _filename(part: Message, fallback_charset: str | None) -> str:
     return decode_header_text(str(name), fallback_charset) if name else ""
 
 
+def _safe_filename(name: str) -> str:
+    """The last path segment of a sender's file name; empty when nothing usable is left.
+
+    A part named ".." (or "dir/..") made Django's upload wrapper raise SuspiciousFileOperation inside
+    `mail_receive`, so the message was neither stored nor quarantined and an IMAP poll retried it
+    forever (found by the property tests in test_ingest_property.py).
+    """
+    last = name.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    return "" if last.strip(". ") == "" else last
+
+
 def _extension_for(content_type: str) -> str:
     return {
         "image/png": ".png",
@@ -356,7 +367,7 @@ def _walk(msg: Message, fallback_charset: str | None) -> tuple[list[str], list[s
         if not content:
             continue
         inline = disposition == "inline" or bool(part.get("Content-ID"))
-        name = filename or f"attachment-{len(attachments) + 1}{_extension_for(content_type)}"
+        name = _safe_filename(filename) or f"attachment-{len(attachments) + 1}{_extension_for(content_type)}"
         attachments.append(
             ParsedAttachment(name, content_type, content, inline and disposition != "attachment")
         )

@@ -18,7 +18,14 @@ logger = logging.getLogger(__name__)
 
 def _mailbox() -> BaseMailBox:
     host, port = settings.STEWARD_IMAP_HOST, settings.STEWARD_IMAP_PORT
-    box: BaseMailBox = MailBox(host, port) if settings.STEWARD_IMAP_SSL else MailBoxUnencrypted(host, port)
+    # A timeout on every socket operation: a server (or a NAT on the way) that goes silent without
+    # closing the connection made the poll wait forever, and with it the worker and every later poll.
+    timeout = settings.STEWARD_IMAP_TIMEOUT
+    box: BaseMailBox = (
+        MailBox(host, port, timeout=timeout)
+        if settings.STEWARD_IMAP_SSL
+        else MailBoxUnencrypted(host, port, timeout=timeout)
+    )
     return box.login(settings.STEWARD_IMAP_USER, settings.STEWARD_IMAP_PASSWORD, settings.STEWARD_IMAP_FOLDER)
 
 

@@ -239,7 +239,10 @@ def test_list_is_cursor_paginated_without_gaps_or_repeats(api, adviser, customer
         page = api.get(page["next"]).json()
     assert sorted(seen) == sorted(Case.objects.values_list("pk", flat=True))
     assert len(seen) == len(set(seen)) == 7
-    assert api.get("/api/v1/cases/", {"cursor": "garbage"}).status_code == 404
+    bad = api.get(
+        "/api/v1/cases/", {"cursor": "garbage"}
+    )  # bad input: a 400 naming it (was an undocumented 404)
+    assert (bad.status_code, list(bad.json())) == (400, ["cursor"])
 
 
 def _count_queries(client: APIClient, path: str, params: dict | None = None) -> int:

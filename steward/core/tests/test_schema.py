@@ -59,7 +59,20 @@ def _codes(schema: dict, path: str, method: str) -> set[str]:
     ],
 )
 def test_schema_documents_the_error_answers_each_endpoint_gives(schema, path, method, codes):
-    assert _codes(schema, path, method) == codes
+    operation = schema["paths"][path][method]
+    common = {"429"} | ({"401"} if operation.get("security") else set())
+    common |= {"415"} if "requestBody" in operation else set()
+    assert _codes(schema, path, method) == codes | common
+
+
+def test_every_operation_documents_the_answers_of_authentication_throttle_and_parsers(schema):
+    """401 (not for the token endpoint, which asks none), 429, and 415 where a body is read."""
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            codes = set(operation["responses"])
+            assert "429" in codes, (path, method)
+            assert ("401" in codes) == (path != "/api/v1/auth/token/"), (path, method)
+            assert ("415" in codes) == ("requestBody" in operation), (path, method)
 
 
 def test_schema_lists_the_case_filters_and_multipart_replies(schema):
