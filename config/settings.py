@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "steward.analytics",
     "steward.surveys",
     "steward.bench",
+    "steward.audit",  # security audit log (issue 10)
 ]
 
 MIDDLEWARE = [

@@ -9,6 +9,7 @@ from steward.core import api_docs
 
 api_v1 = [
     path("", include("steward.cases.api_urls")),
+    path("", include("steward.accounts.api_urls")),  # token revocation (issue 10)
 ]
 
 urlpatterns = [
@@ -33,6 +34,7 @@ urlpatterns += i18n_patterns(
     path("surveys/", include("steward.surveys.urls")),
     path("analytics/", include("steward.analytics.urls")),
     path("costs/", include("steward.costs.urls")),
+    path("audit/", include("steward.audit.urls")),
     path("admin/", admin.site.urls),
 )
 
