@@ -159,6 +159,8 @@ STEWARD_BENCH = env_bool("STEWARD_BENCH", False)
 # Customer portal: how long a sign-in link works, and how long confirm / not solved links in mail work.
 STEWARD_PORTAL_LINK_MINUTES = env_int("STEWARD_PORTAL_LINK_MINUTES", 30)
 STEWARD_SOLUTION_LINK_DAYS = env_int("STEWARD_SOLUTION_LINK_DAYS", 14)
+# Public pages (survey, sign-in and magic links): requests per client address and minute, all together.
+STEWARD_PUBLIC_LIMIT_PER_MINUTE = env_int("STEWARD_PUBLIC_LIMIT_PER_MINUTE", 20)
 # Surveys (steward.surveys): how long an invitation link works, the quiet period between two
 # relationship (NPS) surveys to one customer, and the days a manager has to call back a low score.
 STEWARD_SURVEY_LINK_DAYS = env_int("STEWARD_SURVEY_LINK_DAYS", 30)
