@@ -495,7 +495,7 @@ def _all_route_paths(resolver: URLResolver | None = None, prefix: str = "") -> d
             name = f"{prefix}{entry.name}"
             pattern = entry.pattern
             params = list(getattr(pattern, "converters", {}) or pattern.regex.groupindex)
-            paths[name] = reverse(name, kwargs={k: "1" for k in params})
+            paths[name] = reverse(name, kwargs=dict.fromkeys(params, "1"))
     return paths
 
 

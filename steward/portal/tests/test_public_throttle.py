@@ -15,6 +15,7 @@ from django.conf import settings
 from django.test import RequestFactory, override_settings
 from rest_framework.request import Request
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
+from rest_framework.views import APIView
 
 from steward.portal import throttle
 
@@ -22,7 +23,7 @@ REDIS_URL = os.environ.get("STEWARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/14"
 
 
 def test_drf_rates_are_60_anonymous_and_600_signed_in():
-    rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+    rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]  # type: ignore[index]
     assert (rates["anon"], rates["user"]) == ("60/min", "600/min")
     assert AnonRateThrottle().parse_rate("60/min") == (60, 60)
 
@@ -100,7 +101,7 @@ def test_two_processes_share_the_counts_in_redis():
         public = [throttle.public_page_allowed({"REMOTE_ADDR": ip}) for _ in range(6)]
         assert public == [True] * 5 + [False]
         anon = [
-            AnonRateThrottle().allow_request(Request(RequestFactory().get("/", REMOTE_ADDR=ip)), None)
+            AnonRateThrottle().allow_request(Request(RequestFactory().get("/", REMOTE_ADDR=ip)), APIView())
             for _ in range(21)
         ]
         assert anon == [True] * 20 + [False]
@@ -115,8 +116,8 @@ def test_signed_in_api_throttle_counts_per_user_not_per_address():
         pk = 4242
 
     request = Request(RequestFactory().get("/", REMOTE_ADDR="10.30.0.1"))
-    request._user = Signed()  # type: ignore[assignment]
+    request._user = Signed()  # type: ignore[attr-defined]
     user_throttle = UserRateThrottle()
     assert user_throttle.get_rate() == "600/min"
-    assert user_throttle.get_cache_key(request, None) == "throttle_user_4242"
-    assert AnonRateThrottle().get_cache_key(request, None) is None  # the anonymous limit does not apply
+    assert user_throttle.get_cache_key(request, APIView()) == "throttle_user_4242"
+    assert AnonRateThrottle().get_cache_key(request, APIView()) is None  # the anonymous limit does not apply
