@@ -23,7 +23,9 @@ REDIS_URL = os.environ.get("STEWARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/14"
 
 
 def test_drf_rates_are_60_anonymous_and_600_signed_in():
-    rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]  # type: ignore[index]
+    from rest_framework.settings import api_settings
+
+    rates = api_settings.DEFAULT_THROTTLE_RATES
     assert (rates["anon"], rates["user"]) == ("60/min", "600/min")
     assert AnonRateThrottle().parse_rate("60/min") == (60, 60)
 
