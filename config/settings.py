@@ -54,6 +54,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "steward.core.request_limits.RequestSizeLimitMiddleware",  # 413 above STEWARD_REQUEST_MAX_BYTES
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -143,6 +144,12 @@ STEWARD_ATTACHMENT_MAX_BYTES = env_int("STEWARD_ATTACHMENT_MAX_BYTES", 10 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 25 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_NUMBER_FILES = 20
+# Files count too (Django's limits above do not): 25 MB of attachments a message, and a 413 for any
+# request body above that plus room for the form fields (steward.core.request_limits).
+STEWARD_ATTACHMENT_REQUEST_MAX_BYTES = env_int("STEWARD_ATTACHMENT_REQUEST_MAX_BYTES", 25 * 1024 * 1024)
+STEWARD_REQUEST_MAX_BYTES = env_int(
+    "STEWARD_REQUEST_MAX_BYTES", STEWARD_ATTACHMENT_REQUEST_MAX_BYTES + 1024 * 1024
+)
 
 # Business rules that an organisation may tune.
 STEWARD_FOLLOW_UP_WINDOW_DAYS = env_int("STEWARD_FOLLOW_UP_WINDOW_DAYS", 7)
