@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 import unicodedata
+from collections.abc import Sequence
 
 import puremagic
 from django.conf import settings

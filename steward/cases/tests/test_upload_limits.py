@@ -68,7 +68,7 @@ def test_stored_names_are_generated_never_the_uploaders(case, adviser):
         actor=adviser, case=case, body="x", attachments=[_txt("../../etc/passwd%00.txt", 10)]
     )
     att = note.attachments.get()
-    stored = att.file.name
+    stored = str(att.file.name)
     assert stored.startswith(f"attachments/{case.pk}/") and "passwd" not in stored and ".." not in stored
     assert len(stored.rsplit("/", 1)[1]) == 32  # a random uuid4 hex
     assert "/" not in att.original_name and ".." not in att.original_name
