@@ -97,3 +97,45 @@ def test_no_template_has_inline_script_or_event_handlers():
         if INLINE_SCRIPT.search(text) or INLINE_HANDLER.search(text) or " style=" in text:
             offenders.append(str(path.relative_to(ROOT)))
     assert not offenders, f"inline script, handler or style (move it to static/): {offenders}"
+
+
+TEMPLATE_FROM_TEXT = re.compile(
+    r"\bTemplate\(|from_string\(|\bengines\[|mark_safe\(|format_html\(\s*[a-z_]+\s*\)"
+)
+
+
+def test_no_code_compiles_text_into_a_template_or_marks_it_safe():
+    offenders = []
+    for path in (ROOT / "steward").rglob("*.py"):
+        if "tests" in path.parts:
+            continue
+        if TEMPLATE_FROM_TEXT.search(path.read_text()):
+            offenders.append(str(path.relative_to(ROOT)))
+    for path in _page_templates():
+        text = path.read_text()
+        if "|safe" in text or "autoescape off" in text:
+            offenders.append(str(path.relative_to(ROOT)))
+    assert not offenders, f"user text must never become template code or unescaped HTML: {offenders}"
+
+
+@pytest.mark.django_db
+def test_user_text_is_shown_literally_never_evaluated(
+    client, personas, mailoutbox, django_capture_on_commit_callbacks
+):
+    from steward.cases.services import case_open, case_reply
+
+    p = personas
+    trap = "{{ 7|add:3 }} {% now 'Y' %} <script>alert(1)</script>"
+    with django_capture_on_commit_callbacks(execute=True):
+        case = case_open(
+            actor=p.adviser, customer=p.customer, subject=trap, description=trap, owner=p.adviser
+        )
+        case_reply(actor=p.adviser, case=case, body=trap)
+    client.force_login(p.adviser)
+    page = client.get(f"/en/cases/{case.pk}/").content.decode()
+    assert "{{ 7|add:3 }}" in page and "{% now &#x27;Y&#x27; %}" in page
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    reply_mail = [m for m in mailoutbox if "{{ 7|add:3 }}" in m.body]
+    assert reply_mail, [m.subject for m in mailoutbox]
+    html = reply_mail[0].alternatives[0][0] if reply_mail[0].alternatives else ""
+    assert "<script>alert(1)</script>" not in html
