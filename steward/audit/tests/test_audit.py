@@ -107,3 +107,41 @@ def test_managers_read_the_log_with_pagination_others_get_404(
     filtered = client.get("/en/audit/?action=login&actor=manager").content.decode()
     assert "user119" not in filtered
     assert client.get("/en/audit/?action=bogus&page=x").status_code == 200
+
+
+def test_event_log_export_is_logged(client, manager):
+    client.force_login(manager)
+    response = client.get("/en/analytics/export/csv/")
+    b"".join(response.streaming_content)
+    entry = AuditEntry.objects.get(action=Action.DATA_EXPORTED)
+    assert entry.actor == manager and entry.details == {"export": "event_log", "format": "csv"}
+
+
+def test_a_role_change_in_the_admin_names_who_made_it(client, personas):
+    from steward.testing import make_user
+
+    root = make_user("root", role=Role.ADMIN)
+    client.force_login(root)
+    adviser = personas.adviser
+    page = client.get(f"/en/admin/accounts/user/{adviser.pk}/change/")
+    form = page.context["adminform"].form
+    data = {
+        k: v
+        for k, v in form.initial.items()
+        if v is not None and k not in ("password", "groups", "user_permissions", "last_login")
+    }
+    data.update(
+        role=Role.MANAGER,
+        date_joined_0=adviser.date_joined.strftime("%Y-%m-%d"),
+        date_joined_1=adviser.date_joined.strftime("%H:%M:%S"),
+        is_active="on",
+    )
+    data.pop("date_joined", None)
+    for key in ("is_staff", "is_superuser"):
+        data.pop(key, None)
+    response = client.post(f"/en/admin/accounts/user/{adviser.pk}/change/", data)
+    assert response.status_code == 302, (
+        response.context["adminform"].form.errors if response.context else response
+    )
+    entry = AuditEntry.objects.get(action=Action.ROLE_CHANGED, target_id=str(adviser.pk))
+    assert entry.actor == root and entry.details["changes"]["role"] == ["adviser", "manager"]
