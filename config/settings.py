@@ -144,12 +144,11 @@ STEWARD_ATTACHMENT_MAX_BYTES = env_int("STEWARD_ATTACHMENT_MAX_BYTES", 10 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 25 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_NUMBER_FILES = 20
-# Files count too (Django's limits above do not): 25 MB of attachments a message, and a 413 for any
-# request body above that plus room for the form fields (steward.core.request_limits).
+# Files count too (Django's limits above do not): 25 MB of attachments a message (a form error that
+# keeps what was typed), and a hard 413 for any request body above 50 MB before it is read
+# (steward.core.request_limits; the reverse proxy's body limit should match).
 STEWARD_ATTACHMENT_REQUEST_MAX_BYTES = env_int("STEWARD_ATTACHMENT_REQUEST_MAX_BYTES", 25 * 1024 * 1024)
-STEWARD_REQUEST_MAX_BYTES = env_int(
-    "STEWARD_REQUEST_MAX_BYTES", STEWARD_ATTACHMENT_REQUEST_MAX_BYTES + 1024 * 1024
-)
+STEWARD_REQUEST_MAX_BYTES = env_int("STEWARD_REQUEST_MAX_BYTES", 50 * 1024 * 1024)
 
 # Business rules that an organisation may tune.
 STEWARD_FOLLOW_UP_WINDOW_DAYS = env_int("STEWARD_FOLLOW_UP_WINDOW_DAYS", 7)

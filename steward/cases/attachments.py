@@ -115,6 +115,7 @@ def validate_upload(upload: UploadedFile) -> str:
 def validate_uploads(uploads: Sequence[UploadedFile]) -> list[str]:
     """Check every upload of one request, and their total (STEWARD_ATTACHMENT_REQUEST_MAX_BYTES);
     return their content types or raise a DomainError before anything is stored."""
+    types = [validate_upload(u) for u in uploads]  # each file first: the most precise message
     total_limit = settings.STEWARD_ATTACHMENT_REQUEST_MAX_BYTES
     if sum(u.size or 0 for u in uploads) > total_limit:
         raise DomainError(
@@ -123,4 +124,4 @@ def validate_uploads(uploads: Sequence[UploadedFile]) -> list[str]:
             field="attachments",
             code="too_large",
         )
-    return [validate_upload(u) for u in uploads]
+    return types
