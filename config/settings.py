@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "axes",
+    "csp",
     "steward.core",
     "steward.accounts",
     "steward.customers",
@@ -48,10 +49,12 @@ INSTALLED_APPS = [
     "steward.analytics",
     "steward.surveys",
     "steward.bench",
+    "steward.audit",  # security audit log (issue 10)
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "steward.core.request_limits.RequestSizeLimitMiddleware",  # 413 above STEWARD_REQUEST_MAX_BYTES
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -62,6 +65,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Database outage (issue 10): a view that loses the database answers 503 + Retry-After.
     "steward.core.outage.DatabaseOutageMiddleware",
 ]
@@ -147,6 +151,11 @@ STEWARD_ATTACHMENT_MAX_BYTES = env_int("STEWARD_ATTACHMENT_MAX_BYTES", 10 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 25 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_NUMBER_FILES = 20
+# Files count too (Django's limits above do not): 25 MB of attachments a message (a form error that
+# keeps what was typed), and a hard 413 for any request body above 50 MB before it is read
+# (steward.core.request_limits; the reverse proxy's body limit should match).
+STEWARD_ATTACHMENT_REQUEST_MAX_BYTES = env_int("STEWARD_ATTACHMENT_REQUEST_MAX_BYTES", 25 * 1024 * 1024)
+STEWARD_REQUEST_MAX_BYTES = env_int("STEWARD_REQUEST_MAX_BYTES", 50 * 1024 * 1024)
 
 # Business rules that an organisation may tune.
 STEWARD_FOLLOW_UP_WINDOW_DAYS = env_int("STEWARD_FOLLOW_UP_WINDOW_DAYS", 7)
@@ -163,6 +172,8 @@ STEWARD_BENCH = env_bool("STEWARD_BENCH", False)
 # Customer portal: how long a sign-in link works, and how long confirm / not solved links in mail work.
 STEWARD_PORTAL_LINK_MINUTES = env_int("STEWARD_PORTAL_LINK_MINUTES", 30)
 STEWARD_SOLUTION_LINK_DAYS = env_int("STEWARD_SOLUTION_LINK_DAYS", 14)
+# Public pages (survey, sign-in and magic links): requests per client address and minute, all together.
+STEWARD_PUBLIC_LIMIT_PER_MINUTE = env_int("STEWARD_PUBLIC_LIMIT_PER_MINUTE", 20)
 # Surveys (steward.surveys): how long an invitation link works, the quiet period between two
 # relationship (NPS) surveys to one customer, and the days a manager has to call back a low score.
 STEWARD_SURVEY_LINK_DAYS = env_int("STEWARD_SURVEY_LINK_DAYS", 30)
@@ -310,6 +321,28 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SECURE_SSL_REDIRECT = env_bool("STEWARD_SSL_REDIRECT", False)
 SECURE_HSTS_SECONDS = env_int("STEWARD_HSTS_SECONDS", 0)
 X_FRAME_OPTIONS = "DENY"
+# Security hardening (issue 10, ASVS V3.3/V3.4): HSTS for subdomains and preload once it is on (set
+# STEWARD_HSTS_SECONDS=31536000 behind TLS), and a Content-Security-Policy (django-csp) with no inline
+# script or style anywhere: every script is a static file. 'wasm-unsafe-eval' lets the process map's
+# Graphviz (viz.js) compile its WebAssembly; it allows no JavaScript eval. The API docs pages widen the
+# policy for their own styles only (steward.core.api_docs).
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
+SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
+SESSION_COOKIE_SAMESITE = "Lax"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", "'wasm-unsafe-eval'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 LOGGING = {
     "version": 1,

@@ -3,17 +3,20 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
+
+from steward.core import api_docs
 
 api_v1 = [
     path("", include("steward.cases.api_urls")),
+    path("", include("steward.accounts.api_urls")),  # token revocation (issue 10)
 ]
 
 urlpatterns = [
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    path("api/docs/", api_docs.swagger_ui, name="api-docs"),
+    path("api/redoc/", api_docs.redoc, name="api-redoc"),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
 
@@ -31,6 +34,7 @@ urlpatterns += i18n_patterns(
     path("surveys/", include("steward.surveys.urls")),
     path("analytics/", include("steward.analytics.urls")),
     path("costs/", include("steward.costs.urls")),
+    path("audit/", include("steward.audit.urls")),
     path("admin/", admin.site.urls),
 )
 

@@ -83,6 +83,7 @@ if [ -d locale ]; then
   check "compilemessages" "$PY" manage.py compilemessages -v 0 --ignore=.venv --ignore=.venv-pm4py
 fi
 check "django system checks" "$PY" manage.py check
+check "deploy checks under production settings (check --deploy --fail-level WARNING)" env -u DJANGO_ALLOW_ASYNC_UNSAFE DJANGO_SETTINGS_MODULE=config.settings STEWARD_DEBUG=0 STEWARD_SECRET_KEY="$("$PY" -c 'import secrets; print(secrets.token_urlsafe(50))')" STEWARD_ALLOWED_HOSTS=steward.example.org STEWARD_SSL_REDIRECT=1 STEWARD_HSTS_SECONDS=31536000 STEWARD_SECURE_COOKIES=1 "$PY" manage.py check --deploy --fail-level WARNING
 check "OpenAPI schema valid (spectacular --validate --fail-on-warn)" "$PY" manage.py spectacular --validate --fail-on-warn --file "$WORK/openapi.yaml"
 check "schemathesis against /api/schema/ (no 5xx, no undocumented status code)" env STEWARD_API_FUZZ=1 "$PY" -m pytest -p no:cacheprovider tests/test_api_schemathesis.py
 

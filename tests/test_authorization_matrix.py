@@ -46,34 +46,23 @@ EXEMPT = {
     "accounts:preferences": "the current user's own preferences",
     "accounts:absences": "managers only (403 for others), no per-object data; tested in accounts tests",
     "api:token": "exchanges the caller's own credentials for a token",
-    "cases:list": "lists only visible_to(user); covered by list scoping tests",
     "cases:new": "a form; the customer list is staff-wide by design",
-    "api:case-list": "lists only visible_to(user); covered by API list tests",
-    "api:customer-list": "lists only customers_visible_to(user); covered by API tests",
-    "customers:list": "lists only customers_visible_to(user); covered by customer view tests",
     "customers:new": "a form for staff (403 for sector members); covered by customer view tests",
-    # Customer portal: customers are not staff users; their own session and access helper
-    # (case_for_customer, 404 for another customer's case) are tested in steward/portal/tests.
-    "portal:cases": "customer portal: lists only the signed-in customer's cases",
+    # Customer portal sign-in: no object until the customer is signed in (the pages behind it are in
+    # PORTAL below, with the customer persona).
     "portal:sign_in": "customer portal: asks for a sign-in link (throttled, enumeration-safe)",
     "portal:sign_in_sent": "customer portal: static answer after asking for a link",
     "portal:sign_in_link": "customer portal: single-use hashed token; tested in portal tests",
     "portal:sign_out": "customer portal: ends the customer's own session",
     "portal:case_new": "customer portal: a form that opens a case for the signed-in customer",
-    "portal:case": "customer portal: random case key + customer check (404); portal isolation tests",
-    "portal:case_message": "customer portal: as portal:case",
-    "portal:case_confirm": "customer portal: as portal:case",
-    "portal:case_not_solved": "customer portal: as portal:case",
-    "portal:attachment": "customer portal: as portal:case, message attachments only (never notes')",
     "portal:solution_confirm": "signed single-use link from the mail; tested in portal link tests",
     "portal:solution_not_solved": "signed single-use link from the mail; tested in portal link tests",
-    "sectors:queue": "lists only the user's sector's tasks (managers: all); covered by queue view tests",
-    # Surveys answered by customers: a random single-use token (only its hash stored) or the portal
-    # session with a customer check (404 for another customer's survey); tested in steward/surveys.
+    # Surveys answered by customers through a random single-use token (only its hash stored).
     "surveys:answer": "survey link from the mail: single-use hashed token; tested in surveys view tests",
-    "surveys:portal_answer": "customer portal: the signed-in customer's own survey only (404 otherwise)",
     "surveys:thanks": "static thank-you page after answering a survey, no data",
-    "api:task-list": "lists only the caller's sector's tasks (managers: all); covered by task API tests",
+    # Security (issue 10): the caller's own token only.
+    "accounts:token_revoke": "revokes the current user's own API token",
+    "api:token-current": "revokes the caller's own API token",
 }
 
 
@@ -155,6 +144,7 @@ def _objects(p: Personas) -> dict:
         "customer": p.customer.pk,
         "review": review.pk,
         "action": action.pk,
+        "adviser_user": p.adviser.pk,
     }
 
 
@@ -282,6 +272,21 @@ MATRIX: dict[str, list[Route]] = {
         Route("post", "/en/surveys/nps/new/", visible=MANAGERS),
     ],
     "surveys:nps_detail": [Route("get", "/en/surveys/nps/{campaign}/", visible=MANAGERS)],
+    # Security (issue 10): the audit log, users and their tokens, personal data: managers only.
+    "audit:log": [Route("get", "/en/audit/", visible=MANAGERS)],
+    "accounts:users": [Route("get", "/en/accounts/users/", visible=MANAGERS)],
+    "accounts:user_token_revoke": [
+        Route("post", "/en/accounts/users/{adviser_user}/token/revoke/", visible=MANAGERS)
+    ],
+    "accounts:user_active": [Route("post", "/en/accounts/users/{adviser_user}/active/", visible=MANAGERS)],
+    "api:user-token": [Route("delete", "/api/v1/users/{adviser_user}/token/", visible=MANAGERS)],
+    "customers:personal_data": [Route("get", "/en/customers/{customer}/personal-data/", visible=MANAGERS)],
+    "customers:personal_data_export": [
+        Route("get", "/en/customers/{customer}/personal-data/export/", visible=MANAGERS)
+    ],
+    "customers:personal_data_erase": [
+        Route("post", "/en/customers/{customer}/personal-data/erase/", visible=MANAGERS)
+    ],
 }
 # Route names as the resolver reports them, mapped to the matrix keys above.
 ROUTE_NAME_ALIASES = {
@@ -305,7 +310,8 @@ def _route_names(resolver: URLResolver, prefix: str = "") -> set[str]:
 
 def test_every_route_is_in_the_matrix_or_exempt():
     names = {ROUTE_NAME_ALIASES.get(n, n) for n in _route_names(get_resolver())}
-    missing = sorted(n for n in names if n not in MATRIX and n not in EXEMPT)
+    covered = MATRIX.keys() | EXEMPT.keys() | LISTS.keys() | PORTAL.keys()
+    missing = sorted(n for n in names if n not in covered)
     assert not missing, f"routes without an authorization matrix entry: {missing}"
 
 
@@ -338,3 +344,196 @@ def test_anonymous_is_refused(client, personas, name, index):
         assert response.status_code in (401, 403)
     else:
         assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+# ------------------------------------------------------------------------------------------------
+# Security (issue 10): lists, the customer persona (a portal session), and CSRF on every route.
+
+CUSTOMER = "customer"  # signed in to the portal as the case's customer; no staff account
+OTHER_CUSTOMER = "other_customer"  # signed in to the portal as another customer
+
+
+def _portal_session(client, customer) -> None:
+    from steward.portal.session import SESSION_KEY
+
+    session = client.session
+    session[SESSION_KEY] = customer.pk
+    session.save()
+
+
+# Lists: every persona gets a 200, and the object appears in it exactly for those who may see it.
+# (path, object in the list, how the object shows, who sees it)
+LISTS: dict[str, tuple[str, str, str, set[str]]] = {
+    "cases:list": ("/en/cases/?scope=all", "case", 'href="/en/cases/{id}/"', CASE_VISIBLE),
+    "customers:list": ("/en/customers/", "customer", 'href="/en/customers/{id}/"', STAFF),
+    "sectors:queue": ("/en/sectors/", "task", 'id="task-{id}"', {"sector_member", "manager", "executive"}),
+    "api:case-list": ("/api/v1/cases/", "case", "id", CASE_VISIBLE),
+    "api:customer-list": ("/api/v1/customers/", "customer", "id", STAFF),
+    "api:task-list": ("/api/v1/tasks/", "task", "id", {"sector_member", "manager", "executive"}),
+}
+
+
+@pytest.mark.parametrize("name", LISTS)
+def test_lists_hold_only_what_the_persona_may_see(personas, name):
+    from django.test import Client
+
+    path, obj, shows, visible = LISTS[name]
+    object_id = _objects(personas)[obj]
+    for persona in ALL:  # one set of objects for every persona (lean on CI time)
+        client = Client()
+        client.force_login(getattr(personas, persona))
+        response = client.get(path)
+        if response.status_code == 404:  # a list page the persona has no access to at all
+            assert persona not in visible, (path, persona)
+            continue
+        assert response.status_code == 200, (path, persona, response.status_code)
+        if shows == "id":
+            listed = object_id in {row["id"] for row in response.json()["results"]}
+        else:
+            listed = shows.format(id=object_id) in response.content.decode()
+        assert listed == (persona in visible), (path, persona)
+
+
+def _portal_objects(p) -> dict:
+    from steward.cases.services import case_confirm_solution, case_open, case_propose_solution, case_reply
+    from steward.customers.services import customer_create
+    from steward.portal.models import PortalCaseKey
+    from steward.surveys.services import survey_send, surveys_muted
+
+    reply = case_reply(
+        actor=p.adviser,
+        case=p.case,
+        body="The label is attached.",
+        attachments=[SimpleUploadedFile("label.txt", b"label", content_type="text/plain")],
+    )
+    with surveys_muted():
+        closed = case_open(
+            actor=p.adviser, customer=p.customer, subject="Lid", description="Cracked.", owner=p.adviser
+        )
+        case_propose_solution(actor=p.adviser, case=closed, solution="A new lid was sent.")
+        case_confirm_solution(case=closed)
+    survey = survey_send(case=closed)
+    assert survey is not None
+    other = customer_create(actor=None, name="Ivan Petrov", email="ivan@example.com", language="ru")
+    return {
+        "key": PortalCaseKey.objects.get_or_create(case=p.case)[0].key,
+        "portal_attachment": reply.attachments.get().pk,
+        "survey": survey.pk,
+        "other_customer": other,
+    }
+
+
+# The customer's own pages: the customer reaches them, another customer gets a 404, staff (no portal
+# session) are sent to the portal sign-in.
+PORTAL: dict[str, list[Route]] = {
+    "portal:cases": [Route("get", "/en/portal/")],
+    "portal:case": [Route("get", "/en/portal/cases/{key}/")],
+    "portal:case_message": [Route("post", "/en/portal/cases/{key}/message/")],
+    "portal:case_confirm": [Route("post", "/en/portal/cases/{key}/confirm/")],
+    "portal:case_not_solved": [Route("post", "/en/portal/cases/{key}/not-solved/")],
+    "portal:attachment": [Route("get", "/en/portal/cases/{key}/files/{portal_attachment}/")],
+    "surveys:portal_answer": [Route("get", "/en/surveys/portal/{survey}/")],
+}
+PORTAL_CASES = [(name, i) for name, routes in PORTAL.items() for i in range(len(routes))]
+
+
+@pytest.mark.parametrize(("name", "index"), PORTAL_CASES, ids=[f"{n}[{i}]" for n, i in PORTAL_CASES])
+def test_portal_pages_are_the_customers_own(personas, name, index):
+    from django.test import Client
+
+    route = PORTAL[name][index]
+    objects = _portal_objects(personas)
+    path = route.path.format(**objects)
+    # Refused personas first, so a state change by the customer cannot hide a leak.
+    for persona in ("adviser", "manager", OTHER_CUSTOMER, CUSTOMER):
+        client = Client()
+        if persona == CUSTOMER:
+            _portal_session(client, personas.customer)
+        elif persona == OTHER_CUSTOMER:
+            _portal_session(client, objects["other_customer"])
+        else:
+            client.force_login(getattr(personas, persona))
+        response = getattr(client, route.method)(path, {} if route.method == "post" else None)
+        if persona == CUSTOMER:
+            assert response.status_code not in (404, 500), (path, response.status_code)
+            if name == "portal:cases":
+                assert objects["key"] in response.content.decode()
+        elif persona == OTHER_CUSTOMER:
+            if name == "portal:cases":  # the list: 200, without the other customer's case
+                assert response.status_code == 200 and objects["key"] not in response.content.decode()
+            else:
+                assert response.status_code == 404, (path, response.status_code)
+        else:
+            assert response.status_code == 302 and "/portal/sign-in/" in response["Location"], path
+
+
+def test_a_customer_portal_session_opens_no_staff_route(client, personas):
+    objects = _objects(personas)
+    _portal_session(client, personas.customer)
+    for name, index in CASES:  # one set of objects for every route (lean on CI time)
+        route = MATRIX[name][index]
+        path = route.path.format(**objects)
+        response = getattr(client, route.method)(path)
+        if route.api:
+            assert response.status_code in (401, 403), (path, response.status_code)
+        else:
+            assert response.status_code == 302 and "/accounts/login/" in response["Location"], path
+
+
+# CSRF: every route, whatever it is, refuses a POST without the token (403), or refuses POST at all
+# (405). Walked from the resolver, so a new route is covered without an entry.
+CSRF_EXEMPT = {
+    "api:token": "no cookie: the caller sends credentials in the body and gets a token (lockout applies)",
+}
+
+
+def _reverse_with_any(name: str, params: list[str]) -> str:
+    """The route's path with placeholder arguments (the CSRF check runs before the view looks them up)."""
+    from django.urls import NoReverseMatch, reverse
+
+    for sample in ("1", "a", "2026-01", "2026-01-01", "csv"):
+        try:
+            return reverse(name, kwargs=dict.fromkeys(params, sample))
+        except NoReverseMatch:
+            continue
+    raise AssertionError(f"add a sample argument for {name} to _reverse_with_any")
+
+
+def _all_route_paths(resolver: URLResolver | None = None, prefix: str = "") -> dict[str, str]:
+    resolver = resolver or get_resolver()
+    paths: dict[str, str] = {}
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            if entry.app_name == "admin":
+                paths["admin"] = "/en/admin/login/"
+                continue
+            ns = f"{prefix}{entry.namespace}:" if entry.namespace else prefix
+            paths.update(_all_route_paths(entry, ns))
+        elif isinstance(entry, URLPattern) and entry.name:
+            name = f"{prefix}{entry.name}"
+            pattern = entry.pattern
+            params = list(getattr(pattern, "converters", {}) or pattern.regex.groupindex)
+            paths[name] = _reverse_with_any(name, params)
+    return paths
+
+
+def test_every_post_without_the_csrf_token_is_refused(personas):
+    from django.test import Client
+
+    from steward.accounts.models import Role
+    from steward.testing import make_user
+
+    admin = make_user("root", role=Role.ADMIN)
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(admin)
+    _portal_session(browser, personas.customer)  # portal pages too
+    refused = {}
+    paths = _all_route_paths()
+    assert len(paths) > 100
+    for name, path in sorted(paths.items()):
+        if name in CSRF_EXEMPT:
+            continue
+        status = browser.post(path, {"x": "1"}).status_code
+        if status not in (403, 405):
+            refused[name] = (path, status)
+    assert not refused, f"POST without a CSRF token was not refused: {refused}"

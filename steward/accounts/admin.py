@@ -29,6 +29,10 @@ class StewardUserAdmin(UserAdmin):
         ("Steward", {"fields": ("role", "team", "sector", "backup", "language")}),
     )
 
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        obj._audit_actor = request.user  # who changed roles, activity or backup (steward.audit)
+        super().save_model(request, obj, form, change)
+
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):

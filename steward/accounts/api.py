@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import authenticate
+from django.http import Http404
+from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -15,6 +17,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from steward.core.serializers import ErrorSerializer
+
+from .models import User
+from .services import token_revoke
 
 
 class TokenRequestSerializer(serializers.Serializer[Any]):
@@ -52,3 +57,24 @@ class ObtainTokenView(APIView):
             )
         token, _created = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
+
+
+class RevokeOwnTokenView(APIView):
+    """Revoke the caller's own API token (it stops working at once; ask for a new one to continue)."""
+
+    @extend_schema(request=None, responses={204: None, 401: ErrorSerializer})
+    def delete(self, request: Request) -> Response:
+        token_revoke(actor=request.user, user=request.user)  # type: ignore[arg-type]
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RevokeUserTokenView(APIView):
+    """Revoke another user's API token (managers and administrators; a 404 for everyone else)."""
+
+    @extend_schema(request=None, responses={204: None, 401: ErrorSerializer, 404: ErrorSerializer})
+    def delete(self, request: Request, pk: int) -> Response:
+        actor = request.user
+        if not getattr(actor, "manages_cases", False):
+            raise Http404
+        token_revoke(actor=actor, user=get_object_or_404(User, pk=pk))  # type: ignore[arg-type]
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -137,3 +137,14 @@ class Absence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.starts_at:%Y-%m-%d %H:%M} – {self.ends_at:%Y-%m-%d %H:%M}"
+
+
+class UserSession(models.Model):
+    """Which session keys belong to a user, so all of them can be ended at once (deactivation)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="tracked_sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.session_key[:6]}…"

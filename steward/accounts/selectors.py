@@ -25,3 +25,22 @@ def absences_from(*, since: datetime) -> QuerySet[Absence]:
         .select_related("user", "user__backup", "created_by")
         .order_by("starts_at", "id")
     )
+
+
+def api_token_of(user: User) -> object | None:
+    """The user's API token row (for its creation date), or None."""
+    from rest_framework.authtoken.models import Token
+
+    return Token.objects.filter(user_id=user.pk).first()
+
+
+def users_with_access() -> QuerySet[User]:
+    """Every user with whether they hold an API token and how many sessions they have (two subqueries)."""
+    from django.db.models import Count, Exists, OuterRef
+    from rest_framework.authtoken.models import Token
+
+    return (
+        User.objects.order_by("-is_active", "username")
+        .annotate(has_token=Exists(Token.objects.filter(user_id=OuterRef("pk"))))
+        .annotate(session_count=Count("tracked_sessions", distinct=True))
+    )

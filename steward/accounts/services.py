@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 
 from steward.core.errors import DomainError, NotPermitted
 
-from .models import Absence, Role, Team, User
+from .models import Absence, Role, Team, User, UserSession
 
 
 @transaction.atomic
@@ -113,3 +113,62 @@ def absence_create(
     return Absence.objects.create(
         user=user, starts_at=starts_at, ends_at=ends_at, reason=reason, created_by=actor
     )
+
+
+# Sessions and API tokens (issue 10, ASVS V7.4): ended at logout, on deactivation, and on request.
+
+
+def session_remember(*, user: User, session_key: str | None) -> None:
+    """Note that `session_key` belongs to `user` (called at sign-in)."""
+    if session_key:
+        UserSession.objects.update_or_create(session_key=session_key, defaults={"user": user})
+
+
+def session_forget(*, session_key: str | None) -> None:
+    if session_key:
+        UserSession.objects.filter(session_key=session_key).delete()
+
+
+def user_end_sessions(*, user: User, actor: User | None = None) -> int:
+    """End every session and the API token of `user`. Returns the number of sessions ended."""
+    from importlib import import_module
+
+    from django.conf import settings
+
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    keys = list(UserSession.objects.filter(user=user).values_list("session_key", flat=True))
+    for key in keys:
+        store(session_key=key).delete()
+    UserSession.objects.filter(user=user).delete()
+    token_revoke(actor=actor, user=user)
+    return len(keys)
+
+
+def token_revoke(*, actor: User | None, user: User) -> bool:
+    """Revoke the API token of `user` (by the user, a manager or an administrator). True if one existed."""
+    from rest_framework.authtoken.models import Token
+
+    if actor is not None and actor.pk != user.pk and not actor.manages_cases:
+        raise NotPermitted(_("Only the user, a manager or an administrator may revoke this token."))
+    token = Token.objects.filter(user=user).first()
+    if token is None:
+        return False
+    token._audit_actor = actor  # type: ignore[attr-defined]  # read by the audit log's signal
+    token.delete()
+    return True
+
+
+@transaction.atomic
+def user_set_active(*, actor: User | None, user: User, active: bool) -> User:
+    """Activate or deactivate a user; deactivation ends all their sessions and API tokens (a signal
+    does the same when the admin unticks "active")."""
+    if actor is not None and not actor.manages_cases:
+        raise NotPermitted(_("Only a manager or an administrator may change this."))
+    if actor is not None and actor.pk == user.pk and not active:
+        raise DomainError(_("You cannot deactivate yourself."))
+    if user.is_superuser and actor is not None and not actor.is_superuser:
+        raise NotPermitted(_("Only an administrator may change an administrator."))
+    user._audit_actor = actor  # type: ignore[attr-defined]
+    user.is_active = active
+    user.save(update_fields=["is_active"])
+    return user

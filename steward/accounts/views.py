@@ -5,13 +5,13 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import redirect, render
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, translate_url
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from steward.core import timeutil
 from steward.core.errors import DomainError
@@ -19,8 +19,8 @@ from steward.core.forms import add_domain_error
 
 from .forms import AbsenceForm, LanguageForm
 from .models import User
-from .selectors import absences_from
-from .services import absence_create, user_set_language
+from .selectors import absences_from, api_token_of, users_with_access
+from .services import absence_create, token_revoke, user_set_active, user_set_language
 
 
 def _with_language_cookie(response: HttpResponse, language: str) -> HttpResponse:
@@ -77,7 +77,8 @@ def preferences(request: HttpRequest) -> HttpResponse:
     )
     if request.GET.get("saved"):
         messages.success(request, _("Preferences saved."))
-    return render(request, "accounts/preferences.html", {"form": form})
+    assert isinstance(request.user, User)
+    return render(request, "accounts/preferences.html", {"form": form, "token": api_token_of(request.user)})
 
 
 @login_required
@@ -109,3 +110,61 @@ def absences(request: HttpRequest) -> HttpResponse:
         status = 400
     context = {"form": form, "absences": absences_from(since=timeutil.now()), "now": timeutil.now()}
     return render(request, "accounts/absences.html", context, status=status)
+
+
+# Sessions and API tokens (issue 10): the user revokes their own token; managers and administrators
+# revoke anyone's and (de)activate users, which ends all their sessions and tokens.
+
+
+@login_required
+@require_POST
+def token_revoke_own(request: HttpRequest) -> HttpResponse:
+    assert isinstance(request.user, User)
+    if token_revoke(actor=request.user, user=request.user):
+        messages.success(request, _("Your API token was revoked."))
+    return redirect("accounts:preferences")
+
+
+def _manager(request: HttpRequest) -> User:
+    user = request.user
+    if not (isinstance(user, User) and user.manages_cases):
+        raise Http404
+    return user
+
+
+@login_required
+def users(request: HttpRequest) -> HttpResponse:
+    _manager(request)
+    return render(request, "accounts/users.html", {"rows": users_with_access()})
+
+
+@login_required
+@require_POST
+def user_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = _manager(request)
+    target = get_object_or_404(User, pk=pk)
+    if token_revoke(actor=actor, user=target):
+        messages.success(request, _("The API token of %(name)s was revoked.") % {"name": target.display_name})
+    return redirect("accounts:users")
+
+
+@login_required
+@require_POST
+def user_active(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = _manager(request)
+    target = get_object_or_404(User, pk=pk)
+    active = request.POST.get("active") == "1"
+    try:
+        user_set_active(actor=actor, user=target, active=active)
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        if active:
+            messages.success(request, _("%(name)s can sign in again.") % {"name": target.display_name})
+        else:
+            messages.success(
+                request,
+                _("%(name)s was deactivated: all their sessions and API tokens ended.")
+                % {"name": target.display_name},
+            )
+    return redirect("accounts:users")

@@ -54,4 +54,8 @@ def export_log(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttpRe
             exports.xes_lines(rows), content_type="application/xml; charset=utf-8"
         )
     response["Content-Disposition"] = f'attachment; filename="steward-event-log-{stamp}.{fmt}"'
+    # The event log names staff and cases: an export of personal data, kept in the audit log.
+    from steward.audit.services import audit_record
+
+    audit_record("data_exported", actor=request.user, request=request, export="event_log", format=fmt)
     return response

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import unicodedata
+from collections.abc import Sequence
 
 import puremagic
 from django.conf import settings
@@ -109,3 +110,18 @@ def validate_upload(upload: UploadedFile) -> str:
             code="forbidden_type",
         )
     return content_type
+
+
+def validate_uploads(uploads: Sequence[UploadedFile]) -> list[str]:
+    """Check every upload of one request, and their total (STEWARD_ATTACHMENT_REQUEST_MAX_BYTES);
+    return their content types or raise a DomainError before anything is stored."""
+    types = [validate_upload(u) for u in uploads]  # each file first: the most precise message
+    total_limit = settings.STEWARD_ATTACHMENT_REQUEST_MAX_BYTES
+    if sum(u.size or 0 for u in uploads) > total_limit:
+        raise DomainError(
+            _("The files are too large together: the limit is %(limit)d MB a message.")
+            % {"limit": total_limit // (1024 * 1024)},
+            field="attachments",
+            code="too_large",
+        )
+    return types

@@ -21,7 +21,7 @@ from steward.core.errors import DomainError, NotPermitted, StaleVersion
 from steward.customers.models import Customer
 
 from . import durations
-from .attachments import clean_filename, validate_upload
+from .attachments import clean_filename, validate_uploads
 from .models import (
     MANUAL_STATUS_CHOICES,
     Attachment,
@@ -167,7 +167,7 @@ def _store_attachments(
     message: Message | None = None,
     note: Note | None = None,
 ) -> list[Attachment]:
-    types = [validate_upload(u) for u in uploads]  # validate all before storing any
+    types = validate_uploads(uploads)  # validate all (and their total) before storing any
     stored = []
     for upload, content_type in zip(uploads, types, strict=True):
         att = Attachment(

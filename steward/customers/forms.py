@@ -92,3 +92,22 @@ class EconomicsInputsForm(forms.Form):
         max_value=Decimal("1"),
         help_text=_("Used, and labelled, when too few dissatisfied customers exist to measure it."),
     )
+
+
+class ErasureForm(forms.Form):
+    """Erasing cannot be undone: the manager types the customer's number to confirm."""
+
+    confirm = forms.CharField(label=_("Customer number"), max_length=20)
+
+    def __init__(self, *args: Any, customer: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.customer = customer
+        self.fields["confirm"].help_text = _("Type %(number)s to confirm. This cannot be undone.") % {
+            "number": customer.pk
+        }
+
+    def clean_confirm(self) -> str:
+        value = self.cleaned_data["confirm"].strip().lstrip("#")
+        if value != str(self.customer.pk):
+            raise forms.ValidationError(_("Type the customer's number exactly to confirm."))
+        return value

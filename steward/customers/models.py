@@ -30,6 +30,9 @@ class Customer(models.Model):
         help_text=_("Empty: the margin assumption of the economics inputs."),
     )
 
+    # Set when the customer's personal data was erased on request (steward.customers.privacy).
+    erased_at = models.DateTimeField(_("personal data erased"), null=True, blank=True)
+
     class Meta:
         ordering = ["name"]
         verbose_name = _("customer")

@@ -7,18 +7,19 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from steward.accounts.models import User
 from steward.cases.models import Case
 from steward.core.errors import DomainError
 from steward.core.forms import add_domain_error
 
-from .forms import CustomerForm, CustomerSearchForm, CustomerValueForm, EconomicsInputsForm
-from .models import EconomicsInputs
+from .forms import CustomerForm, CustomerSearchForm, CustomerValueForm, EconomicsInputsForm, ErasureForm
+from .models import Customer, EconomicsInputs
+from .privacy import may_handle_personal_data, personal_data_erase, personal_data_export
 from .selectors import customer_search, customers_visible_to, may_manage_customers
 from .services import customer_create, customer_value_set, economics_inputs_set
 
@@ -141,3 +142,51 @@ def customer_value(request: HttpRequest, pk: str) -> HttpResponse:
         form = CustomerValueForm(initial={f: getattr(customer, f) for f in CustomerValueForm.base_fields})
         status = 200
     return render(request, "customers/value.html", {"form": form, "customer": customer}, status=status)
+
+
+# Personal data on request (issue 10): export and erasure, managers and administrators only.
+
+
+def _personal_data_customer(request: HttpRequest, pk: str) -> tuple[User, Customer]:
+    user = _user(request)
+    if not may_handle_personal_data(user):
+        raise Http404
+    customer = Customer.objects.filter(pk=int(pk) if pk.isdigit() else 0).first()
+    if customer is None:
+        raise Http404
+    return user, customer
+
+
+@login_required
+def personal_data(request: HttpRequest, pk: str) -> HttpResponse:
+    _user_, customer = _personal_data_customer(request, pk)
+    return render(
+        request,
+        "customers/personal_data.html",
+        {"customer": customer, "form": ErasureForm(customer=customer)},
+    )
+
+
+@login_required
+def personal_data_export_view(request: HttpRequest, pk: str) -> HttpResponse:
+    user, customer = _personal_data_customer(request, pk)
+    data = personal_data_export(actor=user, customer=customer)
+    response = JsonResponse(data, json_dumps_params={"ensure_ascii": False, "indent": 2})
+    response["Content-Disposition"] = f'attachment; filename="steward-customer-{customer.pk}.json"'
+    return response
+
+
+@login_required
+@require_POST
+def personal_data_erase_view(request: HttpRequest, pk: str) -> HttpResponse:
+    user, customer = _personal_data_customer(request, pk)
+    form = ErasureForm(request.POST, customer=customer)
+    if form.is_valid():
+        try:
+            personal_data_erase(actor=user, customer=customer)
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            messages.success(request, _("The customer's personal data was erased; the figures are kept."))
+            return redirect("customers:personal_data", pk=customer.pk)
+    return render(request, "customers/personal_data.html", {"customer": customer, "form": form}, status=400)

@@ -30,3 +30,13 @@ def hit(scope: str, ident: str, *, limit: int, window_seconds: int) -> bool:
 def client_ip(meta: dict[str, object]) -> str:
     """The peer address. Behind a proxy, the proxy must set REMOTE_ADDR (gunicorn --forwarded-allow-ips)."""
     return str(meta.get("REMOTE_ADDR") or "unknown")
+
+
+def public_page_allowed(meta: dict[str, object]) -> bool:
+    """Every public page reached without an account (survey links, magic sign-in links, the sign-in
+    form, confirm / not solved links) counts against one limit per client address and minute,
+    STEWARD_PUBLIC_LIMIT_PER_MINUTE (20), on top of each page's own limit over a longer window."""
+    from django.conf import settings
+
+    limit = int(getattr(settings, "STEWARD_PUBLIC_LIMIT_PER_MINUTE", 20))
+    return hit("public-ip-minute", client_ip(meta), limit=limit, window_seconds=60)

@@ -50,6 +50,8 @@ def _too_many(request: HttpRequest) -> HttpResponse:
 
 
 def _ip_allowed(request: HttpRequest, scope: str, limit: int) -> bool:
+    if not throttle.public_page_allowed(request.META):  # 20 a minute over all public pages
+        return False
     return throttle.hit(scope, throttle.client_ip(request.META), limit=limit, window_seconds=WINDOW)
 
 

@@ -82,7 +82,9 @@ def _answer_page(request: HttpRequest, survey: Survey, *, action: str) -> HttpRe
 @require_http_methods(["GET", "POST"])
 def answer(request: HttpRequest, token: str) -> HttpResponse:
     """The link in the mail: a random single-use token (only its hash is stored)."""
-    if not throttle.hit("survey-ip", throttle.client_ip(request.META), limit=_limit(), window_seconds=WINDOW):
+    if not throttle.public_page_allowed(request.META) or not throttle.hit(
+        "survey-ip", throttle.client_ip(request.META), limit=_limit(), window_seconds=WINDOW
+    ):
         return render(request, "portal/too_many.html", status=429)
     if not TOKEN_SHAPE.match(token):
         return _state_page(request, services.TokenState.INVALID, 400)
