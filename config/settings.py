@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "steward.analytics",
     "steward.surveys",
     "steward.bench",
+    "steward.decisions",
 ]
 
 MIDDLEWARE = [
