@@ -31,6 +31,7 @@ urlpatterns += i18n_patterns(
     path("surveys/", include("steward.surveys.urls")),
     path("analytics/", include("steward.analytics.urls")),
     path("costs/", include("steward.costs.urls")),
+    path("decisions/", include("steward.decisions.urls")),
     path("admin/", admin.site.urls),
 )
 

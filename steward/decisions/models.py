@@ -130,7 +130,7 @@ class Decision(models.Model):
 
     def answers(self) -> list[tuple[str, str]]:
         """The four questions with their answers, in the essay's order."""
-        return [(str(self._meta.get_field(name).verbose_name), getattr(self, name)) for name in ANSWER_FIELDS]
+        return [(str(QUESTIONS[name]), getattr(self, name)) for name in ANSWER_FIELDS]
 
 
 class Scenario(models.Model):

@@ -186,7 +186,10 @@ def _clean_scenario(name: str, kind: str, mitigations: Iterable[str]) -> tuple[s
 
 
 def _refuse_duplicate_name(decision: Decision, name: str, exclude: int | None = None) -> None:
-    if decision.scenarios.filter(name__iexact=name).exclude(pk=exclude).exists():
+    same = decision.scenarios.filter(name__iexact=name)
+    if exclude is not None:
+        same = same.exclude(pk=exclude)
+    if same.exists():
         raise DomainError(_("This decision already has a scenario with this name."), field="name")
 
 
@@ -706,8 +709,6 @@ def decision_review(
     *, actor: User, decision: Decision, note: str = "", at: datetime | None = None
 ) -> DecisionReview:
     """After the window: predicted against actual for the approved scenario; the ratios are kept."""
-    from .actuals import measure_actual
-
     _require_writer(actor)
     at = at or timeutil.now()
     decision = _lock(decision)
@@ -718,6 +719,8 @@ def decision_review(
     snap, assessment = approved_assessment(decision)
     if snap is None or assessment is None or decision.approved_scenario is None:
         raise DomainError(_("The approved scenario has no assessment."))
+    from .actuals import measure_actual
+
     spec = spec_for(decision.approved_scenario, calibration=snap.calibration or {})
     results = _jsonable(measure_actual(spec, assessment, now=at))
     review = DecisionReview.objects.create(
