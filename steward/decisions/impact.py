@@ -97,7 +97,9 @@ class PType:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PType:
-        return cls(str(data["exposure"]), int(data["k"]), int(data["n"]), bool(data["prior"]), Range.from_dict(data))
+        return cls(
+            str(data["exposure"]), int(data["k"]), int(data["n"]), bool(data["prior"]), Range.from_dict(data)
+        )
 
 
 def p_type(exposure: str, k: int, n: int, *, prior: float, n_min: int) -> PType:
@@ -133,7 +135,9 @@ def calibrated_p(p: PType, calibration: Mapping[str, float]) -> PType:
     if f == 1.0:
         return p
     r = p.p
-    return PType(p.exposure, p.k, p.n, p.prior, Range(min(1.0, r.low * f), min(1.0, r.base * f), min(1.0, r.high * f)))
+    return PType(
+        p.exposure, p.k, p.n, p.prior, Range(min(1.0, r.low * f), min(1.0, r.base * f), min(1.0, r.high * f))
+    )
 
 
 def mitigated(p: PType, factor: float) -> PType:
@@ -195,7 +199,14 @@ class CostResult:
         def opt(key: str) -> Range | None:
             return None if data.get(key) is None else Range.from_dict(data[key])
 
-        return cls(opt("time"), opt("recovery"), opt("churn"), Range.from_dict(data["total"]), bool(data["complete"]), tuple(data["flags"]))
+        return cls(
+            opt("time"),
+            opt("recovery"),
+            opt("churn"),
+            Range.from_dict(data["total"]),
+            bool(data["complete"]),
+            tuple(data["flags"]),
+        )
 
 
 def _minor(r: Range) -> Range:
@@ -218,32 +229,38 @@ def expected_cost(
     cal = calibration or {}
     fc = calibration_factor(cal, CAL_COSTS)
     flags: list[str] = []
-    time: Range | None = None
-    if inputs.rate_minor_per_hour is None:
-        flags.append("rate_missing")
-    else:
-        minutes_per_contact = inputs.wasted_minutes_per_contact + inputs.repeat_share * aht_seconds / 60
-        time = _minor(contacts.scaled(minutes_per_contact / 60 * inputs.rate_minor_per_hour * fc))
+    # A part is unknown only when it matters: no contacts cost no time, nobody at risk costs nothing.
+    time: Range | None = ZERO
+    if contacts.high > 0:
+        if inputs.rate_minor_per_hour is None:
+            time = None
+            flags.append("rate_missing")
+        else:
+            minutes_per_contact = inputs.wasted_minutes_per_contact + inputs.repeat_share * aht_seconds / 60
+            time = _minor(contacts.scaled(minutes_per_contact / 60 * inputs.rate_minor_per_hour * fc))
     p_sum = ZERO
     churn_sum = ZERO
-    churn_known = inputs.churn_uplift is not None
+    churn_known = True
     for p, own_clv in customers:
         p_sum = p_sum + p
+        if p.high <= 0:
+            continue
         clv = own_clv if own_clv is not None else inputs.clv_minor
         if clv is None or inputs.churn_uplift is None:
-            churn_known = churn_known and p.high == 0
+            churn_known = False
             continue
         churn_sum = churn_sum + p.scaled(inputs.churn_uplift * clv)
-    recovery: Range | None = None
-    if inputs.recovery_minor is None:
-        flags.append("recovery_missing")
-    else:
-        recovery = _minor(p_sum.scaled(inputs.recovery_minor * fc))
-    churn: Range | None = None
+    recovery: Range | None = ZERO
+    if p_sum.high > 0:
+        if inputs.recovery_minor is None:
+            recovery = None
+            flags.append("recovery_missing")
+        else:
+            recovery = _minor(p_sum.scaled(inputs.recovery_minor * fc))
+    churn: Range | None = _minor(churn_sum)
     if not churn_known:
+        churn = None
         flags.append("churn_missing")
-    else:
-        churn = _minor(churn_sum)
     total = ZERO
     for part in (time, recovery, churn):
         if part is not None:

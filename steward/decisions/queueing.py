@@ -57,7 +57,9 @@ class QueueResult:
     long_waits: float  # W = λ·(1 − SL): contacts expected to wait longer than the target
 
 
-def erlang(arrivals: float, aht_seconds: float, staff: int, *, target_seconds: float, interval_seconds: float) -> QueueResult:
+def erlang(
+    arrivals: float, aht_seconds: float, staff: int, *, target_seconds: float, interval_seconds: float
+) -> QueueResult:
     """Erlang C figures for one interval (metrics.md §5.1, edge cases included)."""
     if arrivals < 0 or aht_seconds < 0 or staff < 0 or target_seconds < 0 or interval_seconds <= 0:
         raise ValueError("arrivals, AHT, staff and target must be 0 or more; the interval positive")
@@ -69,7 +71,9 @@ def erlang(arrivals: float, aht_seconds: float, staff: int, *, target_seconds: f
     if staff == 0 or staff <= load:
         growth = max(0.0, arrivals - staff * interval_seconds / aht_seconds)
         occ = 1.0 if staff else 0.0
-        return QueueResult(arrivals, aht_seconds, staff, load, 1.0, 0.0, math.inf, occ, True, growth, arrivals)
+        return QueueResult(
+            arrivals, aht_seconds, staff, load, 1.0, 0.0, math.inf, occ, True, growth, arrivals
+        )
     pw = erlang_c(staff, load)
     sl = 1 - pw * math.exp(-(staff - load) * target_seconds / aht_seconds)
     sl = min(1.0, max(0.0, sl))
@@ -86,10 +90,15 @@ def scheduled_staff(n: int, shrinkage: float) -> float:
     return n / (1 - shrinkage)
 
 
-def staff_needed(arrivals: float, aht_seconds: float, *, target_seconds: float, interval_seconds: float, sl_target: float) -> int:
+def staff_needed(
+    arrivals: float, aht_seconds: float, *, target_seconds: float, interval_seconds: float, sl_target: float
+) -> int:
     """The smallest N reaching the service-level target."""
     n = max(1, math.floor(arrivals * aht_seconds / interval_seconds) + 1)
-    while erlang(arrivals, aht_seconds, n, target_seconds=target_seconds, interval_seconds=interval_seconds).sl < sl_target:
+    while (
+        erlang(arrivals, aht_seconds, n, target_seconds=target_seconds, interval_seconds=interval_seconds).sl
+        < sl_target
+    ):
         n += 1
     return n
 
@@ -108,7 +117,9 @@ class WorkloadResult:
     overloaded: bool
 
 
-def workload(contacts: float, aht_seconds: float, capacity_hours: float, *, window_hours: float) -> WorkloadResult:
+def workload(
+    contacts: float, aht_seconds: float, capacity_hours: float, *, window_hours: float
+) -> WorkloadResult:
     """required hours = contacts × AHT; backlog delay ≈ (work − capacity) / capacity rate (metrics.md §5.1).
 
     The capacity rate is the capacity hours per window hour (people working at the same time).
