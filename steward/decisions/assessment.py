@@ -455,18 +455,15 @@ def business_intervals(start: datetime, end: datetime, cal: BusinessCalendar) ->
 
 
 def _split(total: int, loads: Mapping[str, float]) -> dict[str, int]:
-    """Split `total` people between channels in proportion to their load (largest remainder)."""
-    positive = {c: a for c, a in loads.items() if a > 0}
-    out = dict.fromkeys(loads, 0)
-    s = sum(positive.values())
-    if not positive or total <= 0:
+    """Split `total` people between channels by their load, by highest averages (D'Hondt): each person
+    goes to the channel with the highest load / (people + 1). Unlike largest remainder this is
+    monotone: one more person never takes anyone away from a channel."""
+    out = {c: 0 for c in loads}
+    if not any(a > 0 for a in loads.values()):
         return out
-    shares = {c: total * a / s for c, a in positive.items()}
-    for c, v in shares.items():
-        out[c] = math.floor(v)
-    rest = total - sum(out.values())
-    for c in sorted(positive, key=lambda c: shares[c] - math.floor(shares[c]), reverse=True)[:rest]:
-        out[c] += 1
+    for _person in range(max(0, total)):
+        best = max(loads, key=lambda c: loads[c] / (out[c] + 1))
+        out[best] += 1
     return out
 
 
