@@ -1,33 +1,28 @@
-"""What the assessment page shows, read from the stored snapshots (`Assessment.to_json()`).
+"""What the assessment page shows, read from the stored snapshots (`Assessment.from_json`).
 
-Reads only: the figures were computed by the engine when the decision was assessed. Names of cases and
-customers are fetched in one query each, whatever the number of scenarios.
+Reads only: the figures were computed by the engine when the decision was assessed. Cases, customers,
+commitments and people named on the page are fetched in one query each, whatever the number of rows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Prefetch
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from steward.accounts.models import User
 from steward.cases.models import Case, Commitment
 from steward.core.charts import Chart, chart
 from steward.customers.models import Customer
 
-from .models import AssessmentSnapshot, Decision, PlanAction, Scenario
-
-EXPOSURES = {
-    "owner_absent": gettext_lazy("Owner away"),
-    "missed_commitment": gettext_lazy("Next step at risk"),
-    "long_wait": gettext_lazy("Long wait"),
-}
+from .assessment import Assessment
+from .impact import EXPOSURE_LABELS
+from .models import AssessmentSnapshot, Decision, DecisionState, PlanAction, Scenario
 
 REVIEW_PARAMETERS = {
     "contacts": gettext_lazy("Contacts"),
@@ -41,177 +36,86 @@ REVIEW_PARAMETERS = {
     "dissatisfied": gettext_lazy("Dissatisfied customers"),
 }
 
-
-def _get(data: Any, *names: str, default: Any = None) -> Any:
-    """The first of `names` present in a mapping (the engine's JSON), else `default`."""
-    if not isinstance(data, Mapping):
-        return default
-    for name in names:
-        if name in data and data[name] is not None:
-            return data[name]
-    return default
+MAX_INTERVAL_ROWS = 400
 
 
-def _range(data: Any) -> dict[str, float | None]:
-    """{low, base, high} from a dict, a [low, base, high] list or a number."""
-    if isinstance(data, Mapping):
-        return {k: data.get(k) for k in ("low", "base", "high")}
-    if isinstance(data, list | tuple) and len(data) == 3:
-        return dict(zip(("low", "base", "high"), data, strict=True))
-    if isinstance(data, int | float):
-        return {"low": data, "base": data, "high": data}
-    return {"low": None, "base": None, "high": None}
-
-
-def _ids(rows: Any, *names: str) -> list[int]:
-    out = []
-    for row in rows or ():
-        if isinstance(row, Mapping):
-            value = _get(row, *names)
-        elif isinstance(row, list | tuple) and row:
-            value = row[0]
-        else:
-            value = row
-        if isinstance(value, int):
-            out.append(value)
-    return out
+def _pct(value: float | None) -> float | None:
+    return None if value is None else round(value * 100, 1)
 
 
 @dataclass
 class ScenarioView:
     scenario: Scenario
     snapshot: AssessmentSnapshot | None
-    current: bool
-    data: dict[str, Any] = field(default_factory=dict)
+    assessment: Assessment | None
 
     @property
     def assessed(self) -> bool:
-        return self.snapshot is not None
-
-    @property
-    def dissatisfied(self) -> dict[str, float | None]:
-        return _range(_get(self.data, "expected_dissatisfied"))
-
-    @property
-    def cost(self) -> dict[str, float | None]:
-        return _range(_get(self.data, "expected_cost"))
-
-    @property
-    def net(self) -> dict[str, float | None]:
-        return _range(_get(self.data, "net_effect"))
-
-    @property
-    def contacts(self) -> dict[str, float | None]:
-        return _range(_get(self.data, "expected_contacts"))
+        return self.assessment is not None
 
     @property
     def worst_service_level(self) -> float | None:
-        value = _get(self.data, "worst_service_level")
-        return None if value is None else round(float(value) * 100, 1)
+        return _pct(self.assessment.worst_service_level) if self.assessment else None
 
     @property
-    def gaps(self) -> list[Any]:
-        return list(_get(self.data, "ownership_gaps", default=[]))
+    def worst_service_level_before(self) -> float | None:
+        return _pct(self.assessment.worst_service_level_before) if self.assessment else None
 
     @property
-    def commitments_due(self) -> list[Any]:
-        return list(_get(self.data, "commitments_due", default=[]))
+    def commitments_at_risk(self) -> int:
+        return sum(1 for c in self.assessment.commitments_due if c.at_risk) if self.assessment else 0
 
     @property
-    def customers(self) -> list[Any]:
-        return list(_get(self.data, "affected_customers", default=[]))
-
-    @property
-    def overloaded(self) -> int:
-        return sum(1 for row in self.intervals if row.get("overloaded"))
-
-    @property
-    def intervals(self) -> list[Mapping[str, Any]]:
-        return [r for r in _get(self.data, "intervals", default=[]) if isinstance(r, Mapping)]
-
-    @property
-    def plan(self) -> dict[str, list[Any]]:
-        plan = _get(self.data, "action_plan", default={})
-        return {
-            "cases_to_reassign": list(_get(plan, "cases_to_reassign", default=[])),
-            "customers_to_notify": list(_get(plan, "customers_to_notify", default=[])),
-        }
+    def flags(self) -> list[str]:
+        return [reason for _code, reason in self.assessment.flag_reasons] if self.assessment else []
 
 
-def _snapshots(decision: Decision) -> list[ScenarioView]:
+def _views(decision: Decision) -> list[ScenarioView]:
     latest: dict[int, AssessmentSnapshot] = {}
     for snap in AssessmentSnapshot.objects.filter(scenario__decision=decision).order_by(
         "scenario_id", "-computed_at", "-id"
     ):
         latest.setdefault(snap.scenario_id, snap)
+    scenarios = decision.scenarios.prefetch_related(Prefetch("away_periods")).order_by("id")
     views = []
-    scenarios = decision.scenarios.prefetch_related(
-        Prefetch("away_periods"), Prefetch("backup_overrides")
-    ).order_by("id")
     for scenario in scenarios:
         found = latest.get(scenario.pk)
-        current = found is not None and decision.state != "draft"
-        views.append(ScenarioView(scenario, found, current, dict(found.result) if found else {}))
+        views.append(ScenarioView(scenario, found, Assessment.from_json(found.result) if found else None))
     return views
 
 
-def _when(value: Any) -> Any:
-    if isinstance(value, str):
-        parsed = parse_datetime(value)
-        return timezone.localtime(parsed) if parsed and timezone.is_aware(parsed) else parsed or value
-    return value
-
-
-def _interval_rows(view: ScenarioView) -> list[dict[str, Any]]:
+def _interval_rows(a: Assessment) -> list[dict[str, Any]]:
     rows = []
-    for r in view.intervals:
-        rows.append(
-            {
-                "start": _when(_get(r, "start", "starts_at", "interval_start")),
-                "channel": _get(r, "channel", default=""),
-                "contacts": _get(r, "contacts", "lambda", "expected_contacts", "arrivals"),
-                "staff_before": _get(r, "staff_before", "agents_before", "capacity_before"),
-                "staff_after": _get(r, "staff_after", "agents_after", "capacity_after"),
-                "sl_before": _pct(_get(r, "sl_before", "service_level_before")),
-                "sl_after": _pct(_get(r, "sl_after", "service_level_after")),
-                "asa_after": _get(r, "asa_after", "asa_after_seconds"),
-                "overloaded": bool(_get(r, "overloaded", default=False)),
-                "backlog": _get(r, "backlog", "backlog_growth", default=None),
-            }
-        )
+    for i in a.intervals:
+        for c in i.channels:
+            rows.append(
+                {
+                    "start": timezone.localtime(i.starts_at),
+                    "channel": c.channel,
+                    "contacts": c.arrivals,
+                    "staff_before": c.staff_before,
+                    "staff_after": c.staff_after,
+                    "sl_before": _pct(c.sl_before),
+                    "sl_after": _pct(c.sl_after),
+                    "asa_after": c.asa_after,
+                    "overloaded": c.overloaded_after,
+                }
+            )
     return rows
 
 
-def _pct(value: Any) -> float | None:
-    return None if value is None else round(float(value) * 100, 1)
-
-
-def _contacts_chart(rows: list[dict[str, Any]]) -> Chart | None:
-    """Expected contacts against the staff left, per interval (all channels summed)."""
-    if not rows:
+def _capacity_chart(a: Assessment) -> Chart | None:
+    """Expected contacts (queued channels) against the advisers present, per interval."""
+    if not a.intervals or len(a.intervals) > 250:
         return None
-    labels: list[str] = []
-    contacts: dict[str, float] = {}
-    before: dict[str, float] = {}
-    after: dict[str, float] = {}
-    for r in rows:
-        start = r["start"]
-        label = start.strftime("%a %H:%M") if hasattr(start, "strftime") else str(start)
-        if label not in contacts:
-            labels.append(label)
-            contacts[label] = before[label] = after[label] = 0.0
-        contacts[label] += float(r["contacts"] or 0)
-        before[label] += float(r["staff_before"] or 0)
-        after[label] += float(r["staff_after"] or 0)
-    if len(labels) > 200:
-        return None
+    labels = [timezone.localtime(i.starts_at).strftime("%a %d %H:%M") for i in a.intervals]
     return chart(
         "bar",
         labels,
         {
-            _("Expected contacts"): [round(contacts[k], 1) for k in labels],
-            _("Staff without the decision"): [round(before[k], 1) for k in labels],
-            _("Staff with the decision"): [round(after[k], 1) for k in labels],
+            _("Expected contacts"): [round(sum(c.arrivals for c in i.channels), 1) for i in a.intervals],
+            _("Advisers without the decision"): [float(i.staff_before) for i in a.intervals],
+            _("Advisers with the decision"): [float(i.staff_after) for i in a.intervals],
         },
         title=_("Expected contacts against remaining capacity"),
         label_heading=_("Interval"),
@@ -220,102 +124,93 @@ def _contacts_chart(rows: list[dict[str, Any]]) -> Chart | None:
 
 
 def decision_page(decision: Decision) -> dict[str, Any]:
-    views = _snapshots(decision)
-    focus = next(
-        (v for v in views if v.scenario.pk == decision.approved_scenario_id),
-        next((v for v in views if v.assessed), views[0] if views else None),
-    )
-    assessed = [v for v in views if v.assessed]
-    best = min(
-        assessed,
-        key=lambda v: v.cost["base"] if v.cost["base"] is not None else float("inf"),
-        default=None,
-    )
-    case_ids: set[int] = set()
-    customer_ids: set[int] = set()
-    commitment_ids: set[int] = set()
-    if focus is not None:
-        case_ids |= set(_ids(focus.gaps, "case_id", "case"))
-        for c in focus.customers:
-            customer_ids |= set(_ids([c], "customer_id", "customer"))
-            case_ids |= {i for i in (_get(c, "case_ids", default=[]) or []) if isinstance(i, int)}
-        for row in focus.commitments_due:
-            commitment_ids |= set(_ids([row], "commitment_id", "commitment", "id"))
-            case_ids |= set(_ids([_get(row, "case_id", "case")], "case_id"))
-        plan = focus.plan
-        case_ids |= {r[0] for r in plan["cases_to_reassign"] if isinstance(r, list | tuple)}
-        for r in plan["customers_to_notify"]:
-            if isinstance(r, list | tuple) and len(r) >= 2:
-                customer_ids.add(r[0])
-                case_ids.add(r[1])
-    cases = Case.objects.in_bulk(case_ids) if case_ids else {}
-    customers = Customer.objects.in_bulk(customer_ids) if customer_ids else {}
-    commitments = Commitment.objects.select_related("case").in_bulk(commitment_ids) if commitment_ids else {}
-    rows = _interval_rows(focus) if focus and focus.assessed else []
-    done = {a.item: a for a in PlanAction.objects.filter(decision=decision)}
+    views = _views(decision)
+    assessed = [v for v in views if v.assessment is not None]
+    focus = next((v for v in assessed if v.scenario.pk == decision.approved_scenario_id), None)
+    focus = focus or (assessed[0] if assessed else None)
+    best = min(assessed, key=lambda v: v.assessment.expected_cost.base if v.assessment else 0, default=None)
     context: dict[str, Any] = {
         "scenario_views": views,
         "focus": focus,
-        "best_scenario_id": best.scenario.pk if best else None,
+        "best_scenario_id": best.scenario.pk if best and len(assessed) > 1 else None,
         "currency": settings.STEWARD_CURRENCY,
-        "intervals": rows[:400],
-        "interval_count": len(rows),
-        "capacity_chart": _contacts_chart(rows),
-        "exposure_labels": EXPOSURES,
-        "plan_done": done,
+        "stale": decision.state == DecisionState.DRAFT and bool(assessed),
     }
-    if focus is not None and focus.assessed:
-        context["gaps"] = [
-            {
-                "case": cases.get(_ids([g], "case_id", "case")[0]) if _ids([g], "case_id", "case") else None,
-                "reason": _get(
-                    g, "reason", default=g[1] if isinstance(g, list | tuple) and len(g) > 1 else ""
-                ),
-            }
-            for g in focus.gaps
-        ]
-        context["due"] = [
-            {
-                "commitment": commitments.get(_ids([row], "commitment_id", "commitment", "id")[0])
-                if _ids([row], "commitment_id", "commitment", "id")
-                else None,
-                "row": row,
-            }
-            for row in focus.commitments_due
-        ]
-        context["customers"] = [
-            {
-                "customer": customers.get(_ids([c], "customer_id", "customer")[0])
-                if _ids([c], "customer_id", "customer")
-                else None,
-                "exposures": [str(EXPOSURES.get(e, e)) for e in _get(c, "exposures", default=[])],
-                "cases": [cases[i] for i in _get(c, "case_ids", default=[]) if i in cases],
-            }
-            for c in focus.customers
-        ]
-        plan = focus.plan
-        context["reassign"] = [
-            {"case": cases.get(r[0]), "from_id": r[1], "to_id": r[2], "done": done.get(f"reassign:{r[0]}")}
-            for r in plan["cases_to_reassign"]
-        ]
-        context["notify"] = [
-            {
-                "customer": customers.get(r[0]),
-                "case": cases.get(r[1]),
-                "done": done.get(f"notify:{r[1]}:{r[2] or 0}"),
-            }
-            for r in plan["customers_to_notify"]
-        ]
-        from steward.accounts.models import User
-
-        user_ids = {r["from_id"] for r in context["reassign"]} | {
-            r["to_id"] for r in context["reassign"] if r["to_id"]
+    a = focus.assessment if focus else None
+    if a is not None:
+        case_ids = {g.case_id for g in a.ownership_gaps} | {c.case_id for c in a.commitments_due}
+        case_ids |= {i for c in a.affected_customers for i in c.case_ids}
+        case_ids |= {r.case_id for r in a.cases_to_reassign} | {r.case_id for r in a.customers_to_notify}
+        customer_ids = {c.customer_id for c in a.affected_customers} | {
+            r.customer_id for r in a.customers_to_notify
         }
-        names = {u.pk: u.display_name for u in User.objects.filter(pk__in=user_ids)}
-        for r in context["reassign"]:
-            r["from_name"] = names.get(r["from_id"], "")
-            r["to_name"] = names.get(r["to_id"], "") if r["to_id"] else ""
-    review = getattr(decision, "review", None) if decision.state == "reviewed" else None
+        user_ids = {g.owner_id for g in a.ownership_gaps} | {
+            g.covered_by for g in a.ownership_gaps if g.covered_by
+        }
+        user_ids |= {r.from_user_id for r in a.cases_to_reassign} | {
+            r.to_user_id for r in a.cases_to_reassign if r.to_user_id
+        }
+        cases = Case.objects.only("pk", "subject", "customer_id", "status").in_bulk(case_ids)
+        customers = Customer.objects.only("pk", "name").in_bulk(customer_ids)
+        commitments = Commitment.objects.only("pk", "description", "due_at", "case_id").in_bulk(
+            {c.commitment_id for c in a.commitments_due}
+        )
+        people = {u.pk: u.display_name for u in User.objects.filter(pk__in=user_ids)}
+        done = {p.item: p for p in PlanAction.objects.filter(decision=decision)}
+        rows = _interval_rows(a)
+        context.update(
+            {
+                "gaps": [
+                    {
+                        "gap": g,
+                        "case": cases.get(g.case_id),
+                        "customer": customers.get(g.customer_id),
+                        "owner": people.get(g.owner_id, ""),
+                        "covered_by": people.get(g.covered_by, "") if g.covered_by else "",
+                    }
+                    for g in a.ownership_gaps
+                ],
+                "gaps_open": len(a.gaps_open),
+                "due": [
+                    {"row": c, "commitment": commitments.get(c.commitment_id), "case": cases.get(c.case_id)}
+                    for c in a.commitments_due
+                ],
+                "customers": [
+                    {
+                        "customer": customers.get(c.customer_id),
+                        "customer_id": c.customer_id,
+                        "exposures": [str(EXPOSURE_LABELS.get(e, e)) for e in c.exposures],
+                        "cases": [cases[i] for i in c.case_ids if i in cases],
+                        "p": c.p,
+                    }
+                    for c in a.affected_customers
+                ],
+                "intervals": rows[:MAX_INTERVAL_ROWS],
+                "interval_count": len(rows),
+                "workload": a.workload,
+                "capacity_chart": _capacity_chart(a),
+                "reassign": [
+                    {
+                        "case": cases.get(r.case_id),
+                        "case_id": r.case_id,
+                        "from_name": people.get(r.from_user_id, ""),
+                        "to_name": people.get(r.to_user_id, "") if r.to_user_id else "",
+                        "done": done.get(f"reassign:{r.case_id}"),
+                    }
+                    for r in a.cases_to_reassign
+                ],
+                "notify": [
+                    {
+                        "customer": customers.get(r.customer_id),
+                        "case": cases.get(r.case_id),
+                        "case_id": r.case_id,
+                        "done": done.get(f"notify:{r.case_id}:{r.commitment_id or 0}"),
+                    }
+                    for r in a.customers_to_notify
+                ],
+            }
+        )
+    review = getattr(decision, "review", None) if decision.state == DecisionState.REVIEWED else None
     if review is not None:
         context["review"] = review
         context["review_rows"] = [
@@ -326,6 +221,6 @@ def decision_page(decision: Decision) -> dict[str, Any]:
                 "ratio": row.get("ratio"),
             }
             for name, row in (review.results or {}).items()
-            if isinstance(row, Mapping)
+            if isinstance(row, dict)
         ]
     return context

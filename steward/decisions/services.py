@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -27,6 +28,8 @@ from steward.core import timeutil
 from steward.core.errors import DomainError, NotPermitted
 from steward.sectors.models import Sector
 
+from .assessment import MAX_WINDOW, Assessment, ScenarioSpec, assess
+from .assessment import AwayPeriod as Away
 from .models import (
     ANSWER_FIELDS,
     QUESTIONS,
@@ -43,9 +46,6 @@ from .models import (
     Scenario,
     ScenarioKind,
 )
-
-if TYPE_CHECKING:  # the engine's types (dec-engine's modules)
-    from .assessment import Assessment, ScenarioSpec
 
 MAX_SAVING_MINOR = 10**12
 
@@ -107,6 +107,8 @@ def _clean(data: DecisionData) -> dict[str, Any]:
         raise DomainError(_("Choose what kind of decision this is."), field="kind")
     if data.window_end <= data.window_start:
         raise DomainError(_("The window must end after it starts."), field="window_end")
+    if data.window_end - data.window_start > MAX_WINDOW:
+        raise DomainError(_("The window can last 31 days at most."), field="window_end")
     if not isinstance(data.saving_minor, int) or data.saving_minor < 0:
         raise DomainError(_("The saving cannot be negative."), field="saving_minor")
     if data.saving_minor > MAX_SAVING_MINOR:
@@ -361,9 +363,6 @@ def backup_override_set(
 
 def spec_for(scenario: Scenario, *, calibration: Mapping[str, float] | None = None) -> ScenarioSpec:
     """The engine's input for one scenario of its decision."""
-    from .assessment import AwayPeriod as Away
-    from .assessment import ScenarioSpec
-
     decision = scenario.decision
     return ScenarioSpec(
         window_start=decision.window_start,
@@ -387,8 +386,6 @@ def current_calibration() -> dict[str, float]:
 
 def run_assessment(spec: ScenarioSpec, *, now: datetime | None = None) -> Assessment:
     """The engine's entry point (a seam for tests that fake it)."""
-    from .assessment import assess
-
     return assess(spec, now=now)
 
 
@@ -417,7 +414,13 @@ def decision_assess(
     snapshots = []
     for scenario in scenarios:
         scenario.decision = decision
-        result = run_assessment(spec_for(scenario, calibration=calibration), now=at)
+        try:
+            result = run_assessment(spec_for(scenario, calibration=calibration), now=at)
+        except ValidationError as exc:
+            raise DomainError(
+                _("%(scenario)s cannot be assessed: %(problem)s")
+                % {"scenario": scenario.name, "problem": " ".join(exc.messages)}
+            ) from exc
         snapshots.append(
             AssessmentSnapshot.objects.create(
                 scenario=scenario,
@@ -513,8 +516,6 @@ class PlanOutcome:
 def approved_assessment(decision: Decision) -> tuple[AssessmentSnapshot | None, Assessment | None]:
     if decision.approved_scenario_id is None:
         return None, None
-    from .assessment import Assessment
-
     snap = (
         AssessmentSnapshot.objects.filter(scenario_id=decision.approved_scenario_id)
         .order_by("-computed_at", "-id")
@@ -571,9 +572,8 @@ def decision_carry_out_plan(*, actor: User, decision: Decision, at: datetime | N
     snap, assessment = approved_assessment(decision)
     if assessment is None:
         raise DomainError(_("The approved scenario has no assessment."))
-    plan = getattr(assessment, "action_plan", None)
-    reassign = list(_plan_get(plan, "cases_to_reassign"))
-    notify = list(_plan_get(plan, "customers_to_notify"))
+    reassign = [(r.case_id, r.from_user_id, r.to_user_id) for r in assessment.cases_to_reassign]
+    notify = [(r.customer_id, r.case_id, r.commitment_id) for r in assessment.customers_to_notify]
     mitigations = set(decision.approved_scenario.mitigations if decision.approved_scenario else [])
     done_keys = set(PlanAction.objects.filter(decision=decision).values_list("item", flat=True))
     outcome = PlanOutcome()
@@ -640,13 +640,6 @@ def decision_carry_out_plan(*, actor: User, decision: Decision, at: datetime | N
         decision.plan_carried_out_by = actor
         decision.save(update_fields=["plan_carried_out_at", "plan_carried_out_by"])
     return outcome
-
-
-def _plan_get(plan: Any, name: str) -> Iterable[tuple[Any, ...]]:
-    if plan is None:
-        return ()
-    rows = plan.get(name, ()) if isinstance(plan, Mapping) else getattr(plan, name, ())
-    return [tuple(r) for r in rows or ()]
 
 
 def _tell_customer(
