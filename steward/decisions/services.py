@@ -378,9 +378,11 @@ def spec_for(scenario: Scenario, *, calibration: Mapping[str, float] | None = No
 
 def current_calibration() -> dict[str, float]:
     """actual / predicted factors from every reviewed decision (the engine pools them)."""
+    reviews = list(DecisionReview.objects.filter(decision__state=DecisionState.REVIEWED).only("results"))
+    if not reviews:
+        return {}
     from .actuals import calibration_from
 
-    reviews = DecisionReview.objects.filter(decision__state=DecisionState.REVIEWED).only("results")
     return dict(calibration_from([r.ratios() for r in reviews]))
 
 
