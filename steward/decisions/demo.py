@@ -45,7 +45,9 @@ def course_day(now: datetime) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def training_team(*, now: datetime | None = None, password: str | None = None, prefix: str = "") -> TrainingTeam:
+def training_team(
+    *, now: datetime | None = None, password: str | None = None, prefix: str = ""
+) -> TrainingTeam:
     """Four account executives (each the backup of the next: all away together) with two cases each,
     half of them with a next step due on the course day; two colleagues of another team who can cover."""
     now = now or timezone.now()
@@ -57,7 +59,9 @@ def training_team(*, now: datetime | None = None, password: str | None = None, p
         for u, n in EXECUTIVES
     ]
     cover = [
-        user_create(username=f"{prefix}{u}", password=password, first_name=n, last_name="Cover", team=cover_team)
+        user_create(
+            username=f"{prefix}{u}", password=password, first_name=n, last_name="Cover", team=cover_team
+        )
         for u, n in COVER
     ]
     for i, ae in enumerate(executives):

@@ -48,6 +48,7 @@ from .models import (
 )
 
 MAX_SAVING_MINOR = 10**12
+FIGURE_FIELDS = ("window_start", "window_end", "team", "saving_minor")
 
 
 def can_write_decisions(user: object) -> bool:
@@ -161,8 +162,8 @@ def decision_update(
     changed = [name for name, value in values.items() if getattr(decision, name) != value]
     for name in changed:
         setattr(decision, name, values[name])
-    # The answers alone do not change any figure: the assessment stays current.
-    figures_changed = [name for name in changed if name not in ANSWER_FIELDS]
+    # Only the window, the team and the saving change figures: other edits keep the assessment current.
+    figures_changed = [name for name in changed if name in FIGURE_FIELDS]
     if figures_changed:
         _touched(decision, at, changed)
     elif changed:

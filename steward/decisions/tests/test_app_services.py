@@ -157,7 +157,9 @@ def test_editing_an_assessed_decision_sends_it_back_to_draft(story):
 
 def test_approval_refuses_an_overlapping_absence_and_creates_none(story):
     manager, data, decision = story
-    decision = _answer(manager, services.decision_assess(actor=manager, decision=decision)[0].scenario.decision)
+    decision = _answer(
+        manager, services.decision_assess(actor=manager, decision=decision)[0].scenario.decision
+    )
     absence_create(
         actor=None,
         user=data.executives[3],
@@ -205,7 +207,9 @@ def test_review_after_the_window_keeps_ratios_for_calibration(story):
     decision = _answer(manager, decision)
     services.decision_approve(actor=manager, decision=decision, scenario=alternative)
     services.decision_mark_in_effect(actor=manager, decision=decision)
-    review = services.decision_review(actor=manager, decision=decision, at=decision.window_end + timedelta(hours=1))
+    review = services.decision_review(
+        actor=manager, decision=decision, at=decision.window_end + timedelta(hours=1)
+    )
     decision.refresh_from_db()
     assert decision.state == DecisionState.REVIEWED
     assert "contacts" in review.results
