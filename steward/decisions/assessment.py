@@ -709,7 +709,7 @@ def assess(spec: ScenarioSpec, *, now: datetime | None = None) -> Assessment:
         Case.objects.filter(owner_id__in=gap_owner_ids)
         .exclude(status=Status.CLOSED)
         .order_by("pk")
-        .values_list("pk", "customer_id", "kind", "owner_id", "customer__monthly_margin_minor")
+        .values_list("pk", "customer_id", "kind", "owner_id", "customer__monthly_margin_minor", "channel")
     )
     commitment_rows = list(
         Commitment.objects.filter(
@@ -723,13 +723,15 @@ def assess(spec: ScenarioSpec, *, now: datetime | None = None) -> Assessment:
     gaps: list[OwnershipGap] = []
     margins: dict[int, int | None] = {}
     expected_contacts = 0.0
-    for case_id, customer_id, kind, owner_id, margin in case_rows:
+    contact_seconds = 0.0  # Σ E_i × AHT of the case's channel, for the repeat contacts' time
+    for case_id, customer_id, kind, owner_id, margin, channel in case_rows:
         margins[customer_id] = margin
         days = _away_within(after[owner_id], (ws, we)) / timedelta(days=1)
         e = rates.per_case_day.get(kind, 0.0) * days * cal_contacts
         covered_by = cover.get(owner_id)
         if covered_by is None:
             expected_contacts += e
+            contact_seconds += e * aht.seconds.get(channel, 0.0)
         gaps.append(
             OwnershipGap(
                 case_id,
@@ -799,7 +801,7 @@ def assess(spec: ScenarioSpec, *, now: datetime | None = None) -> Assessment:
     long_p = p_used[impact.LONG_WAIT].p.scaled(long_wait_customers)
     dissatisfied = impact.expected_dissatisfied((a.exposures for a in affected), p_used) + long_p
 
-    mean_aht = sum(aht.seconds.values()) / len(aht.seconds)
+    mean_aht = contact_seconds / expected_contacts if expected_contacts > 0 else 0.0
     contacts_range = impact.Range(expected_contacts, expected_contacts, expected_contacts)
     cost = impact.expected_cost(
         contacts=contacts_range,

@@ -102,9 +102,7 @@ def test_comparison_rows_mark_the_best() -> None:
     assert impact.comparison_rows([]) == []
 
 
-ranges = st.tuples(
-    st.floats(0, 1), st.floats(0, 1), st.floats(0, 1)
-).map(lambda t: Range(*sorted(t)))
+ranges = st.tuples(st.floats(0, 1), st.floats(0, 1), st.floats(0, 1)).map(lambda t: Range(*sorted(t)))
 
 
 @settings(max_examples=60, deadline=None)
