@@ -458,7 +458,7 @@ def _split(total: int, loads: Mapping[str, float]) -> dict[str, int]:
     """Split `total` people between channels by their load, by highest averages (D'Hondt): each person
     goes to the channel with the highest load / (people + 1). Unlike largest remainder this is
     monotone: one more person never takes anyone away from a channel."""
-    out = {c: 0 for c in loads}
+    out = dict.fromkeys(loads, 0)
     if not any(a > 0 for a in loads.values()):
         return out
     for _person in range(max(0, total)):
