@@ -587,10 +587,10 @@ def assess(spec: ScenarioSpec, *, now: datetime | None = None) -> Assessment:
         split_b, split_a = _split(n_before, loads), _split(n_after, loads)
         rows = []
         for c in queueing.QUEUE_CHANNELS:
-            b = queueing.erlang(
+            qb = queueing.erlang(
                 lam[c], aht.seconds[c], split_b[c], target_seconds=target, interval_seconds=secs
             )
-            a = queueing.erlang(
+            qa = queueing.erlang(
                 lam[c], aht.seconds[c], split_a[c], target_seconds=target, interval_seconds=secs
             )
             rows.append(
@@ -600,23 +600,23 @@ def assess(spec: ScenarioSpec, *, now: datetime | None = None) -> Assessment:
                     aht.seconds[c],
                     split_b[c],
                     split_a[c],
-                    b.sl,
-                    a.sl,
-                    _finite(b.asa),
-                    _finite(a.asa),
-                    b.pw,
-                    a.pw,
-                    a.occupancy,
-                    b.overloaded,
-                    a.overloaded,
-                    a.backlog_growth,
-                    b.long_waits,
-                    a.long_waits,
+                    qb.sl,
+                    qa.sl,
+                    _finite(qb.asa),
+                    _finite(qa.asa),
+                    qb.pw,
+                    qa.pw,
+                    qa.occupancy,
+                    qb.overloaded,
+                    qa.overloaded,
+                    qa.backlog_growth,
+                    qb.long_waits,
+                    qa.long_waits,
                 )
             )
             if lam[c] > 0:
-                worst = a.sl if worst is None else min(worst, a.sl)
-                worst_before = b.sl if worst_before is None else min(worst_before, b.sl)
+                worst = qa.sl if worst is None else min(worst, qa.sl)
+                worst_before = qb.sl if worst_before is None else min(worst_before, qb.sl)
         queued = sum(loads.values())
         capacity_before += max(0.0, n_before - queued) * secs / 3600
         capacity_after += max(0.0, n_after - queued) * secs / 3600
@@ -709,7 +709,7 @@ def assess(spec: ScenarioSpec, *, now: datetime | None = None) -> Assessment:
         Case.objects.filter(owner_id__in=gap_owner_ids)
         .exclude(status=Status.CLOSED)
         .order_by("pk")
-        .values_list("pk", "customer_id", "kind", "owner_id", "customer__monthly_margin_minor")
+        .values_list("pk", "customer_id", "kind", "owner_id", "customer__monthly_margin_minor", "channel")
     )
     commitment_rows = list(
         Commitment.objects.filter(
@@ -723,13 +723,15 @@ def assess(spec: ScenarioSpec, *, now: datetime | None = None) -> Assessment:
     gaps: list[OwnershipGap] = []
     margins: dict[int, int | None] = {}
     expected_contacts = 0.0
-    for case_id, customer_id, kind, owner_id, margin in case_rows:
+    contact_seconds = 0.0  # Σ E_i × AHT of the case's channel, for the repeat contacts' time
+    for case_id, customer_id, kind, owner_id, margin, channel in case_rows:
         margins[customer_id] = margin
         days = _away_within(after[owner_id], (ws, we)) / timedelta(days=1)
-        e = rates.per_case_day.get(kind, 0.0) * days * cal_contacts
+        e_i = rates.per_case_day.get(kind, 0.0) * days * cal_contacts
         covered_by = cover.get(owner_id)
         if covered_by is None:
-            expected_contacts += e
+            expected_contacts += e_i
+            contact_seconds += e_i * aht.seconds.get(channel, 0.0)
         gaps.append(
             OwnershipGap(
                 case_id,
@@ -738,7 +740,7 @@ def assess(spec: ScenarioSpec, *, now: datetime | None = None) -> Assessment:
                 users[owner_id].backup_id,
                 problems[owner_id],
                 covered_by,
-                e if covered_by is None else 0.0,
+                e_i if covered_by is None else 0.0,
             )
         )
     commitments: list[CommitmentDue] = []
@@ -770,10 +772,10 @@ def assess(spec: ScenarioSpec, *, now: datetime | None = None) -> Assessment:
         if g.covered_by is None:
             exposures[g.customer_id].add(impact.OWNER_ABSENT)
             cases_of[g.customer_id].add(g.case_id)
-    for c in commitments:
-        if c.at_risk:
-            exposures[c.customer_id].add(impact.MISSED_COMMITMENT)
-            cases_of[c.customer_id].add(c.case_id)
+    for cd in commitments:
+        if cd.at_risk:
+            exposures[cd.customer_id].add(impact.MISSED_COMMITMENT)
+            cases_of[cd.customer_id].add(cd.case_id)
     loyalty_clv: int | None
     cost_inputs, cost_described, clv, (r_month, d_month) = _cost_inputs(now)
     loyalty_clv = clv.minor if clv is not None else None
@@ -799,7 +801,7 @@ def assess(spec: ScenarioSpec, *, now: datetime | None = None) -> Assessment:
     long_p = p_used[impact.LONG_WAIT].p.scaled(long_wait_customers)
     dissatisfied = impact.expected_dissatisfied((a.exposures for a in affected), p_used) + long_p
 
-    mean_aht = sum(aht.seconds.values()) / len(aht.seconds)
+    mean_aht = contact_seconds / expected_contacts if expected_contacts > 0 else 0.0
     contacts_range = impact.Range(expected_contacts, expected_contacts, expected_contacts)
     cost = impact.expected_cost(
         contacts=contacts_range,

@@ -1,0 +1,143 @@
+"""assess() on a seeded history (steward/decisions/tests/history.py), figures checked by hand."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from steward.accounts.services import absence_create
+from steward.decisions import forecast
+from steward.decisions.assessment import Assessment, AwayPeriod, ScenarioSpec, assess, compare
+
+from .history import NOW, WINDOW, H, build_desk
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def desk():
+    return build_desk()
+
+
+def spec(desk, *people, **kwargs) -> ScenarioSpec:
+    away = tuple(AwayPeriod(u.pk, *WINDOW) for u in people)
+    return ScenarioSpec(WINDOW[0], WINDOW[1], away, team_id=desk.team.pk, **kwargs)
+
+
+def test_demand_from_the_same_weekday_and_hour(desk) -> None:
+    a = assess(spec(desk, desk.ann), now=NOW)
+    assert a.inputs["history_weeks"] == 8
+    by_start = {i.starts_at.hour: i for i in a.intervals}
+    assert sorted(by_start) == list(range(9, 17))  # business hours only
+    phone = {c.channel: c for c in by_start[9].channels}["phone"]
+    assert phone.arrivals == pytest.approx(2.0)  # 16 calls on 8 Mondays at 9h
+    assert {c.channel: c for c in by_start[10].channels}["phone"].arrivals == 0
+    assert "aht_default" in a.flags  # too few contacts to time
+    assert phone.aht_seconds == 360
+    # Staff: 3 advisers before, Ann away after; all queued people go to the only channel with demand.
+    assert (by_start[9].staff_before, by_start[9].staff_after) == (3, 2)
+    assert (phone.staff_before, phone.staff_after) == (3, 2)
+    email = {w.channel: w for w in a.workload}["email"]
+    # 8 mails on 8 Mondays at 10h, plus Pim's follow-up on Monday 30 March at 9h: 9 / 8 over the day.
+    assert email.contacts == pytest.approx(9 / 8)
+    assert email.required_hours == pytest.approx(9 / 8 * 600 / 3600)
+
+
+def test_ownership_gaps_commitments_and_customers(desk) -> None:
+    # Ann's backup Ben is present: no gap.
+    covered = assess(spec(desk, desk.ann), now=NOW)
+    assert covered.ownership_gaps == [] and covered.affected_customers == []
+    # Ann and Ben away: Ann's backup is away too, Ben has none.
+    a = assess(spec(desk, desk.ann, desk.ben), now=NOW)
+    reasons = {g.case_id: g.reason for g in a.ownership_gaps}
+    assert reasons == {desk.x.pk: "backup_away", desk.y.pk: "backup_away", desk.z.pk: "backup_missing"}
+    assert [c.commitment_id for c in a.commitments_due if c.at_risk] == [desk.due.pk]
+    people = {c.customer_id: c for c in a.affected_customers}
+    assert set(people) == {desk.pim.pk, desk.quinn.pk}  # Pim once, with both cases
+    assert people[desk.pim.pk].exposures == ("missed_commitment", "owner_absent")
+    assert people[desk.pim.pk].case_ids == tuple(sorted((desk.x.pk, desk.y.pk)))
+    assert people[desk.quinn.pk].exposures == ("owner_absent",)
+    # Expected contacts: follow-up contacts per open question-case per day × 1 day away × 3 cases.
+    rate = a.inputs["contacts_per_case_day"]["question"]
+    assert a.expected_contacts == pytest.approx(3 * rate)
+    # Priors (no survey history): E[D] = p(Pim: max of both) + p(Quinn) + p_long × extra long waits.
+    p = a.p_type
+    assert p["owner_absent"].prior and p["owner_absent"].p.base == 0.30
+    expected = 0.45 + 0.30 + 0.20 * a.long_wait_customers
+    assert a.expected_dissatisfied.base == pytest.approx(expected)
+    assert {(r.case_id, r.to_user_id) for r in a.cases_to_reassign} == {
+        (desk.x.pk, None),
+        (desk.y.pk, None),
+        (desk.z.pk, None),
+    }
+    assert [(n.customer_id, n.case_id, n.commitment_id) for n in a.customers_to_notify] == [
+        (desk.pim.pk, desk.x.pk, desk.due.pk)
+    ]
+    # No rate, complaints or churn data: flagged, never a fake 0.
+    assert a.cost.time is None and "rate_missing" in a.flags and not a.cost.complete
+
+
+def test_contacts_per_open_case_day_by_hand(desk) -> None:
+    start, end = NOW - timedelta(weeks=8), NOW
+    rates = forecast.contact_rates(desk.team.pk, start, end)
+    # One follow-up contact (Pim on X); every case is still open at the end of the history.
+    days = sum(
+        (end - max(c.created_at, start)) / timedelta(days=1) for c in [*desk.history, desk.x, desk.y, desk.z]
+    )
+    assert rates.contacts == {"question": 1}
+    assert rates.case_days["question"] == pytest.approx(days)
+    assert rates.per_case_day["question"] == pytest.approx(1 / days)
+
+
+def test_mitigations_close_gaps_and_lower_p(desk) -> None:
+    a = assess(spec(desk, desk.ann, desk.ben, mitigations=frozenset({"backups_full_access"})), now=NOW)
+    assert all(g.covered_by == desk.cat.pk for g in a.ownership_gaps)  # the only one present
+    assert a.gaps_open == [] and a.affected_customers == [] and a.customers_to_notify == []
+    told = assess(spec(desk, desk.ann, desk.ben, mitigations=frozenset({"notify_in_advance"})), now=NOW)
+    assert told.p_type["missed_commitment"].p.base == pytest.approx(0.45 * 0.5)
+    proposed = assess(spec(desk, desk.ann, desk.ben), now=NOW)
+    assert told.expected_dissatisfied.base <= proposed.expected_dissatisfied.base
+    override = assess(spec(desk, desk.ann, desk.ben, backup_overrides={desk.ben.pk: desk.cat.pk}), now=NOW)
+    assert {g.case_id: g.covered_by for g in override.ownership_gaps}[desk.z.pk] == desk.cat.pk
+    rows = compare([("proposed", proposed), ("backups", a)])
+    assert "expected_dissatisfied" in rows[1].best
+
+
+def test_existing_absences_count_before_and_after(desk) -> None:
+    absence_create(
+        actor=None, user=desk.cat, starts_at=WINDOW[0] + 9 * H, ends_at=WINDOW[0] + 10 * H, reason="Dentist"
+    )
+    a = assess(spec(desk, desk.ann), now=NOW)
+    first = a.intervals[0]
+    assert (first.staff_before, first.staff_after) == (2, 1)
+    assert a.intervals[1].staff_before == 3
+
+
+def test_json_round_trip_and_bad_input(desk) -> None:
+    a = assess(
+        spec(desk, desk.ann, desk.ben, internal_saving_minor=50_000, calibration={"contacts": 1.2}), now=NOW
+    )
+    data = a.to_json()
+    import json
+
+    text = json.dumps(data, allow_nan=False)  # JSON-safe: no datetimes, Decimals, NaN or infinity
+    back = Assessment.from_json(json.loads(text))
+    assert back.to_json() == data
+    assert back.spec == a.spec
+    with pytest.raises(ValidationError):
+        assess(ScenarioSpec(WINDOW[1], WINDOW[0], ()), now=NOW)
+    with pytest.raises(ValidationError):
+        assess(spec(desk, desk.ann, mitigations=frozenset({"magic"})), now=NOW)
+
+
+def test_query_count_does_not_grow_with_cases(desk, django_assert_max_num_queries) -> None:
+    from .history import build_more_cases
+
+    with django_assert_max_num_queries(30) as small:
+        assess(spec(desk, desk.ann, desk.ben), now=NOW)
+    build_more_cases(desk, 12)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        a = assess(spec(desk, desk.ann, desk.ben), now=NOW)
+    assert len(a.ownership_gaps) == 15
