@@ -23,6 +23,7 @@ from steward.customers.models import Customer
 from .assessment import Assessment
 from .impact import EXPOSURE_LABELS
 from .models import AssessmentSnapshot, Decision, DecisionState, PlanAction, Scenario
+from .services import plan_targets
 
 REVIEW_PARAMETERS = {
     "contacts": gettext_lazy("Contacts"),
@@ -147,9 +148,8 @@ def decision_page(decision: Decision) -> dict[str, Any]:
         user_ids = {g.owner_id for g in a.ownership_gaps} | {
             g.covered_by for g in a.ownership_gaps if g.covered_by
         }
-        user_ids |= {r.from_user_id for r in a.cases_to_reassign} | {
-            r.to_user_id for r in a.cases_to_reassign if r.to_user_id
-        }
+        targets = plan_targets(decision, a)
+        user_ids |= {r.from_user_id for r in a.cases_to_reassign} | {t for t in targets.values() if t}
         cases = Case.objects.only("pk", "subject", "customer_id", "status").in_bulk(case_ids)
         customers = Customer.objects.only("pk", "name").in_bulk(customer_ids)
         commitments = Commitment.objects.only("pk", "description", "due_at", "case_id").in_bulk(
@@ -194,7 +194,7 @@ def decision_page(decision: Decision) -> dict[str, Any]:
                         "case": cases.get(r.case_id),
                         "case_id": r.case_id,
                         "from_name": people.get(r.from_user_id, ""),
-                        "to_name": people.get(r.to_user_id, "") if r.to_user_id else "",
+                        "to_name": people.get(targets.get(r.case_id) or 0, ""),
                         "done": done.get(f"reassign:{r.case_id}"),
                     }
                     for r in a.cases_to_reassign
@@ -219,6 +219,7 @@ def decision_page(decision: Decision) -> dict[str, Any]:
                 "predicted": row.get("predicted"),
                 "actual": row.get("actual"),
                 "ratio": row.get("ratio"),
+                "money": name == "booked_costs",
             }
             for name, row in (review.results or {}).items()
             if isinstance(row, dict)

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from steward.accounts.models import Role, Team, User
+from steward.accounts.models import Absence, Role, Team, User
 from steward.accounts.services import absence_create
 from steward.cases.models import Case, Commitment, CommitmentState, Direction, Status
 from steward.cases.permissions import can_own_cases
@@ -527,6 +527,46 @@ def approved_assessment(decision: Decision) -> tuple[AssessmentSnapshot | None, 
     return snap, (Assessment.from_json(snap.result) if snap else None)
 
 
+def plan_targets(decision: Decision, assessment: Assessment) -> dict[int, int | None]:
+    """Whom each case of the plan goes to: the colleague the assessment assigned (a mitigation or a
+    backup override), else a present adviser of the decision's team, in turn (the least given first).
+
+    "Present" means away neither in the approved scenario nor in a recorded absence while the owner is
+    away. None when nobody is present. A fixed number of queries whatever the number of cases.
+    """
+    rows = assessment.cases_to_reassign
+    targets: dict[int, int | None] = {r.case_id: r.to_user_id for r in rows}
+    open_rows = [r for r in rows if r.to_user_id is None]
+    if not open_rows:
+        return targets
+    spans: dict[int, list[tuple[datetime, datetime]]] = {}
+    for a in assessment.spec.away:
+        spans.setdefault(a.user_id, []).append((a.starts_at, a.ends_at))
+    staff = User.objects.filter(is_active=True, role=Role.ADVISER)
+    if decision.team_id is not None:
+        staff = staff.filter(team_id=decision.team_id)
+    candidates = sorted(staff.values_list("pk", flat=True))
+    for uid, start, end in (
+        Absence.objects.filter(user_id__in=candidates)
+        .overlapping(decision.window_start, decision.window_end)
+        .values_list("user_id", "starts_at", "ends_at")
+    ):
+        spans.setdefault(uid, []).append((start, end))
+    given: dict[int, int] = dict.fromkeys(candidates, 0)
+
+    def free(uid: int, owner_spans: list[tuple[datetime, datetime]]) -> bool:
+        return not any(s < oe and e > os for os, oe in owner_spans for s, e in spans.get(uid, []))
+
+    for r in open_rows:
+        owner_spans = spans.get(r.from_user_id, [(decision.window_start, decision.window_end)])
+        present = [uid for uid in candidates if uid != r.from_user_id and free(uid, owner_spans)]
+        if present:
+            chosen = min(present, key=lambda uid: (given[uid], uid))
+            given[chosen] += 1
+            targets[r.case_id] = chosen
+    return targets
+
+
 def _summaries(case: Case, decision: Decision, away: User) -> tuple[str, str]:
     first = case.messages.filter(direction=Direction.INBOUND).order_by("created_at", "id").first()
     need = case.subject if first is None else f"{case.subject}: {first.body}"
@@ -575,7 +615,8 @@ def decision_carry_out_plan(*, actor: User, decision: Decision, at: datetime | N
     snap, assessment = approved_assessment(decision)
     if assessment is None:
         raise DomainError(_("The approved scenario has no assessment."))
-    reassign = [(r.case_id, r.from_user_id, r.to_user_id) for r in assessment.cases_to_reassign]
+    targets = plan_targets(decision, assessment)
+    reassign = [(r.case_id, r.from_user_id, targets.get(r.case_id)) for r in assessment.cases_to_reassign]
     notify = [(r.customer_id, r.case_id, r.commitment_id) for r in assessment.customers_to_notify]
     mitigations = set(decision.approved_scenario.mitigations if decision.approved_scenario else [])
     done_keys = set(PlanAction.objects.filter(decision=decision).values_list("item", flat=True))
