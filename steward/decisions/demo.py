@@ -153,3 +153,72 @@ ANSWERS = {
 
 def manager_for_demo(prefix: str = "", password: str | None = None) -> User:
     return user_create(username=f"{prefix}manager_td", password=password, role=Role.MANAGER, first_name="Mia")
+
+
+def seed_training_decision(*, manager: User, executives: list[User], course: datetime) -> Decision:
+    """seed_demo's decision: the account executives' course of `course` (a Tuesday, 10 hours), assessed
+    with its mitigation and the two-group alternative, approved as proposed (which records the
+    absences), its action plan left for the manager to carry out from the page."""
+    start = course.replace(hour=0, minute=0)
+    end = start + timedelta(days=2)
+    decision = services.decision_create(
+        actor=manager,
+        data=services.DecisionData(
+            title="Product course: all account executives",
+            kind=DecisionKind.STAFF_ABSENCE,
+            description="The supplier trains the whole group on the new product line in one day.",
+            goal="Sell the new line from launch; one session at the group rate.",
+            saving_minor=90000,
+            window_start=start,
+            window_end=end,
+            team=executives[0].team if executives else None,
+        ),
+    )
+    proposed = decision.scenarios.get()
+    course_end = course + timedelta(hours=10)
+    services.away_add(
+        actor=manager, scenario=proposed, people=executives, starts_at=course, ends_at=course_end
+    )
+    services.scenario_add(
+        actor=manager,
+        decision=decision,
+        name="With backups and customers told",
+        kind=ScenarioKind.MITIGATED,
+        mitigations=[Mitigation.BACKUPS_FULL_ACCESS, Mitigation.NOTIFY_IN_ADVANCE],
+        copy_from=proposed,
+    )
+    alternative = services.scenario_add(
+        actor=manager,
+        decision=decision,
+        name="Two groups on two days",
+        kind=ScenarioKind.ALTERNATIVE,
+        mitigations=[Mitigation.NOTIFY_IN_ADVANCE],
+    )
+    half = len(executives) // 2
+    services.away_add(
+        actor=manager, scenario=alternative, people=executives[:half], starts_at=course, ends_at=course_end
+    )
+    services.away_add(
+        actor=manager,
+        scenario=alternative,
+        people=executives[half:],
+        starts_at=course + timedelta(days=1),
+        ends_at=course_end + timedelta(days=1),
+    )
+    services.decision_assess(actor=manager, decision=decision)
+    decision = services.decision_update(
+        actor=manager,
+        decision=decision,
+        data=services.DecisionData(
+            title=decision.title,
+            kind=decision.kind,
+            window_start=decision.window_start,
+            window_end=decision.window_end,
+            description=decision.description,
+            goal=decision.goal,
+            saving_minor=decision.saving_minor,
+            team=decision.team,
+            answers=ANSWERS,
+        ),
+    )
+    return services.decision_approve(actor=manager, decision=decision, scenario=proposed)
