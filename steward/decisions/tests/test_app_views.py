@@ -91,7 +91,7 @@ def test_wrong_ids_are_404_never_500(client, manager, assessed):
     _data, decision = assessed
     other = demo.training_decision(manager=manager, data=demo.training_team(prefix="x_"))
     client.force_login(manager)
-    scenario_of_other = other.scenarios.first()
+    scenario_of_other = other.scenarios.get(name="As proposed")
     assert client.get(reverse("decisions:detail", args=[999999])).status_code == 404
     assert (
         client.get(reverse("decisions:scenario", args=[decision.pk, scenario_of_other.pk])).status_code == 404
