@@ -66,6 +66,17 @@ def _lock(decision: Decision) -> Decision:
     return Decision.objects.select_related("team", "owner", "approved_scenario").get(pk=decision.pk)
 
 
+def _begin(
+    actor: User, decision: Decision, at: datetime | None, *, editable: bool = False
+) -> tuple[Decision, datetime]:
+    """The start of every change: a manager, the clock, the decision locked (and still editable)."""
+    _require_writer(actor)
+    decision = _lock(decision)
+    if editable:
+        _require_editable(decision)
+    return decision, at or timeutil.now()
+
+
 def _require_editable(decision: Decision) -> None:
     if not decision.editable:
         raise DomainError(
@@ -146,10 +157,7 @@ def decision_create(*, actor: User, data: DecisionData, at: datetime | None = No
 def decision_update(
     *, actor: User, decision: Decision, data: DecisionData, at: datetime | None = None
 ) -> Decision:
-    _require_writer(actor)
-    at = at or timeutil.now()
-    decision = _lock(decision)
-    _require_editable(decision)
+    decision, at = _begin(actor, decision, at, editable=True)
     values = _clean(data)
     if any(
         p.starts_at < values["window_start"] or p.ends_at > values["window_end"]
@@ -208,10 +216,7 @@ def scenario_add(
     at: datetime | None = None,
 ) -> Scenario:
     """A new scenario; `copy_from` copies its away periods and backups (then change who is away when)."""
-    _require_writer(actor)
-    at = at or timeutil.now()
-    decision = _lock(decision)
-    _require_editable(decision)
+    decision, at = _begin(actor, decision, at, editable=True)
     name, kind, codes = _clean_scenario(name, kind, mitigations)
     _refuse_duplicate_name(decision, name)
     scenario = Scenario.objects.create(
@@ -242,10 +247,7 @@ def scenario_update(
     mitigations: Iterable[str],
     at: datetime | None = None,
 ) -> Scenario:
-    _require_writer(actor)
-    at = at or timeutil.now()
-    decision = _lock(scenario.decision)
-    _require_editable(decision)
+    decision, at = _begin(actor, scenario.decision, at, editable=True)
     name, kind, codes = _clean_scenario(name, kind, mitigations)
     _refuse_duplicate_name(decision, name, exclude=scenario.pk)
     scenario.name, scenario.kind, scenario.mitigations = name, kind, codes
@@ -256,10 +258,7 @@ def scenario_update(
 
 @transaction.atomic
 def scenario_remove(*, actor: User, scenario: Scenario, at: datetime | None = None) -> None:
-    _require_writer(actor)
-    at = at or timeutil.now()
-    decision = _lock(scenario.decision)
-    _require_editable(decision)
+    decision, at = _begin(actor, scenario.decision, at, editable=True)
     if decision.scenarios.count() <= 1:
         raise DomainError(_("A decision keeps at least one scenario."))
     scenario.delete()
@@ -295,10 +294,7 @@ def away_add(
     at: datetime | None = None,
 ) -> list[AwayPeriod]:
     """Take `people` away in this scenario; an overlap with the same person's period is refused."""
-    _require_writer(actor)
-    at = at or timeutil.now()
-    decision = _lock(scenario.decision)
-    _require_editable(decision)
+    decision, at = _begin(actor, scenario.decision, at, editable=True)
     people = list(people)
     if not people:
         raise DomainError(_("Choose at least one person, sector or team."), field="users")
@@ -330,10 +326,7 @@ def away_add(
 
 @transaction.atomic
 def away_remove(*, actor: User, period: AwayPeriod, at: datetime | None = None) -> None:
-    _require_writer(actor)
-    at = at or timeutil.now()
-    decision = _lock(period.scenario.decision)
-    _require_editable(decision)
+    decision, at = _begin(actor, period.scenario.decision, at, editable=True)
     period.delete()
     _touched(decision, at)
 
@@ -343,10 +336,7 @@ def backup_override_set(
     *, actor: User, scenario: Scenario, user: User, backup: User | None, at: datetime | None = None
 ) -> BackupOverride | None:
     """In this scenario, `backup` covers `user` (None: back to the person's usual backup)."""
-    _require_writer(actor)
-    at = at or timeutil.now()
-    decision = _lock(scenario.decision)
-    _require_editable(decision)
+    decision, at = _begin(actor, scenario.decision, at, editable=True)
     BackupOverride.objects.filter(scenario=scenario, user=user).delete()
     override = None
     if backup is not None:
@@ -406,10 +396,7 @@ def decision_assess(
     *, actor: User, decision: Decision, at: datetime | None = None
 ) -> list[AssessmentSnapshot]:
     """Assess every scenario on the same figures, store one snapshot each; the decision is then assessed."""
-    _require_writer(actor)
-    at = at or timeutil.now()
-    decision = _lock(decision)
-    _require_editable(decision)
+    decision, at = _begin(actor, decision, at, editable=True)
     scenarios = list(decision.scenarios.prefetch_related("away_periods", "backup_overrides"))
     if not any(s.away_periods.all() for s in scenarios):
         raise DomainError(_("Say who is away when in at least one scenario before assessing."))
@@ -456,9 +443,7 @@ def decision_approve(
     *, actor: User, decision: Decision, scenario: Scenario, at: datetime | None = None
 ) -> Decision:
     """Approve one scenario: needs the current assessment and the four answers; creates the absences."""
-    _require_writer(actor)
-    at = at or timeutil.now()
-    decision = _lock(decision)
+    decision, at = _begin(actor, decision, at)
     if decision.state != DecisionState.ASSESSED:
         if decision.state == DecisionState.DRAFT:
             raise DomainError(_("Assess the decision (again) before approving it: it changed since."))
@@ -607,9 +592,7 @@ def decision_carry_out_plan(*, actor: User, decision: Decision, at: datetime | N
     """Carry out the approved scenario's action plan in one step: hand cases over (with summaries), tell
     customers with next steps in the window, move next steps when that mitigation applies. Each item is
     recorded once (PlanAction), so running it again does nothing twice."""
-    _require_writer(actor)
-    at = at or timeutil.now()
-    decision = _lock(decision)
+    decision, at = _begin(actor, decision, at)
     if decision.state not in (DecisionState.APPROVED, DecisionState.IN_EFFECT):
         raise DomainError(_("Approve the decision before carrying out its action plan."))
     snap, assessment = approved_assessment(decision)
@@ -729,9 +712,7 @@ def _tell_customer(
 
 @transaction.atomic
 def decision_mark_in_effect(*, actor: User, decision: Decision, at: datetime | None = None) -> Decision:
-    _require_writer(actor)
-    at = at or timeutil.now()
-    decision = _lock(decision)
+    decision, at = _begin(actor, decision, at)
     if decision.state != DecisionState.APPROVED:
         raise DomainError(_("Only an approved decision can take effect."))
     decision.state = DecisionState.IN_EFFECT
@@ -746,9 +727,7 @@ def decision_review(
     *, actor: User, decision: Decision, note: str = "", at: datetime | None = None
 ) -> DecisionReview:
     """After the window: predicted against actual for the approved scenario; the ratios are kept."""
-    _require_writer(actor)
-    at = at or timeutil.now()
-    decision = _lock(decision)
+    decision, at = _begin(actor, decision, at)
     if decision.state != DecisionState.IN_EFFECT:
         raise DomainError(_("Only a decision in effect can be reviewed."))
     if at < decision.window_end:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -124,25 +125,26 @@ def decision_edit(request: HttpRequest, pk: int) -> HttpResponse:
 # ------------------------------------------------------------------------------------ the assessment page
 
 
-@login_required
-def decision_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    user = decision_reader(request)
-    decision = _decision(pk)
+def _detail_context(decision: Decision, user: User, **forms: Any) -> dict[str, Any]:
     context = display.decision_page(decision)
     context.update(
         {
             "decision": decision,
             "can_write": services.can_write_decisions(user),
-            "approve_form": ApproveForm(
-                decision=decision,
-                initial={"scenario": context["best_scenario_id"]},
-            ),
+            "approve_form": ApproveForm(decision=decision, initial={"scenario": context["best_scenario_id"]}),
             "new_scenario_form": NewScenarioForm(decision=decision),
             "review_form": ReviewForm(),
             "missing_answers": services.missing_answers(decision),
+            **forms,
         }
     )
-    return render(request, "decisions/detail.html", context)
+    return context
+
+
+@login_required
+def decision_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = decision_reader(request)
+    return render(request, "decisions/detail.html", _detail_context(_decision(pk), user))
 
 
 def _refused(request: HttpRequest, decision: Decision, exc: DomainError, anchor: str = "") -> HttpResponse:
@@ -150,17 +152,27 @@ def _refused(request: HttpRequest, decision: Decision, exc: DomainError, anchor:
     return redirect(_detail_url(decision, anchor))
 
 
-@login_required
-@require_POST
-def decision_assess(request: HttpRequest, pk: int) -> HttpResponse:
+def _transition(
+    request: HttpRequest, pk: int, change: Callable[[User, Decision], str], anchor: str = ""
+) -> HttpResponse:
+    """A POST that calls one service: its message on success, its refusal otherwise; back to the page."""
     user = decision_writer(request)
     decision = _decision(pk)
     try:
-        snapshots = services.decision_assess(actor=user, decision=decision)
+        messages.success(request, change(user, decision))
     except DomainError as exc:
         return _refused(request, decision, exc)
-    messages.success(request, _("%(n)d scenarios assessed.") % {"n": len(snapshots)})
-    return redirect(_detail_url(decision, "compare"))
+    return redirect(_detail_url(decision, anchor))
+
+
+@login_required
+@require_POST
+def decision_assess(request: HttpRequest, pk: int) -> HttpResponse:
+    def assess(user: User, decision: Decision) -> str:
+        snapshots = services.decision_assess(actor=user, decision=decision)
+        return _("%(n)d scenarios assessed.") % {"n": len(snapshots)}
+
+    return _transition(request, pk, assess, "compare")
 
 
 @login_required
@@ -202,14 +214,11 @@ def decision_carry_out(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def decision_in_effect(request: HttpRequest, pk: int) -> HttpResponse:
-    user = decision_writer(request)
-    decision = _decision(pk)
-    try:
+    def in_effect(user: User, decision: Decision) -> str:
         services.decision_mark_in_effect(actor=user, decision=decision)
-    except DomainError as exc:
-        return _refused(request, decision, exc)
-    messages.success(request, _("The decision is in effect."))
-    return redirect(_detail_url(decision))
+        return _("The decision is in effect.")
+
+    return _transition(request, pk, in_effect)
 
 
 @login_required
@@ -252,17 +261,7 @@ def scenario_new(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Scenario added."))
             return redirect(reverse("decisions:scenario", args=[decision.pk, scenario.pk]))
-    context = display.decision_page(decision)
-    context.update(
-        {
-            "decision": decision,
-            "can_write": True,
-            "approve_form": ApproveForm(decision=decision),
-            "new_scenario_form": form,
-            "review_form": ReviewForm(),
-            "missing_answers": services.missing_answers(decision),
-        }
-    )
+    context = _detail_context(decision, user, new_scenario_form=form)
     return render(request, "decisions/detail.html", context, status=400)
 
 
@@ -328,15 +327,11 @@ def scenario_edit(request: HttpRequest, pk: int, scenario_pk: int) -> HttpRespon
 @login_required
 @require_POST
 def scenario_delete(request: HttpRequest, pk: int, scenario_pk: int) -> HttpResponse:
-    user = decision_writer(request)
-    decision = _decision(pk)
-    scenario = _scenario(decision, scenario_pk)
-    try:
-        services.scenario_remove(actor=user, scenario=scenario)
-    except DomainError as exc:
-        return _refused(request, decision, exc)
-    messages.success(request, _("Scenario removed."))
-    return redirect(_detail_url(decision))
+    def remove(user: User, decision: Decision) -> str:
+        services.scenario_remove(actor=user, scenario=_scenario(decision, scenario_pk))
+        return _("Scenario removed.")
+
+    return _transition(request, pk, remove)
 
 
 @login_required
