@@ -37,7 +37,7 @@ from steward.analytics import economics_selectors as es
 from steward.cases.models import Case, Commitment, CommitmentState, Kind
 
 from . import forecast, impact
-from .assessment import Assessment, ScenarioSpec
+from .assessment import Assessment, ScenarioSpec, _case_costs
 
 PARAMETERS = (
     "contacts",
@@ -138,7 +138,7 @@ def measure_actual(
 
     # booked costs of the affected customers' cases over the window and review days
     period = es.Period(timezone.localdate(ws), timezone.localdate(horizon) + timedelta(days=1))
-    cost_rows = es._case_costs(period, Case.objects.filter(customer_id__in=targets))
+    cost_rows = _case_costs(period, Case.objects.filter(customer_id__in=targets))
     booked, _by_sector = es._fold_costs(cost_rows, {})
 
     affected_n = len(predicted.affected_customers)
