@@ -188,6 +188,7 @@ def test_more_absent_people_never_lower_expected_cost(desk) -> None:
         assert more.expected_cost.base >= fewer.expected_cost.base - 1
         assert more.expected_cost.high >= fewer.expected_cost.high - 1
         assert more.expected_dissatisfied.base >= fewer.expected_dissatisfied.base - 1e-9
-        assert (more.worst_service_level or 1.0) <= (fewer.worst_service_level or 1.0) + 1e-12
+        if more.worst_service_level is not None and fewer.worst_service_level is not None:
+            assert more.worst_service_level <= fewer.worst_service_level + 1e-12
 
     check()
