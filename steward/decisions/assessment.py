@@ -578,6 +578,8 @@ def _cost_inputs(
     complaints = es.complaints_in(period)
     booked, _by_sector = es._fold_costs(_case_costs(period, complaints), {})
     recovery = ec.per_unit(booked.booked_minor, complaints.count(), reason="no_complaints")
+    if booked.no_time_logged and booked.booked_minor == 0:
+        recovery = ec.Amount(None, "no_time_logged")  # nothing booked on complaints: unknown, not 0
     uplift = up.value
     inputs = impact.CostInputs(
         rate_minor_per_hour=None if rate is None else rate.hourly_rate_minor,

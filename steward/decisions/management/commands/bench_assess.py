@@ -16,9 +16,10 @@ from __future__ import annotations
 import random
 import statistics
 import time
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection, transaction
@@ -27,8 +28,11 @@ from django.utils import timezone
 
 from steward.accounts.models import Role, Team, User
 from steward.cases.models import Case, Channel, Commitment, Direction, Kind, Message, Status
+from steward.costs.models import SectorRate
+from steward.costs.selectors import front_line_sector_id
 from steward.customers.models import Customer
 from steward.decisions.assessment import MITIGATIONS, AwayPeriod, ScenarioSpec, assess
+from steward.sectors.models import Distance, Sector
 
 PREFIX = "bench-dec"
 CHANNEL_MIX = [Channel.EMAIL] * 5 + [Channel.PHONE] * 3 + [Channel.PORTAL, Channel.CHAT]
@@ -134,6 +138,18 @@ class Command(BaseCommand):
             )
             for i in range(5)
         )
+        # A loaded rate for the front line, so the cost of staff time is priced (only when none is set).
+        if front_line_sector_id() is None:
+            front = Sector.objects.create(
+                name=f"{tag} front line", slug=f"{tag}-front", distance=Distance.FRONT_LINE
+            )
+            SectorRate.objects.create(
+                sector=front,
+                effective_from=date(2000, 1, 1),
+                hourly_rate_minor=4500,
+                currency=settings.STEWARD_CURRENCY,
+                created_at=now,
+            )
         n_customers = max(1, n_open // 2)
         Customer.objects.bulk_create(
             Customer(
