@@ -31,6 +31,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from steward.accounts.models import Absence
 from steward.analytics import economics_selectors as es
@@ -38,6 +39,17 @@ from steward.cases.models import Case, Commitment, CommitmentState, Kind
 
 from . import forecast, impact
 from .assessment import Assessment, ScenarioSpec, _case_costs
+
+PARAMETER_LABELS = {
+    "contacts": _("Contacts"),
+    "affected_customers": _("Affected customers"),
+    "long_waits": _("Long waits"),
+    "dissatisfied": _("Dissatisfied customers"),
+    "complaints": _("Complaints"),
+    "csat_affected": _("Share dissatisfied among the affected customers"),
+    "csat_baseline": _("Share dissatisfied among all customers"),
+    "booked_costs": _("Booked costs"),
+}
 
 PARAMETERS = (
     "contacts",
