@@ -32,7 +32,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -205,15 +205,17 @@ class AffectedCustomer:
     clv_minor: int | None
 
 
-@dataclass(frozen=True)
-class ReassignRow:
+class ReassignRow(NamedTuple):
+    """A case to hand over (a tuple too: `for case_id, from_id, to_id in plan`); to None = choose someone."""
+
     case_id: int
     from_user_id: int
     to_user_id: int | None
 
 
-@dataclass(frozen=True)
-class NotifyRow:
+class NotifyRow(NamedTuple):
+    """A customer to tell in advance, about a case and (when there is one) its next step at risk."""
+
     customer_id: int
     case_id: int
     commitment_id: int | None
@@ -248,6 +250,10 @@ class Assessment:
     @property
     def overloaded_intervals(self) -> list[Interval]:
         return [i for i in self.intervals if i.overloaded]
+
+    @property
+    def action_plan(self) -> dict[str, list[Any]]:
+        return {"cases_to_reassign": self.cases_to_reassign, "customers_to_notify": self.customers_to_notify}
 
     @property
     def gaps_open(self) -> list[OwnershipGap]:
@@ -314,8 +320,8 @@ class Assessment:
             "worst_service_level_before": self.worst_service_level_before,
             "p_type": {k: v.as_dict() for k, v in self.p_type.items()},
             "flags": list(self.flags),
-            "cases_to_reassign": [asdict(r) for r in self.cases_to_reassign],
-            "customers_to_notify": [asdict(r) for r in self.customers_to_notify],
+            "cases_to_reassign": [r._asdict() for r in self.cases_to_reassign],
+            "customers_to_notify": [r._asdict() for r in self.customers_to_notify],
             "inputs": self.inputs,
         }
 

@@ -72,7 +72,9 @@ def test_ownership_gaps_commitments_and_customers(desk) -> None:
         (desk.y.pk, None),
         (desk.z.pk, None),
     }
-    assert [(n.customer_id, n.case_id, n.commitment_id) for n in a.customers_to_notify] == [
+    case_id, from_id, to_id = a.cases_to_reassign[0]  # rows unpack as the contract's tuples
+    assert (case_id, from_id, to_id) == (desk.x.pk, desk.ann.pk, None)
+    assert [tuple(n) for n in a.customers_to_notify] == [
         (desk.pim.pk, desk.x.pk, desk.due.pk)
     ]
     # No rate, complaints or churn data: flagged, never a fake 0.
