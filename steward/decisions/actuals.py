@@ -31,13 +31,25 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from steward.accounts.models import Absence
 from steward.analytics import economics_selectors as es
 from steward.cases.models import Case, Commitment, CommitmentState, Kind
 
 from . import forecast, impact
-from .assessment import Assessment, ScenarioSpec
+from .assessment import Assessment, ScenarioSpec, _case_costs
+
+PARAMETER_LABELS = {
+    "contacts": _("Contacts"),
+    "affected_customers": _("Affected customers"),
+    "long_waits": _("Long waits"),
+    "dissatisfied": _("Dissatisfied customers"),
+    "complaints": _("Complaints"),
+    "csat_affected": _("Share dissatisfied among the affected customers"),
+    "csat_baseline": _("Share dissatisfied among all customers"),
+    "booked_costs": _("Booked costs"),
+}
 
 PARAMETERS = (
     "contacts",
@@ -138,7 +150,7 @@ def measure_actual(
 
     # booked costs of the affected customers' cases over the window and review days
     period = es.Period(timezone.localdate(ws), timezone.localdate(horizon) + timedelta(days=1))
-    cost_rows = es._case_costs(period, Case.objects.filter(customer_id__in=targets))
+    cost_rows = _case_costs(period, Case.objects.filter(customer_id__in=targets))
     booked, _by_sector = es._fold_costs(cost_rows, {})
 
     affected_n = len(predicted.affected_customers)

@@ -24,7 +24,6 @@ Definitions (Steward-defined, metrics.md §5.2 leaves them open):
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -210,10 +209,3 @@ def dissatisfaction(
         "long_wait": (agg["k_long"], agg["n_long"]),
     }
     return Dissatisfaction(counts, (agg["k_all"], agg["n_all"]))
-
-
-def group_counts(rows: Any, key: str) -> dict[Any, int]:
-    out: dict[Any, int] = defaultdict(int)
-    for r in rows:
-        out[r[key]] += 1
-    return dict(out)

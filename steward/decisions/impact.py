@@ -35,6 +35,14 @@ EXPOSURE_LABELS = {
     LONG_WAIT: _("Long wait"),
 }
 
+# The columns scenarios are compared on.
+COLUMN_LABELS = {
+    "expected_dissatisfied": _("Expected dissatisfied customers"),
+    "expected_cost": _("Expected cost"),
+    "worst_service_level": _("Worst service level"),
+    "net_effect": _("Net effect against the saving"),
+}
+
 # Calibration parameters (the keys of ScenarioSpec.calibration) and what they scale.
 CAL_CONTACTS = "contacts"  # expected contacts from ownership gaps and the forecast demand
 CAL_DISSATISFIED = "dissatisfied"  # every p_type

@@ -72,7 +72,9 @@ def test_ownership_gaps_commitments_and_customers(desk) -> None:
         (desk.y.pk, None),
         (desk.z.pk, None),
     }
-    assert [(n.customer_id, n.case_id, n.commitment_id) for n in a.customers_to_notify] == [
+    case_id, from_id, to_id = a.cases_to_reassign[0]  # rows unpack as the contract's tuples
+    assert (case_id, from_id, to_id) == (desk.x.pk, desk.ann.pk, None)
+    assert [tuple(n) for n in a.customers_to_notify] == [
         (desk.pim.pk, desk.x.pk, desk.due.pk)
     ]
     # No rate, complaints or churn data: flagged, never a fake 0.
@@ -141,3 +143,54 @@ def test_query_count_does_not_grow_with_cases(desk, django_assert_max_num_querie
     with django_assert_max_num_queries(len(small.captured_queries)):
         a = assess(spec(desk, desk.ann, desk.ben), now=NOW)
     assert len(a.ownership_gaps) == 15
+
+
+def _front_line_rate(minor: int = 6000) -> None:
+    from datetime import date
+
+    from steward.accounts.models import Role
+    from steward.costs.services import rate_set
+    from steward.sectors.models import Distance
+    from steward.sectors.services import sector_create
+    from steward.testing import make_user
+
+    boss = make_user("boss", role=Role.MANAGER)
+    front = sector_create(actor=None, name="Front", distance=Distance.FRONT_LINE)
+    rate_set(actor=boss, sector=front, effective_from=date(2026, 1, 1), hourly_rate_minor=minor)
+
+
+def test_time_cost_by_hand(desk) -> None:
+    _front_line_rate(6000)
+    a = assess(spec(desk, desk.ann, desk.ben), now=NOW)
+    assert "rate_missing" not in a.flags
+    # Every gap case came by e-mail (default AHT 600 s): 10 wasted min + 0.5 × 10 min repeat = 15 min
+    # per expected contact, at 60.00 an hour = 15.00 (1500 minor) per contact.
+    assert a.cost.time is not None
+    assert a.cost.time.base == round(a.expected_contacts * 1500)
+    assert a.inputs["costs"]["rate_minor_per_hour"] == 6000
+
+
+def test_more_absent_people_never_lower_expected_cost(desk) -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    _front_line_rate()
+    people = [desk.ann, desk.ben, desk.cat]
+    cache: dict[frozenset[int], Assessment] = {}
+
+    def run(away: frozenset[int]) -> Assessment:
+        if away not in cache:
+            cache[away] = assess(spec(desk, *(people[i] for i in sorted(away))), now=NOW)
+        return cache[away]
+
+    @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.sets(st.integers(0, 2)), st.integers(0, 2))
+    def check(away: set[int], extra: int) -> None:
+        fewer, more = run(frozenset(away)), run(frozenset(away | {extra}))
+        assert more.expected_cost.base >= fewer.expected_cost.base - 1
+        assert more.expected_cost.high >= fewer.expected_cost.high - 1
+        assert more.expected_dissatisfied.base >= fewer.expected_dissatisfied.base - 1e-9
+        if more.worst_service_level is not None and fewer.worst_service_level is not None:
+            assert more.worst_service_level <= fewer.worst_service_level + 1e-12
+
+    check()
