@@ -13,29 +13,17 @@ from django.conf import settings
 from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from steward.accounts.models import User
 from steward.cases.models import Case, Commitment
 from steward.core.charts import Chart, chart
 from steward.customers.models import Customer
 
+from .actuals import PARAMETER_LABELS
 from .assessment import Assessment
 from .impact import EXPOSURE_LABELS
 from .models import AssessmentSnapshot, Decision, DecisionState, PlanAction, Scenario
 from .services import plan_targets
-
-REVIEW_PARAMETERS = {
-    "contacts": gettext_lazy("Contacts"),
-    "affected_customers": gettext_lazy("Affected customers"),
-    "long_waits": gettext_lazy("Long waits"),
-    "service_level": gettext_lazy("Service level"),
-    "complaints": gettext_lazy("Complaints"),
-    "csat_affected": gettext_lazy("Satisfaction of the affected customers"),
-    "csat_baseline": gettext_lazy("Satisfaction baseline"),
-    "booked_costs": gettext_lazy("Booked costs"),
-    "dissatisfied": gettext_lazy("Dissatisfied customers"),
-}
 
 MAX_INTERVAL_ROWS = 400
 
@@ -215,7 +203,7 @@ def decision_page(decision: Decision) -> dict[str, Any]:
         context["review"] = review
         context["review_rows"] = [
             {
-                "name": str(REVIEW_PARAMETERS.get(name, name)),
+                "name": str(PARAMETER_LABELS.get(name, name)),
                 "predicted": row.get("predicted"),
                 "actual": row.get("actual"),
                 "ratio": row.get("ratio"),

@@ -74,9 +74,7 @@ def test_ownership_gaps_commitments_and_customers(desk) -> None:
     }
     case_id, from_id, to_id = a.cases_to_reassign[0]  # rows unpack as the contract's tuples
     assert (case_id, from_id, to_id) == (desk.x.pk, desk.ann.pk, None)
-    assert [tuple(n) for n in a.customers_to_notify] == [
-        (desk.pim.pk, desk.x.pk, desk.due.pk)
-    ]
+    assert [tuple(n) for n in a.customers_to_notify] == [(desk.pim.pk, desk.x.pk, desk.due.pk)]
     # No rate, complaints or churn data: flagged, never a fake 0.
     assert a.cost.time is None and "rate_missing" in a.flags and not a.cost.complete
 
