@@ -6,6 +6,7 @@ commitments and people named on the page are fetched in one query each, whatever
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,16 +113,29 @@ def _capacity_chart(a: Assessment) -> Chart | None:
     )
 
 
+def _best(assessed: list[ScenarioView]) -> ScenarioView | None:
+    """The scenario with the lowest expected cost, then the fewest expected dissatisfied; None on a tie."""
+
+    def key(v: ScenarioView) -> tuple[float, float]:
+        a = v.assessment
+        return (a.expected_cost.base, a.expected_dissatisfied.base) if a else (math.inf, math.inf)
+
+    ranked = sorted(assessed, key=key)
+    if len(ranked) < 2 or key(ranked[0]) == key(ranked[1]):
+        return None
+    return ranked[0]
+
+
 def decision_page(decision: Decision) -> dict[str, Any]:
     views = _views(decision)
     assessed = [v for v in views if v.assessment is not None]
     focus = next((v for v in assessed if v.scenario.pk == decision.approved_scenario_id), None)
     focus = focus or (assessed[0] if assessed else None)
-    best = min(assessed, key=lambda v: v.assessment.expected_cost.base if v.assessment else 0, default=None)
+    best = _best(assessed)
     context: dict[str, Any] = {
         "scenario_views": views,
         "focus": focus,
-        "best_scenario_id": best.scenario.pk if best and len(assessed) > 1 else None,
+        "best_scenario_id": best.scenario.pk if best else None,
         "currency": settings.STEWARD_CURRENCY,
         "stale": decision.state == DecisionState.DRAFT and bool(assessed),
     }
