@@ -117,7 +117,7 @@ def test_assessment_page_shows_the_figures_within_a_query_budget(
 ):
     data, decision = assessed
     client.force_login(manager)
-    with django_assert_max_num_queries(25):
+    with django_assert_max_num_queries(20):  # 15 measured
         response = client.get(reverse("decisions:detail", args=[decision.pk]))
     assert response.status_code == 200
     body = response.content.decode()
@@ -159,3 +159,13 @@ def test_full_flow_through_the_pages(client, manager, assessed):
     assert "Action plan carried out" in response.content.decode()
     response = client.post(reverse("decisions:carry_out", args=[decision.pk]), follow=True)
     assert "0 done" in response.content.decode()
+
+
+def test_scenario_page_query_budget(client, manager, assessed, django_assert_max_num_queries):
+    _data, decision = assessed
+    client.force_login(manager)
+    scenario = decision.scenarios.get(name="As proposed")
+    with django_assert_max_num_queries(15):
+        response = client.get(reverse("decisions:scenario", args=[decision.pk, scenario.pk]))
+    assert response.status_code == 200
+    assert "Who is away when" in response.content.decode()
