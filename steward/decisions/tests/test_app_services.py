@@ -216,3 +216,29 @@ def test_review_after_the_window_keeps_ratios_for_calibration(story):
     assert set(review.ratios()) == set(review.results)
     assert isinstance(services.current_calibration(), dict)
     assert timezone.now()
+
+
+def test_an_empty_scenario_is_assessed_as_nobody_away(story):
+    manager, _data, decision = story
+    services.scenario_add(actor=manager, decision=decision, name="Nobody goes")
+    services.decision_assess(actor=manager, decision=decision)
+    empty = AssessmentSnapshot.objects.get(scenario__name="Nobody goes")
+    assert not [g for g in empty.result["ownership_gaps"] if g["covered_by"] is None]
+
+
+def test_a_review_calibrates_the_next_assessment(story):
+    manager, data, decision = story
+    services.decision_assess(actor=manager, decision=decision)
+    decision = _answer(manager, decision)
+    services.decision_approve(
+        actor=manager, decision=decision, scenario=decision.scenarios.get(name="As proposed")
+    )
+    services.decision_mark_in_effect(actor=manager, decision=decision)
+    review = services.decision_review(
+        actor=manager, decision=decision, at=decision.window_end + timedelta(hours=2)
+    )
+    expected = services.current_calibration()
+    assert set(expected) <= {"contacts", "dissatisfied", "costs", *review.results}
+    later = demo.training_decision(manager=manager, data=demo.training_team(prefix="n_"))
+    snapshots = services.decision_assess(actor=manager, decision=later)
+    assert all(s.calibration == expected for s in snapshots)
