@@ -31,7 +31,9 @@ def _staff() -> Any:
 
 
 class DecisionForm(forms.Form):
-    title = forms.CharField(label=_("Title"), max_length=200)
+    title = forms.CharField(
+        label=_("Title"), max_length=200, widget=forms.TextInput(attrs={"autofocus": True})
+    )
     kind = forms.ChoiceField(label=_("Kind"), choices=DecisionKind.choices)
     description = forms.CharField(
         label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3})
