@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -48,6 +48,7 @@ from .models import (
 )
 
 MAX_SAVING_MINOR = 10**12
+MAX_DISTANCE = timedelta(days=5 * 366)  # a typo'd year (0001, 9999) is refused, not assessed
 FIGURE_FIELDS = ("window_start", "window_end", "team", "saving_minor")
 
 
@@ -121,6 +122,8 @@ def _clean(data: DecisionData) -> dict[str, Any]:
         raise DomainError(_("The window must end after it starts."), field="window_end")
     if data.window_end - data.window_start > MAX_WINDOW:
         raise DomainError(_("The window can last 31 days at most."), field="window_end")
+    if abs(data.window_start - timeutil.now()) > MAX_DISTANCE:
+        raise DomainError(_("The window must start within five years of today."), field="window_start")
     if not isinstance(data.saving_minor, int) or data.saving_minor < 0:
         raise DomainError(_("The saving cannot be negative."), field="saving_minor")
     if data.saving_minor > MAX_SAVING_MINOR:

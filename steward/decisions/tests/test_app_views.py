@@ -58,6 +58,8 @@ def test_create_form_errors_and_success(client, manager):
     assert response.status_code == 400
     body = response.content.decode()
     assert "decimal places" in body
+    far = {**bad, "window_start": "9999-12-31T00:00", "window_end": "9999-12-31T23:00"}
+    assert "five years" in client.post(url, far).content.decode()
     ok = {**bad, "window_end": _when(start + timedelta(days=1)), "saving": "1200.50"}
     response = client.post(url, ok)
     assert response.status_code == 302
