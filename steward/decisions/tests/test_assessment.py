@@ -74,9 +74,7 @@ def test_ownership_gaps_commitments_and_customers(desk) -> None:
     }
     case_id, from_id, to_id = a.cases_to_reassign[0]  # rows unpack as the contract's tuples
     assert (case_id, from_id, to_id) == (desk.x.pk, desk.ann.pk, None)
-    assert [tuple(n) for n in a.customers_to_notify] == [
-        (desk.pim.pk, desk.x.pk, desk.due.pk)
-    ]
+    assert [tuple(n) for n in a.customers_to_notify] == [(desk.pim.pk, desk.x.pk, desk.due.pk)]
     # No rate, complaints or churn data: flagged, never a fake 0.
     assert a.cost.time is None and "rate_missing" in a.flags and not a.cost.complete
 
@@ -194,3 +192,18 @@ def test_more_absent_people_never_lower_expected_cost(desk) -> None:
             assert more.worst_service_level <= fewer.worst_service_level + 1e-12
 
     check()
+
+
+def test_weekend_window_has_no_business_intervals(desk) -> None:
+    saturday = WINDOW[0] - timedelta(days=2)
+    s = ScenarioSpec(
+        saturday, saturday + timedelta(days=1), (AwayPeriod(desk.ann.pk, saturday, saturday + H),)
+    )
+    a = assess(s, now=NOW)
+    assert a.intervals == [] and a.worst_service_level is None
+    assert all(w.capacity_hours_after == 0 for w in a.workload)
+    assert a.long_wait_customers == 0  # nobody works at the weekend either way: not the scenario's doing
+    from datetime import datetime
+
+    with pytest.raises(ValidationError):
+        assess(ScenarioSpec(datetime(2026, 4, 6), datetime(2026, 4, 7), ()), now=NOW)
