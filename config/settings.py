@@ -207,7 +207,8 @@ STEWARD_DECISION_WASTED_MINUTES = env_int("STEWARD_DECISION_WASTED_MINUTES", 10)
 STEWARD_DECISION_REPEAT_SHARE = 0.5
 # How much a mitigation keeps of p for a next step at risk (1 = no effect).
 STEWARD_DECISION_MITIGATION_FACTORS = {"notify_in_advance": 0.5, "move_next_steps": 0.6}
-# Predicted against actual: complaints, survey answers and costs are read until this many days after the window.
+# Predicted against actual: complaints, survey answers and costs are read until this many days
+# after the window.
 STEWARD_DECISION_REVIEW_DAYS = env_int("STEWARD_DECISION_REVIEW_DAYS", 14)
 
 REST_FRAMEWORK = {

@@ -752,6 +752,9 @@ def assess(spec: ScenarioSpec, *, now: datetime | None = None) -> Assessment:
 
     # --- ownership: who is away (scenario or existing absence), their backups, the gaps
     away_ids = set(after)
+    # Whose cases are modelled: the team's advisers and the people the scenario takes away (other
+    # people's recorded absences still count when they are someone's backup).
+    owners = away_ids if team is None else away_ids & (set(staff_ids) | set(scenario))
     users = {
         u.pk: u
         for u in User.objects.filter(pk__in=away_ids | set(spec.backup_overrides.values())).select_related(
@@ -772,7 +775,7 @@ def assess(spec: ScenarioSpec, *, now: datetime | None = None) -> Assessment:
     turn = 0
     problems: dict[int, str] = {}
     cover: dict[int, int | None] = {}
-    for uid in sorted(away_ids):
+    for uid in sorted(owners):
         owner = users.get(uid)
         if owner is None:
             continue

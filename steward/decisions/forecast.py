@@ -40,6 +40,8 @@ from steward.surveys.models import QuestionnaireVersion, SurveyKind, SurveyRespo
 
 DISSATISFIED_MAX = 3  # CSAT ≤ 3 of 5 (metrics.md §5.2 item 4)
 P_HISTORY_DAYS = 365
+# Used for a channel the setting STEWARD_DECISION_DEFAULT_AHT_SECONDS leaves out.
+DEFAULT_AHT_SECONDS = {"phone": 360, "walk_in": 600, "chat": 480, "email": 600, "portal": 600, "api": 600}
 
 
 def history_bounds(window_start: datetime, now: datetime, weeks: int) -> tuple[datetime, datetime]:
@@ -110,7 +112,7 @@ def handling_times(team_id: int | None, start: datetime, end: datetime, n_min: i
     note_counts = {
         r["case__channel"]: r["n"] for r in notes.values("case__channel").annotate(n=Count("pk")).order_by()
     }
-    defaults: dict[str, Any] = settings.STEWARD_DECISION_DEFAULT_AHT_SECONDS
+    defaults: dict[str, Any] = {**DEFAULT_AHT_SECONDS, **settings.STEWARD_DECISION_DEFAULT_AHT_SECONDS}
     seconds: dict[str, float] = {}
     defaulted: set[str] = set()
     contacts: dict[str, int] = {}

@@ -192,3 +192,39 @@ def test_more_absent_people_never_lower_expected_cost(desk) -> None:
             assert more.worst_service_level <= fewer.worst_service_level + 1e-12
 
     check()
+
+
+def test_weekend_window_has_no_business_intervals(desk) -> None:
+    saturday = WINDOW[0] - timedelta(days=2)
+    s = ScenarioSpec(
+        saturday, saturday + timedelta(days=1), (AwayPeriod(desk.ann.pk, saturday, saturday + H),)
+    )
+    a = assess(s, now=NOW)
+    assert a.intervals == [] and a.worst_service_level is None
+    assert all(w.capacity_hours_after == 0 for w in a.workload)
+    assert a.long_wait_customers == 0  # nobody works at the weekend either way: not the scenario's doing
+    from datetime import datetime
+
+    with pytest.raises(ValidationError):
+        assess(ScenarioSpec(datetime(2026, 4, 6), datetime(2026, 4, 7), ()), now=NOW)
+
+
+def test_other_teams_absences_only_count_for_backups(desk) -> None:
+    from steward.accounts.models import Team
+    from steward.testing import make_user
+
+    elsewhere = make_user("eve", team=Team.objects.create(name="Elsewhere"))
+    case_open_for(elsewhere)
+    absence_create(actor=None, user=elsewhere, starts_at=WINDOW[0], ends_at=WINDOW[1], reason="Holiday")
+    a = assess(spec(desk), now=NOW)
+    assert a.ownership_gaps == []  # Eve is not in the team: her cases are not this team's
+    everyone = assess(ScenarioSpec(WINDOW[0], WINDOW[1], ()), now=NOW)
+    assert [g.owner_id for g in everyone.ownership_gaps] == [elsewhere.pk]
+
+
+def case_open_for(owner):
+    from steward.cases.services import case_open
+    from steward.customers.services import customer_create
+
+    customer = customer_create(actor=None, name="Eve's customer", email="evec@example.com")
+    return case_open(actor=None, customer=customer, subject="S", description="D", owner=owner, at=NOW - H)
