@@ -126,10 +126,13 @@ def _best(assessed: list[ScenarioView]) -> ScenarioView | None:
     return ranked[0]
 
 
-def decision_page(decision: Decision) -> dict[str, Any]:
+def decision_page(decision: Decision, focus_id: int | None = None) -> dict[str, Any]:
+    """The page's figures; the details (gaps, customers, intervals, plan) are those of `focus_id` when it
+    names an assessed scenario, else of the approved one, else of the first assessed."""
     views = _views(decision)
     assessed = [v for v in views if v.assessment is not None]
-    focus = next((v for v in assessed if v.scenario.pk == decision.approved_scenario_id), None)
+    focus = next((v for v in assessed if v.scenario.pk == focus_id), None)
+    focus = focus or next((v for v in assessed if v.scenario.pk == decision.approved_scenario_id), None)
     focus = focus or (assessed[0] if assessed else None)
     best = _best(assessed)
     context: dict[str, Any] = {

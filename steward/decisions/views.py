@@ -125,8 +125,8 @@ def decision_edit(request: HttpRequest, pk: int) -> HttpResponse:
 # ------------------------------------------------------------------------------------ the assessment page
 
 
-def _detail_context(decision: Decision, user: User, **forms: Any) -> dict[str, Any]:
-    context = display.decision_page(decision)
+def _detail_context(decision: Decision, user: User, focus: str | None = None, **forms: Any) -> dict[str, Any]:
+    context = display.decision_page(decision, int(focus) if focus and focus.isdigit() else None)
     context.update(
         {
             "decision": decision,
@@ -144,7 +144,8 @@ def _detail_context(decision: Decision, user: User, **forms: Any) -> dict[str, A
 @login_required
 def decision_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = decision_reader(request)
-    return render(request, "decisions/detail.html", _detail_context(_decision(pk), user))
+    focus = request.GET.get("scenario")
+    return render(request, "decisions/detail.html", _detail_context(_decision(pk), user, focus))
 
 
 def _refused(request: HttpRequest, decision: Decision, exc: DomainError, anchor: str = "") -> HttpResponse:

@@ -126,6 +126,9 @@ def test_assessment_page_shows_the_figures_within_a_query_budget(
     for text in ("Scenarios side by side", "Two groups on two days", "Expected cost", "The four questions"):
         assert text in body
     assert f"/cases/{data.cases[0].pk}/" in body
+    mitigated = decision.scenarios.get(name="With backups and customers told")
+    for query in (f"?scenario={mitigated.pk}", "?scenario=x", "?scenario=999999"):
+        assert client.get(reverse("decisions:detail", args=[decision.pk]) + query).status_code == 200
 
 
 def test_list_query_budget_does_not_grow(client, manager, assessed, django_assert_max_num_queries):
