@@ -87,7 +87,8 @@ class Command(BaseCommand):
                 f"gaps {len(result.gaps_open)}/{len(result.ownership_gaps)}, "
                 f"commitments at risk {sum(c.at_risk for c in result.commitments_due)}, "
                 f"affected {result.affected_count}, E[D] {result.expected_dissatisfied.base:.1f}, "
-                f"E[C] {result.expected_cost.base:.0f}, worst SL {result.worst_service_level}"
+                f"E[C] {result.expected_cost.base:.0f}, worst SL {result.worst_service_level}; "
+                f"flags {', '.join(result.flags) or '-'}"
             )
 
     @transaction.atomic
