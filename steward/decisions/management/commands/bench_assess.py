@@ -43,6 +43,15 @@ def next_monday(now: datetime) -> datetime:
     return day + timedelta(days=(7 - day.weekday()) or 7)
 
 
+def _advisers(team: Team, prefix: str, n: int, password: str) -> None:
+    User.objects.bulk_create(
+        User(
+            username=f"{prefix}-{i}", password=password, role=Role.ADVISER, team=team, first_name=f"Bench {i}"
+        )
+        for i in range(n)
+    )
+
+
 class Command(BaseCommand):
     help = "Time assess() for a day with every adviser of a large team away (median of N runs)."
 
@@ -112,16 +121,7 @@ class Command(BaseCommand):
         tag = f"{PREFIX}-{n_adv}x{n_open}"
         team = Team.objects.create(name=name)
         password = make_password(None)
-        User.objects.bulk_create(
-            User(
-                username=f"{tag}-adviser-{i}",
-                password=password,
-                role=Role.ADVISER,
-                team=team,
-                first_name=f"Bench {i}",
-            )
-            for i in range(n_adv)
-        )
+        _advisers(team, f"{tag}-adviser", n_adv, password)
         advisers = list(User.objects.filter(team=team).order_by("pk"))
         # Everyone is everyone's neighbour's backup: all away makes every backup away too.
         for i, u in enumerate(advisers):
@@ -129,16 +129,7 @@ class Command(BaseCommand):
         User.objects.bulk_update(advisers, ["backup"])
         # Colleagues of another team who can cover with full access (the backups mitigation).
         cover = Team.objects.create(name=f"{name} cover")
-        User.objects.bulk_create(
-            User(
-                username=f"{tag}-cover-{i}",
-                password=password,
-                role=Role.ADVISER,
-                team=cover,
-                first_name=f"Cover {i}",
-            )
-            for i in range(5)
-        )
+        _advisers(cover, f"{tag}-cover", 5, password)
         # A loaded rate for the front line, so the cost of staff time is priced (only when none is set).
         if front_line_sector_id() is None:
             front = Sector.objects.create(
