@@ -26,13 +26,15 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from steward.accounts.models import Role, Team, User
-from steward.cases.models import Case, Channel, Commitment, Direction, Kind, Message, Status
+from steward.accounts.models import Absence, Role, Team, User
+from steward.cases.models import Case, Channel, Commitment, CommitmentState, Direction, Kind, Message, Status
 from steward.costs.models import SectorRate
 from steward.costs.selectors import front_line_sector_id
 from steward.customers.models import Customer
 from steward.decisions.assessment import MITIGATIONS, AwayPeriod, ScenarioSpec, assess
 from steward.sectors.models import Distance, Sector
+from steward.surveys import questionnaire
+from steward.surveys.models import Survey, SurveyKind, SurveyResponse
 
 PREFIX = "bench-dec"
 CHANNEL_MIX = [Channel.EMAIL] * 5 + [Channel.PHONE] * 3 + [Channel.PORTAL, Channel.CHAT]
@@ -228,8 +230,72 @@ class Command(BaseCommand):
             )
             for c in opened[: max(1, n_open // 4)]
         )
+        answered = self.history_outcomes(tag, history, advisers, rng, now)
         self.stdout.write(
-            f"built {name}: {len(all_cases)} cases ({n_open} open), {len(messages)} messages "
+            f"built {name}: {len(all_cases)} cases ({n_open} open), {len(messages)} messages, "
+            f"{answered} survey answers "
             f"in {time.perf_counter() - t0:.1f} s"
         )
         return team
+
+    def history_outcomes(
+        self, tag: str, history: list[Case], advisers: list[User], rng: random.Random, now: datetime
+    ) -> int:
+        """What p_type reads: a past absence per adviser, broken next steps on a tenth of the closed cases,
+        case-survey answers on 40 % of them (CSAT 1-5)."""
+        Absence.objects.bulk_create(
+            Absence(
+                user=u,
+                starts_at=now - timedelta(days=rng.randint(5, 50)),
+                ends_at=now - timedelta(days=4),
+                reason=f"{tag} past absence",
+            )
+            for u in advisers
+        )
+        Commitment.objects.bulk_create(
+            Commitment(
+                case=c,
+                description="Call back",
+                promised_by=c.owner,
+                due_at=c.created_at + timedelta(hours=4),
+                state=CommitmentState.BROKEN,
+                created_at=c.created_at,
+                resolved_at=c.created_at + timedelta(hours=5),
+            )
+            for c in history[::10]
+        )
+        version = questionnaire.current_version().number
+        sampled = [(c, c.closed_at) for c in history if c.closed_at is not None and rng.random() < 0.4]
+        surveys = Survey.objects.bulk_create(
+            (
+                Survey(
+                    kind=SurveyKind.CASE,
+                    case=c,
+                    customer_id=c.customer_id,
+                    language="en",
+                    questionnaire_version=version,
+                    token_hash=f"{tag}-{c.pk}",
+                    sent_at=closed,
+                    expires_at=closed + timedelta(days=30),
+                    responded_at=closed + timedelta(hours=2),
+                )
+                for c, closed in sampled
+            ),
+            batch_size=2000,
+        )
+        SurveyResponse.objects.bulk_create(
+            (
+                SurveyResponse(
+                    survey=sv,
+                    case=c,
+                    customer_id=c.customer_id,
+                    kind=SurveyKind.CASE,
+                    responded_at=closed + timedelta(hours=2),
+                    questionnaire_version=version,
+                    csat=rng.choice([1, 2, 3, 4, 4, 5, 5, 5]),
+                )
+                for sv, (c, closed) in zip(surveys, sampled, strict=True)
+            ),
+            batch_size=2000,
+        )
+        return len(surveys)
