@@ -10,6 +10,9 @@ What "actual" means (Steward-defined):
 - long_waits: cases of the team opened in the window by the customer whose first reply took longer than
   STEWARD_DECISION_LONG_WAIT_HOURS business hours, or that have none yet (a proxy for the service level:
   Steward does not time phone queues); predicted: contacts expected to wait beyond the target.
+- service_level: 1 − long waits / cases the customers opened in the window (actual) against
+  1 − expected long waits / forecast contacts (predicted).
+- "Owner away" uses the case's current owner (the event log's owner at the time is not read).
 - dissatisfied / complaints: of the customers predicted affected, those who opened a complaint or
   answered a case survey with CSAT ≤ 3 from the window start until STEWARD_DECISION_REVIEW_DAYS after
   it; complaints counts complaint cases alone. Predicted: E[D] (base) for both.
@@ -44,6 +47,7 @@ PARAMETER_LABELS = {
     "contacts": _("Contacts"),
     "affected_customers": _("Affected customers"),
     "long_waits": _("Long waits"),
+    "service_level": _("Service level"),
     "dissatisfied": _("Dissatisfied customers"),
     "complaints": _("Complaints"),
     "csat_affected": _("Share dissatisfied among the affected customers"),
@@ -55,6 +59,7 @@ PARAMETERS = (
     "contacts",
     "affected_customers",
     "long_waits",
+    "service_level",
     "dissatisfied",
     "complaints",
     "csat_affected",
@@ -72,6 +77,11 @@ def _row(predicted: float | None, actual: float | None) -> dict[str, Any]:
 
 def _share(k: int, n: int) -> float | None:
     return k / n if n else None
+
+
+def _sl(long_waits: float, contacts: float) -> float | None:
+    """Share of contacts answered within the limit (1 − long waits / contacts); None without contacts."""
+    return None if contacts <= 0 else max(0.0, 1 - long_waits / contacts)
 
 
 def predicted_contacts(a: Assessment) -> float:
@@ -123,6 +133,7 @@ def measure_actual(
         Q(first_response_business_seconds__gt=limit) | Q(first_response_at__isnull=True)
     )
     long_rows = list(long_cases.values_list("customer_id", flat=True))
+    written = team_cases.filter(created_at__gte=ws, created_at__lt=we, opened_by__isnull=True).count()
     customers |= set(long_rows)
 
     # dissatisfied and complaints among the customers predicted affected (and found affected)
@@ -160,6 +171,9 @@ def measure_actual(
         "contacts": _row(predicted_contacts(predicted), actual_contacts),
         "affected_customers": _row(predicted.affected_count, len(customers)),
         "long_waits": _row(predicted_long_waits(predicted), len(long_rows)),
+        "service_level": _row(
+            _sl(predicted_long_waits(predicted), predicted_contacts(predicted)), _sl(len(long_rows), written)
+        ),
         "dissatisfied": _row(predicted.expected_dissatisfied.base, dissatisfied),
         "complaints": _row(predicted.expected_dissatisfied.base, len(set(complaint_rows))),
         "csat_affected": _row(mean_p, _share(*answers.baseline)),

@@ -50,6 +50,7 @@ def test_predicted_against_actual() -> None:
     assert r["affected_customers"]["actual"] == 2  # Pim (wrote while away, missed step) and Nia (no reply)
     assert r["affected_customers"]["predicted"] == predicted.affected_count
     assert r["long_waits"]["actual"] == 1
+    assert r["service_level"]["actual"] == 0.0  # Nia's case, the one the customer opened, waits
     assert r["complaints"]["actual"] == 1 and r["dissatisfied"]["actual"] == 1
     assert r["dissatisfied"]["ratio"] == pytest.approx(1 / predicted.expected_dissatisfied.base)
     assert r["csat_affected"]["actual"] is None and r["csat_affected"]["ratio"] is None  # no answers

@@ -135,7 +135,7 @@ def test_json_round_trip_and_bad_input(desk) -> None:
 def test_query_count_does_not_grow_with_cases(desk, django_assert_max_num_queries) -> None:
     from .history import build_more_cases
 
-    with django_assert_max_num_queries(30) as small:
+    with django_assert_max_num_queries(26) as small:
         assess(spec(desk, desk.ann, desk.ben), now=NOW)
     build_more_cases(desk, 12)
     with django_assert_max_num_queries(len(small.captured_queries)):

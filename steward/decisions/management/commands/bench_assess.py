@@ -26,13 +26,15 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from steward.accounts.models import Role, Team, User
-from steward.cases.models import Case, Channel, Commitment, Direction, Kind, Message, Status
+from steward.accounts.models import Absence, Role, Team, User
+from steward.cases.models import Case, Channel, Commitment, CommitmentState, Direction, Kind, Message, Status
 from steward.costs.models import SectorRate
 from steward.costs.selectors import front_line_sector_id
 from steward.customers.models import Customer
 from steward.decisions.assessment import MITIGATIONS, AwayPeriod, ScenarioSpec, assess
 from steward.sectors.models import Distance, Sector
+from steward.surveys import questionnaire
+from steward.surveys.models import Survey, SurveyKind, SurveyResponse
 
 PREFIX = "bench-dec"
 CHANNEL_MIX = [Channel.EMAIL] * 5 + [Channel.PHONE] * 3 + [Channel.PORTAL, Channel.CHAT]
@@ -41,6 +43,15 @@ CHANNEL_MIX = [Channel.EMAIL] * 5 + [Channel.PHONE] * 3 + [Channel.PORTAL, Chann
 def next_monday(now: datetime) -> datetime:
     day = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     return day + timedelta(days=(7 - day.weekday()) or 7)
+
+
+def _advisers(team: Team, prefix: str, n: int, password: str) -> None:
+    User.objects.bulk_create(
+        User(
+            username=f"{prefix}-{i}", password=password, role=Role.ADVISER, team=team, first_name=f"Bench {i}"
+        )
+        for i in range(n)
+    )
 
 
 class Command(BaseCommand):
@@ -87,7 +98,8 @@ class Command(BaseCommand):
                 f"gaps {len(result.gaps_open)}/{len(result.ownership_gaps)}, "
                 f"commitments at risk {sum(c.at_risk for c in result.commitments_due)}, "
                 f"affected {result.affected_count}, E[D] {result.expected_dissatisfied.base:.1f}, "
-                f"E[C] {result.expected_cost.base:.0f}, worst SL {result.worst_service_level}"
+                f"E[C] {result.expected_cost.base:.0f}, worst SL {result.worst_service_level}; "
+                f"flags {', '.join(result.flags) or '-'}"
             )
 
     @transaction.atomic
@@ -111,16 +123,7 @@ class Command(BaseCommand):
         tag = f"{PREFIX}-{n_adv}x{n_open}"
         team = Team.objects.create(name=name)
         password = make_password(None)
-        User.objects.bulk_create(
-            User(
-                username=f"{tag}-adviser-{i}",
-                password=password,
-                role=Role.ADVISER,
-                team=team,
-                first_name=f"Bench {i}",
-            )
-            for i in range(n_adv)
-        )
+        _advisers(team, f"{tag}-adviser", n_adv, password)
         advisers = list(User.objects.filter(team=team).order_by("pk"))
         # Everyone is everyone's neighbour's backup: all away makes every backup away too.
         for i, u in enumerate(advisers):
@@ -128,16 +131,7 @@ class Command(BaseCommand):
         User.objects.bulk_update(advisers, ["backup"])
         # Colleagues of another team who can cover with full access (the backups mitigation).
         cover = Team.objects.create(name=f"{name} cover")
-        User.objects.bulk_create(
-            User(
-                username=f"{tag}-cover-{i}",
-                password=password,
-                role=Role.ADVISER,
-                team=cover,
-                first_name=f"Cover {i}",
-            )
-            for i in range(5)
-        )
+        _advisers(cover, f"{tag}-cover", 5, password)
         # A loaded rate for the front line, so the cost of staff time is priced (only when none is set).
         if front_line_sector_id() is None:
             front = Sector.objects.create(
@@ -236,8 +230,72 @@ class Command(BaseCommand):
             )
             for c in opened[: max(1, n_open // 4)]
         )
+        answered = self.history_outcomes(tag, history, advisers, rng, now)
         self.stdout.write(
-            f"built {name}: {len(all_cases)} cases ({n_open} open), {len(messages)} messages "
+            f"built {name}: {len(all_cases)} cases ({n_open} open), {len(messages)} messages, "
+            f"{answered} survey answers "
             f"in {time.perf_counter() - t0:.1f} s"
         )
         return team
+
+    def history_outcomes(
+        self, tag: str, history: list[Case], advisers: list[User], rng: random.Random, now: datetime
+    ) -> int:
+        """What p_type reads: a past absence per adviser, broken next steps on a tenth of the closed cases,
+        case-survey answers on 40 % of them (CSAT 1-5)."""
+        Absence.objects.bulk_create(
+            Absence(
+                user=u,
+                starts_at=now - timedelta(days=rng.randint(5, 50)),
+                ends_at=now - timedelta(days=4),
+                reason=f"{tag} past absence",
+            )
+            for u in advisers
+        )
+        Commitment.objects.bulk_create(
+            Commitment(
+                case=c,
+                description="Call back",
+                promised_by=c.owner,
+                due_at=c.created_at + timedelta(hours=4),
+                state=CommitmentState.BROKEN,
+                created_at=c.created_at,
+                resolved_at=c.created_at + timedelta(hours=5),
+            )
+            for c in history[::10]
+        )
+        version = questionnaire.current_version().number
+        sampled = [(c, c.closed_at) for c in history if c.closed_at is not None and rng.random() < 0.4]
+        surveys = Survey.objects.bulk_create(
+            (
+                Survey(
+                    kind=SurveyKind.CASE,
+                    case=c,
+                    customer_id=c.customer_id,
+                    language="en",
+                    questionnaire_version=version,
+                    token_hash=f"{tag}-{c.pk}",
+                    sent_at=closed,
+                    expires_at=closed + timedelta(days=30),
+                    responded_at=closed + timedelta(hours=2),
+                )
+                for c, closed in sampled
+            ),
+            batch_size=2000,
+        )
+        SurveyResponse.objects.bulk_create(
+            (
+                SurveyResponse(
+                    survey=sv,
+                    case=c,
+                    customer_id=c.customer_id,
+                    kind=SurveyKind.CASE,
+                    responded_at=closed + timedelta(hours=2),
+                    questionnaire_version=version,
+                    csat=rng.choice([1, 2, 3, 4, 4, 5, 5, 5]),
+                )
+                for sv, (c, closed) in zip(surveys, sampled, strict=True)
+            ),
+            batch_size=2000,
+        )
+        return len(surveys)
