@@ -129,6 +129,8 @@ def test_assessment_page_shows_the_figures_within_a_query_budget(
     mitigated = decision.scenarios.get(name="With backups and customers told")
     for query in (f"?scenario={mitigated.pk}", "?scenario=x", "?scenario=999999"):
         assert client.get(reverse("decisions:detail", args=[decision.pk]) + query).status_code == 200
+    for lang in ("th", "ru", "es"):
+        assert client.get(f"/{lang}/decisions/{decision.pk}/").status_code == 200
 
 
 def test_list_query_budget_does_not_grow(client, manager, assessed, django_assert_max_num_queries):
