@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "steward.surveys",
     "steward.bench",
     "steward.audit",  # security audit log (issue 10)
+    "steward.decisions",
 ]
 
 MIDDLEWARE = [
@@ -201,6 +202,32 @@ STEWARD_CONTACT_MINUTES = env_str("STEWARD_CONTACT_MINUTES", "reply:6,note:2,han
 # Sector whose loaded rate costs the contact time of people without a sector (its slug); empty: the
 # sector nearest to the customer (lowest distance, then name).
 STEWARD_FRONT_LINE_SECTOR = env_str("STEWARD_FRONT_LINE_SECTOR", "")
+
+# Decision impact assessment (steward.decisions, metrics.md §5). p_type = share of CSAT <= 3 on past cases
+# with an exposure; below MIN_SAMPLE answers the prior (a share 0..1) stands in and is flagged.
+STEWARD_DECISION_PRIOR_DISSATISFIED = {"owner_absent": 0.30, "missed_commitment": 0.45, "long_wait": 0.20}
+STEWARD_DECISION_MIN_SAMPLE = env_int("STEWARD_DECISION_MIN_SAMPLE", 30)
+STEWARD_DECISION_HISTORY_WEEKS = env_int("STEWARD_DECISION_HISTORY_WEEKS", 8)  # demand forecast history
+STEWARD_DECISION_TARGET_SECONDS = env_int("STEWARD_DECISION_TARGET_SECONDS", 20)  # SL target t (queues)
+# A past case "waited long" when its first reply took more business hours than this (p_long_wait history).
+STEWARD_DECISION_LONG_WAIT_HOURS = env_int("STEWARD_DECISION_LONG_WAIT_HOURS", 8)
+# Handling time (seconds) per channel when the data has too few timed contacts (flagged "aht_default").
+STEWARD_DECISION_DEFAULT_AHT_SECONDS = {
+    "phone": 360,
+    "walk_in": 600,
+    "chat": 480,
+    "email": 600,
+    "portal": 600,
+    "api": 600,
+}
+# Minutes lost on a contact about a case whose owner is away, and the share of such contacts repeated.
+STEWARD_DECISION_WASTED_MINUTES = env_int("STEWARD_DECISION_WASTED_MINUTES", 10)
+STEWARD_DECISION_REPEAT_SHARE = 0.5
+# How much a mitigation keeps of p for a next step at risk (1 = no effect).
+STEWARD_DECISION_MITIGATION_FACTORS = {"notify_in_advance": 0.5, "move_next_steps": 0.6}
+# Predicted against actual: complaints, survey answers and costs are read until this many days
+# after the window.
+STEWARD_DECISION_REVIEW_DAYS = env_int("STEWARD_DECISION_REVIEW_DAYS", 14)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -35,6 +35,7 @@ urlpatterns += i18n_patterns(
     path("analytics/", include("steward.analytics.urls")),
     path("costs/", include("steward.costs.urls")),
     path("audit/", include("steward.audit.urls")),
+    path("decisions/", include("steward.decisions.urls")),
     path("admin/", admin.site.urls),
 )
 

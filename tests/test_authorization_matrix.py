@@ -145,7 +145,30 @@ def _objects(p: Personas) -> dict:
         "review": review.pk,
         "action": action.pk,
         "adviser_user": p.adviser.pk,
+        **_decision_objects(p),
     }
+
+
+# ---- Decisions (issue 8): a draft decision with one scenario taking the adviser away for a day.
+def _decision_objects(p: Personas) -> dict:
+    from steward.decisions.services import DecisionData, away_add, decision_create
+
+    start = timezone.now() + timedelta(days=7)
+    decision = decision_create(
+        actor=p.manager,
+        data=DecisionData(
+            title="Course", kind="staff_absence", window_start=start, window_end=start + timedelta(days=1)
+        ),
+    )
+    scenario = decision.scenarios.get()
+    (period,) = away_add(
+        actor=p.manager,
+        scenario=scenario,
+        people=[p.adviser],
+        starts_at=start,
+        ends_at=start + timedelta(hours=8),
+    )
+    return {"decision": decision.pk, "scenario": scenario.pk, "away": period.pk}
 
 
 API_CASE_ROUTES = {
@@ -286,6 +309,36 @@ MATRIX: dict[str, list[Route]] = {
     ],
     "customers:personal_data_erase": [
         Route("post", "/en/customers/{customer}/personal-data/erase/", visible=MANAGERS)
+    ],
+    # Decisions (issue 8): managers write, executives read (a 403 on writing), a 404 for everyone else.
+    "decisions:list": [Route("get", "/en/decisions/", visible=READERS)],
+    "decisions:new": [
+        Route("get", "/en/decisions/new/", visible=READERS),
+        Route("post", "/en/decisions/new/", visible=READERS),
+    ],
+    "decisions:detail": [Route("get", "/en/decisions/{decision}/", visible=READERS)],
+    "decisions:edit": [
+        Route("get", "/en/decisions/{decision}/edit/", visible=READERS),
+        Route("post", "/en/decisions/{decision}/edit/", visible=READERS),
+    ],
+    **{
+        f"decisions:{name}": [Route("post", "/en/decisions/{decision}/" + path, visible=READERS)]
+        for name, path in (
+            ("assess", "assess/"),
+            ("approve", "approve/"),
+            ("carry_out", "carry-out/"),
+            ("in_effect", "in-effect/"),
+            ("review", "review/"),
+            ("scenario_new", "scenarios/"),
+            ("scenario_delete", "scenarios/{scenario}/delete/"),
+            ("away_add", "scenarios/{scenario}/away/"),
+            ("away_remove", "scenarios/{scenario}/away/{away}/delete/"),
+            ("backup", "scenarios/{scenario}/backup/"),
+        )
+    },
+    "decisions:scenario": [
+        Route("get", "/en/decisions/{decision}/scenarios/{scenario}/", visible=READERS),
+        Route("post", "/en/decisions/{decision}/scenarios/{scenario}/", visible=READERS),
     ],
 }
 # Route names as the resolver reports them, mapped to the matrix keys above.

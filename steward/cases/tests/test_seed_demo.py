@@ -40,6 +40,12 @@ def test_seed_records_a_current_absence_and_the_course_day_of_the_account_execut
     course = Absence.objects.filter(reason__icontains="course")
     assert course.count() == 6 and len({a.starts_at for a in course}) == 1
     assert all(a.starts_at > now and a.user.team and a.user.team.name == "Account executives" for a in course)
+    # Recorded by approving the decision in the register, with its scenarios assessed (issue 8).
+    from steward.decisions.models import AssessmentSnapshot, Decision
+
+    decision = Decision.objects.get()
+    assert decision.state == "approved" and decision.absences.count() == 6
+    assert AssessmentSnapshot.objects.filter(scenario__decision=decision).count() == 3
 
 
 def test_seed_builds_the_cases_asked_for_with_customers_in_four_languages(seeded):

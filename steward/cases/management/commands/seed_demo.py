@@ -29,6 +29,7 @@ from steward.costs.demo import seed_costs, seed_rates
 from steward.customers.demo import seed_economics
 from steward.customers.models import Customer
 from steward.customers.services import customer_create
+from steward.decisions.demo import seed_training_decision
 from steward.notifications.services import notifications_muted
 from steward.reviews import services as reviews
 from steward.reviews.models import RootCause
@@ -461,6 +462,10 @@ class Command(BaseCommand):
         with transaction.atomic():
             seed_costs(manager=demo.manager, now=now, rng=rng, horizon_days=HORIZON_DAYS)
             seed_economics(manager=demo.manager, now=now, horizon_days=HORIZON_DAYS)
+        # The decision register: the course assessed, its alternatives compared, approved (issue 8).
+        with transaction.atomic():
+            execs = [a for a in demo.advisers if a.pk in demo.executives]
+            seed_training_decision(manager=demo.manager, executives=execs, course=demo.course)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Seeded {len(customers)} customers and {created} cases. "
@@ -546,12 +551,12 @@ class Command(BaseCommand):
         # A holiday in two weeks.
         holiday = (now + timedelta(days=14)).replace(hour=0, minute=0)
         absent(advisers[0], holiday, holiday + timedelta(days=5), "Holiday")
-        # Next week's Tuesday: every account executive on the same product course (the training-day
-        # decision a later release assesses).
+        # Next week's Tuesday: every account executive on the same product course. The decision register
+        # records their absences when the decision is approved (seed_training_decision, at the end).
         days = (1 - now.weekday()) % 7 + 7
         course = (now + timedelta(days=days)).replace(hour=8, minute=0)
         for adviser in advisers[6:]:
-            absent(adviser, course, course + timedelta(hours=10), "Product course (all account executives)")
+            away.setdefault(adviser.pk, []).append((course, course + timedelta(hours=10)))
         kinds = {
             (sector, name): TaskKind.objects.create(sector=sectors[sector], name=name, target_minutes=target)
             for sector, pairs in TASK_KINDS.items()
