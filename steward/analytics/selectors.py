@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from fractions import Fraction
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Count, IntegerField, Max, Min, Q, QuerySet, Sum
+from django.db.models import Count, F, IntegerField, Max, Min, Q, QuerySet, Sum
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -29,7 +30,7 @@ from steward.cases.models import Case, CaseEvent
 from steward.core.business_calendar import business_minutes_between
 from steward.sectors.models import Distance, Sector
 
-from . import metrics
+from . import metrics, rollups
 from .metrics import (
     TASK_CANCELLED,
     TASK_COMPLETED,
@@ -41,6 +42,7 @@ from .metrics import (
     EventRow,
     TaskFacts,
 )
+from .models import CaseFlow, FlowStep, SectorTime, TaskFact
 
 # Rounding of seconds in every figure, so both engines' float arithmetic gives one answer.
 DIGITS = 3
@@ -84,6 +86,34 @@ def _cases_sql(selection: Selection) -> tuple[str, tuple[Any, ...]]:
     return sql, tuple(params)
 
 
+def uses_rollups(selection: Selection) -> bool:
+    """A period / kind / category selection reads the rollups (steward.analytics.models), maintained as
+    the events arrive; an explicit list of cases (a review, a test) reads its events directly."""
+    return selection.case_ids is None
+
+
+def rollup_filter(selection: Selection) -> Q:
+    """The rows of the selected cases in a rollup table (each row carries its case's `opened_at`)."""
+    q = Q()
+    if selection.kind:
+        q &= Q(case__kind=selection.kind)
+    if selection.category:
+        q &= Q(case__category_id=selection.category)
+    if selection.date_from:
+        q &= Q(opened_at__gte=_start_of(selection.date_from))
+    if selection.date_to:
+        q &= Q(opened_at__lt=_start_of(selection.date_to + timedelta(days=1)))
+    return q
+
+
+def _sql_of(qs: QuerySet[Any]) -> tuple[str, tuple[Any, ...]]:
+    try:
+        sql, params = qs.query.sql_with_params()
+    except EmptyResultSet:
+        return "SELECT NULL WHERE 1 = 0", ()
+    return sql, tuple(params)
+
+
 def _r(x: float | None) -> float | None:
     return None if x is None else round(float(x), DIGITS)
 
@@ -113,7 +143,27 @@ def sectors_by_id() -> dict[int, Sector]:
 
 
 def task_facts(selection: Selection) -> list[TaskFacts]:
-    """One row per sector task of the selected cases, folded from its events by one GROUP BY query."""
+    """One row per sector task of the selected cases: from the rollups (one query over the selection's
+    task rows), or for a list of cases folded from their events by one GROUP BY query."""
+    if uses_rollups(selection):
+        rows = (
+            TaskFact.objects.filter(rollup_filter(selection))
+            .order_by("created_at", "task")
+            .values_list(
+                "task",
+                "case_id",
+                "sector_id",
+                "created_at",
+                "target_minutes",
+                "due_at",
+                "taken_at",
+                "ended_at",
+                "end_kind",
+                "work_seconds",
+                "returns",
+            )
+        )
+        return [TaskFacts(*r) for r in rows.iterator(chunk_size=5000)]
     return _fold_tasks(CaseEvent.objects.filter(case__in=selected_cases(selection)))
 
 
@@ -158,35 +208,35 @@ def _fold_tasks(events: QuerySet[CaseEvent]) -> list[TaskFacts]:
         .filter(created__isnull=False)
         .order_by("created", "task_id")
     )
-    out = []
-    for r in rows:
-        ends = [
-            (at, k == TASK_COMPLETED, k)
-            for at, k in (
-                (r["completed"], TASK_COMPLETED),
-                (r["returned"], TASK_RETURNED),
-                (r["cancelled"], TASK_CANCELLED),
-            )
-            if at is not None
-        ]
-        # The latest end wins; on a tie in time a completion counts (as the PostgreSQL query does).
-        ended_at, _, end_kind = max(ends) if ends else (None, False, "")
-        out.append(
-            TaskFacts(
-                task=r["task_id"],
-                case=r["case_id_"],
-                sector=r["sector_"],
-                created_at=r["created"],
-                target_minutes=r["target"],
-                due_at=metrics.parse_instant(r["due"]) if r["due"] else None,
-                taken_at=r["taken"],
-                ended_at=ended_at,
-                end_kind=end_kind,
-                work_seconds=float((r["minutes"] or 0) * 60),
-                returns=r["returns"],
-            )
+    return [_task_from_aggregate(r) for r in rows]
+
+
+def _task_from_aggregate(r: Mapping[str, Any]) -> TaskFacts:
+    """A task from its aggregated events (the GROUP BY above, or rollups.fold_task_events)."""
+    ends = [
+        (at, k == TASK_COMPLETED, k)
+        for at, k in (
+            (r["completed"], TASK_COMPLETED),
+            (r["returned"], TASK_RETURNED),
+            (r["cancelled"], TASK_CANCELLED),
         )
-    return out
+        if at is not None
+    ]
+    # The latest end wins; on a tie in time a completion counts (as the PostgreSQL query does).
+    ended_at, _, end_kind = max(ends) if ends else (None, False, "")
+    return TaskFacts(
+        task=r["task_id"],
+        case=r["case_id_"],
+        sector=r["sector_"],
+        created_at=r["created"],
+        target_minutes=r["target"],
+        due_at=metrics.parse_instant(r["due"]) if r["due"] else None,
+        taken_at=r["taken"],
+        ended_at=ended_at,
+        end_kind=end_kind,
+        work_seconds=float((r["minutes"] or 0) * 60),
+        returns=r["returns"],
+    )
 
 
 _PG_TASK_PERCENTILES = """
@@ -291,6 +341,115 @@ def attributions(selection: Selection, *, now: datetime) -> list[metrics.Attribu
     return out
 
 
+@dataclass(frozen=True)
+class LeadTotals:
+    """The lead-time attribution of a selection, summed over its cases."""
+
+    cases: int
+    resolved_cases: int
+    lead: metrics.Summary  # lead time of the resolved cases (unrounded)
+    total_seconds: float  # Σ lead, open cases counted to `now`
+    front_line_seconds: float
+    customer_seconds: float
+    attributed: dict[int | None, float]  # sector -> seconds
+
+
+def lead_totals(selection: Selection, *, now: datetime) -> LeadTotals:
+    """From the rollups (4 queries, whatever the number of cases), or from the events of a case list."""
+    if not uses_rollups(selection):
+        atts = attributions(selection, now=now)
+        attributed: dict[int | None, float] = defaultdict(float)
+        for a in atts:
+            for s, v in a.sectors.items():
+                attributed[s] += float(v)
+        resolved = [float(a.lead) for a in atts if a.resolved]
+        return LeadTotals(
+            cases=len(atts),
+            resolved_cases=len(resolved),
+            lead=metrics.summarize(resolved),
+            total_seconds=float(sum((a.lead for a in atts), start=0)),
+            front_line_seconds=float(sum((a.front_line for a in atts), start=0)),
+            customer_seconds=float(sum((a.customer for a in atts), start=0)),
+            attributed=dict(attributed),
+        )
+    us = 1_000_000
+    flows = CaseFlow.objects.filter(rollup_filter(selection))
+    open_rows: Iterable[tuple[datetime, datetime, str]]
+    if connection.vendor == "postgresql":
+        # One aggregate with the percentiles of the resolved cases' lead times, then the open cases.
+        sql, params = _sql_of(flows.values("resolved", "lead_us", "front_us", "customer_us").order_by())
+        with connection.cursor() as cur:
+            r = "FILTER (WHERE resolved)"
+            cur.execute(
+                f"SELECT count(*), count(*) {r}, sum(lead_us), sum(front_us), sum(customer_us), "
+                f"sum(lead_us) {r}, max(lead_us) {r}, "
+                f"percentile_cont(0.5) WITHIN GROUP (ORDER BY lead_us::float8 / 1000000) {r}, "
+                f"percentile_cont(0.9) WITHIN GROUP (ORDER BY lead_us::float8 / 1000000) {r} "
+                f"FROM ({sql}) f",
+                params,
+            )
+            n, n_resolved, lead_us, front_us, customer_us, resolved_sum, resolved_max, median, p90 = (
+                cur.fetchone()
+            )
+        open_rows = (
+            flows.filter(resolved=False).values_list("start_at", "last_at", "tail").iterator(chunk_size=5000)
+        )
+    else:
+        # SQLite (tests, small installs): one read of the selection's rows, summed here.
+        rows = list(
+            flows.values_list("resolved", "lead_us", "front_us", "customer_us", "start_at", "last_at", "tail")
+        )
+        leads = [r[1] for r in rows if r[0]]
+        n, n_resolved = len(rows), len(leads)
+        lead_us = sum(r[1] for r in rows)
+        front_us = sum(r[2] for r in rows)
+        customer_us = sum(r[3] for r in rows)
+        resolved_sum, resolved_max = sum(leads), max(leads, default=None)
+        median = metrics.percentile([x / us for x in leads], 0.5)
+        p90 = metrics.percentile([x / us for x in leads], 0.9)
+        open_rows = [(r[4], r[5], r[6]) for r in rows if not r[0]]
+    n_resolved = int(n_resolved or 0)
+    lead_us, front_us, customer_us = int(lead_us or 0), int(front_us or 0), int(customer_us or 0)
+    sector_tails: dict[int | None, Fraction] = defaultdict(Fraction)
+    # Open cases: from their last event to `now` the time goes to whoever holds them then.
+    for start_at, last_at, tail in open_rows:
+        delta = max(now, start_at) - max(last_at, start_at)
+        t = max(0, delta.days * 86400 * us + delta.seconds * us + delta.microseconds)
+        lead_us += t
+        if tail == rollups.FRONT:
+            front_us += t
+        elif tail.startswith("s:"):
+            holders = rollups.tail_sectors(tail)
+            for s in holders:
+                sector_tails[s] += Fraction(t, us * len(holders))
+        else:
+            customer_us += t
+    attributed = {
+        s: float(v or 0.0)
+        for s, v in SectorTime.objects.filter(rollup_filter(selection))
+        .values_list("sector_id")
+        .annotate(v=Sum("seconds"))
+        .values_list("sector_id", "v")
+    }
+    for s, v in sector_tails.items():
+        attributed[s] = attributed.get(s, 0.0) + float(v)
+    return LeadTotals(
+        cases=int(n or 0),
+        resolved_cases=n_resolved,
+        lead=metrics.Summary(
+            n_resolved,
+            median,
+            p90,
+            float(Fraction(int(resolved_sum), us * n_resolved)) if n_resolved else None,
+            int(resolved_max) / us if n_resolved else None,
+        ),
+        total_seconds=float(Fraction(lead_us, us)),
+        front_line_seconds=float(Fraction(front_us, us)),
+        customer_seconds=float(Fraction(customer_us, us)),
+        attributed=attributed,
+    )
+
+
 def _utilisation(facts: list[metrics.TaskFacts], *, now: datetime) -> dict[int | None, metrics.Ratio]:
     """Per sector: work logged on the selected tasks over its members' business time in their window.
 
@@ -322,7 +481,9 @@ def sector_table(selection: Selection, *, now: datetime) -> SectorTable:
     """Per sector: tasks, on-time rate, queue / work / elapsed (median, p90), lateness, returns."""
     facts = task_facts(selection)
     stats = metrics.sector_stats(facts, now=now)
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and not uses_rollups(selection):
+        # On the rollups the Python interpolation (metrics.percentile, the same formula as
+        # percentile_cont) runs over the task rows already read: one query fewer.
         pct = _pg_task_percentiles(selection)
         for sector, st in list(stats.items()):
             p = pct.get(sector, {})
@@ -338,12 +499,9 @@ def sector_table(selection: Selection, *, now: datetime) -> SectorTable:
                 elapsed=with_pg(st.elapsed, "elapsed"),
                 lateness=with_pg(st.lateness, "lateness"),
             )
-    atts = attributions(selection, now=now)
-    total_lead = float(sum((a.lead for a in atts), start=0))
-    attributed: dict[int | None, float] = defaultdict(float)
-    for a in atts:
-        for s, v in a.sectors.items():
-            attributed[s] += float(v)
+    lead = lead_totals(selection, now=now)
+    total_lead = lead.total_seconds
+    attributed = lead.attributed
     neck = metrics.bottleneck(stats, total_lead_seconds=total_lead)
     sectors = sectors_by_id()
     rho = _utilisation(facts, now=now)
@@ -367,15 +525,14 @@ def sector_table(selection: Selection, *, now: datetime) -> SectorTable:
         for s, st in stats.items()
     ]
     rows.sort(key=lambda r: (r.sector.distance if r.sector else 99, r.sector.name if r.sector else ""))
-    resolved = [float(a.lead) for a in atts if a.resolved]
     return SectorTable(
         rows=rows,
         bottleneck=neck,
-        cases=len(atts),
-        resolved_cases=len(resolved),
-        lead=_rounded(metrics.summarize(resolved)),
-        front_line_seconds=round(float(sum((a.front_line for a in atts), start=0)), DIGITS),
-        customer_seconds=round(float(sum((a.customer for a in atts), start=0)), DIGITS),
+        cases=lead.cases,
+        resolved_cases=lead.resolved_cases,
+        lead=_rounded(lead.lead),
+        front_line_seconds=round(lead.front_line_seconds, DIGITS),
+        customer_seconds=round(lead.customer_seconds, DIGITS),
         total_lead_seconds=round(total_lead, DIGITS),
     )
 
@@ -406,6 +563,8 @@ GROUP BY prev_sector, sector_id ORDER BY prev_sector, sector_id
 
 def dfg_edges(selection: Selection) -> list[metrics.Edge]:
     """Sector-to-sector directly-follows edges with count and wait (median, p90, mean, max)."""
+    if uses_rollups(selection):
+        return _rollup_dfg_edges(selection)
     cases, params = _cases_sql(selection)
     steps = _DFG_STEPS.format(events=connection.ops.quote_name(CaseEvent._meta.db_table), cases=cases)
     with connection.cursor() as cur:
@@ -443,6 +602,8 @@ def handoff_summary(selection: Selection) -> metrics.HandoffSummary:
 
     Same answers as metrics.handoff_summary(sequences, round_trips_from=<front-line sectors>).
     """
+    if uses_rollups(selection):
+        return _rollup_handoff_summary(selection)
     cases, params = _cases_sql(selection)
     head = _RUNS.format(events=connection.ops.quote_name(CaseEvent._meta.db_table), cases=cases)
     # A → B → A is a ping-pong unless A is the front line (metrics.ping_pongs says why).
@@ -478,6 +639,60 @@ def handoff_summary(selection: Selection) -> metrics.HandoffSummary:
         cases_with_ping_pong=int(with_pp),
         ping_pong_rate=metrics.ratio(int(with_pp), int(n_cases), reason="no_cases"),
         handoffs_per_case=metrics.ratio(total, int(n_cases), reason="no_cases"),
+        pairs=pairs,
+    )
+
+
+def _rollup_dfg_edges(selection: Selection) -> list[metrics.Edge]:
+    """The edges from the rollup steps: one aggregate over the selection's steps."""
+    steps = FlowStep.objects.filter(rollup_filter(selection))
+    if connection.vendor == "postgresql":
+        sql, params = _sql_of(steps.values("source", "target", "wait").order_by())
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT source, target, count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY wait), "
+                "percentile_cont(0.9) WITHIN GROUP (ORDER BY wait), avg(wait), max(wait) "
+                f"FROM ({sql}) w GROUP BY source, target ORDER BY source, target",
+                params,
+            )
+            return [
+                metrics.Edge(a, b, n, metrics.Summary(n, _r(med), _r(p90), _r(mean), _r(mx)))
+                for a, b, n, med, p90, mean, mx in cur.fetchall()
+            ]
+    waits: dict[tuple[int, int], list[float]] = defaultdict(list)
+    for a, b, w in steps.order_by("id").values_list("source", "target", "wait"):
+        waits[(a, b)].append(w)
+    return [dataclasses.replace(e, wait=_rounded(e.wait)) for e in metrics.edges_from_waits(waits)]
+
+
+def _rollup_handoff_summary(selection: Selection) -> metrics.HandoffSummary:
+    """Handoffs and ping-pong from the rollup steps: three aggregates, whatever the number of cases."""
+    q = rollup_filter(selection)
+    steps = FlowStep.objects.filter(q)
+    behind = Sector.objects.filter(distance__gt=Distance.FRONT_LINE).values("pk")
+    pp = Q(before=F("target"), target__in=behind)
+    rows = sorted(
+        steps.values_list("source", "target")
+        .annotate(n=Count("pk"), n_pp=Count("pk", filter=pp))
+        .values_list("source", "target", "n", "n_pp")
+        .order_by()
+    )
+    n_cases = CaseFlow.objects.filter(q, has_sector=True).count()
+    with_pp = steps.filter(pp).values("case_id").distinct().count()
+    pp_by_pair = {(a_to, b_from): int(n_pp) for b_from, a_to, _n, n_pp in rows}
+    pairs = [
+        metrics.PairStats(
+            a, b, int(n), pp_by_pair.get((a, b), 0), metrics.ratio(pp_by_pair.get((a, b), 0), n)
+        )
+        for a, b, n, _pp in rows
+    ]
+    total = sum(int(n) for _a, _b, n, _pp in rows)
+    return metrics.HandoffSummary(
+        cases=n_cases,
+        handoffs=total,
+        cases_with_ping_pong=with_pp,
+        ping_pong_rate=metrics.ratio(with_pp, n_cases, reason="no_cases"),
+        handoffs_per_case=metrics.ratio(total, n_cases, reason="no_cases"),
         pairs=pairs,
     )
 
