@@ -271,8 +271,8 @@ SELECT sector,
   percentile_cont(0.5) WITHIN GROUP (ORDER BY queue), percentile_cont(0.9) WITHIN GROUP (ORDER BY queue),
   percentile_cont(0.5) WITHIN GROUP (ORDER BY work), percentile_cont(0.9) WITHIN GROUP (ORDER BY work),
   percentile_cont(0.5) WITHIN GROUP (ORDER BY elapsed), percentile_cont(0.9) WITHIN GROUP (ORDER BY elapsed),
-  percentile_cont(0.5) WITHIN GROUP (ORDER BY greatest(0, past_due)),
-  percentile_cont(0.9) WITHIN GROUP (ORDER BY greatest(0, past_due))
+  percentile_cont(0.5) WITHIN GROUP (ORDER BY CASE WHEN past_due IS NOT NULL THEN greatest(0, past_due) END),
+  percentile_cont(0.9) WITHIN GROUP (ORDER BY CASE WHEN past_due IS NOT NULL THEN greatest(0, past_due) END)
 FROM m GROUP BY sector
 """
 
@@ -374,26 +374,33 @@ def lead_totals(selection: Selection, *, now: datetime) -> LeadTotals:
         )
     us = 1_000_000
     flows = CaseFlow.objects.filter(rollup_filter(selection))
-    open_rows: Iterable[tuple[datetime, datetime, str]]
+    tails: list[tuple[str, int]]
     if connection.vendor == "postgresql":
-        # One aggregate with the percentiles of the resolved cases' lead times, then the open cases.
-        sql, params = _sql_of(flows.values("resolved", "lead_us", "front_us", "customer_us").order_by())
+        # One aggregate per holder after the last event: resolved cases have none (tail ""), so that
+        # group's percentiles are the resolved lead times'; an open case's time runs on to `now`.
+        cols = ("resolved", "lead_us", "front_us", "customer_us", "start_at", "last_at", "tail")
+        sql, params = _sql_of(flows.values(*cols).order_by())
         with connection.cursor() as cur:
             r = "FILTER (WHERE resolved)"
             cur.execute(
-                f"SELECT count(*), count(*) {r}, sum(lead_us), sum(front_us), sum(customer_us), "
+                f"SELECT tail, count(*), count(*) {r}, sum(lead_us), sum(front_us), sum(customer_us), "
                 f"sum(lead_us) {r}, max(lead_us) {r}, "
                 f"percentile_cont(0.5) WITHIN GROUP (ORDER BY lead_us::float8 / 1000000) {r}, "
-                f"percentile_cont(0.9) WITHIN GROUP (ORDER BY lead_us::float8 / 1000000) {r} "
-                f"FROM ({sql}) f",
-                params,
+                f"percentile_cont(0.9) WITHIN GROUP (ORDER BY lead_us::float8 / 1000000) {r}, "
+                "sum(greatest(0, extract(epoch FROM %s - greatest(last_at, start_at)) * 1000000)) "
+                "FILTER (WHERE NOT resolved) "
+                f"FROM ({sql}) f GROUP BY tail",
+                (now, *params),
             )
-            n, n_resolved, lead_us, front_us, customer_us, resolved_sum, resolved_max, median, p90 = (
-                cur.fetchone()
-            )
-        open_rows = (
-            flows.filter(resolved=False).values_list("start_at", "last_at", "tail").iterator(chunk_size=5000)
-        )
+            groups = cur.fetchall()
+        n = sum(g[1] for g in groups)
+        n_resolved = sum(g[2] for g in groups)
+        lead_us = sum(int(g[3] or 0) for g in groups)
+        front_us = sum(int(g[4] or 0) for g in groups)
+        customer_us = sum(int(g[5] or 0) for g in groups)
+        done = [g for g in groups if g[2]]
+        resolved_sum, resolved_max, median, p90 = done[0][6:10] if done else (0, None, None, None)
+        tails = [(g[0], int(g[10] or 0)) for g in groups if g[10] is not None]
     else:
         # SQLite (tests, small installs): one read of the selection's rows, summed here.
         rows = list(
@@ -407,14 +414,15 @@ def lead_totals(selection: Selection, *, now: datetime) -> LeadTotals:
         resolved_sum, resolved_max = sum(leads), max(leads, default=None)
         median = metrics.percentile([x / us for x in leads], 0.5)
         p90 = metrics.percentile([x / us for x in leads], 0.9)
-        open_rows = [(r[4], r[5], r[6]) for r in rows if not r[0]]
+        tails = []
+        for _resolved, _lead, _front, _cust, start_at, last_at, tail in (r for r in rows if not r[0]):
+            delta = max(now, start_at) - max(last_at, start_at)
+            tails.append((tail, max(0, delta.days * 86400 * us + delta.seconds * us + delta.microseconds)))
     n_resolved = int(n_resolved or 0)
     lead_us, front_us, customer_us = int(lead_us or 0), int(front_us or 0), int(customer_us or 0)
     sector_tails: dict[int | None, Fraction] = defaultdict(Fraction)
     # Open cases: from their last event to `now` the time goes to whoever holds them then.
-    for start_at, last_at, tail in open_rows:
-        delta = max(now, start_at) - max(last_at, start_at)
-        t = max(0, delta.days * 86400 * us + delta.seconds * us + delta.microseconds)
+    for tail, t in tails:
         lead_us += t
         if tail == rollups.FRONT:
             front_us += t
@@ -441,7 +449,7 @@ def lead_totals(selection: Selection, *, now: datetime) -> LeadTotals:
             median,
             p90,
             float(Fraction(int(resolved_sum), us * n_resolved)) if n_resolved else None,
-            int(resolved_max) / us if n_resolved else None,
+            int(resolved_max) / us if n_resolved and resolved_max is not None else None,
         ),
         total_seconds=float(Fraction(lead_us, us)),
         front_line_seconds=float(Fraction(front_us, us)),
@@ -456,7 +464,15 @@ def _utilisation(facts: list[metrics.TaskFacts], *, now: datetime) -> dict[int |
     One query (active members per sector). With a kind or category filter this is the selection's
     share of the sector's capacity, not the sector's whole load.
     """
-    window = metrics.activity_window(facts, now=now)
+    work: dict[int | None, float] = defaultdict(float)
+    for t in facts:
+        work[t.sector] += t.work_seconds
+    return _utilisation_of(work, metrics.activity_window(facts, now=now))
+
+
+def _utilisation_of(
+    work: dict[int | None, float], window: tuple[datetime, datetime] | None
+) -> dict[int | None, metrics.Ratio]:
     if window is None:
         return {}
     available = 60.0 * max(0, business_minutes_between(*window))
@@ -466,9 +482,6 @@ def _utilisation(facts: list[metrics.TaskFacts], *, now: datetime) -> dict[int |
         .annotate(n=Count("pk"))
         .values_list("sector_id", "n")
     )
-    work: dict[int | None, float] = defaultdict(float)
-    for t in facts:
-        work[t.sector] += t.work_seconds
     return {
         s: metrics.utilisation(
             work_seconds=w, staff=staff.get(s, 0) if s is not None else 0, available_seconds=available
@@ -477,10 +490,102 @@ def _utilisation(facts: list[metrics.TaskFacts], *, now: datetime) -> dict[int |
     }
 
 
+_PG_SECTOR_STATS = """
+SELECT sector_id, count(*), count(*) FILTER (WHERE completed), count(*) FILTER (WHERE ended_at IS NULL),
+  coalesce(sum(returns), 0), count(past_due), count(*) FILTER (WHERE past_due <= 0),
+  {queue}, {work}, {elapsed}, {lateness}, {target},
+  sum(waiting), percentile_cont(0.9) WITHIN GROUP (ORDER BY past_due),
+  sum(work_seconds), min(created_at), max(coalesce(ended_at, %s))
+FROM (
+  SELECT sector_id, returns, created_at, ended_at, work_seconds, completed,
+    extract(epoch FROM taken_at - created_at)::float8 AS queue,
+    CASE WHEN ended_at IS NOT NULL THEN work_seconds END AS work,
+    CASE WHEN completed THEN extract(epoch FROM ended_at - created_at)::float8 END AS elapsed,
+    CASE WHEN completed THEN extract(epoch FROM ended_at - due_at)::float8 END AS past_due,
+    CASE WHEN completed AND due_at IS NOT NULL
+      THEN greatest(0, extract(epoch FROM ended_at - due_at)::float8) END AS lateness,
+    target_minutes * 60.0::float8 AS target,
+    greatest(0, extract(epoch FROM coalesce(taken_at, ended_at, %s) - created_at)::float8) AS waiting
+  FROM (SELECT *, (end_kind = 'task_completed' AND ended_at IS NOT NULL) AS completed FROM ({tasks}) t0) t
+) x GROUP BY sector_id
+"""
+
+
+def _pg_summary_sql(col: str) -> str:
+    return (
+        f"count({col}), percentile_cont(0.5) WITHIN GROUP (ORDER BY {col}), "
+        f"percentile_cont(0.9) WITHIN GROUP (ORDER BY {col}), avg({col}), max({col})"
+    )
+
+
+def _rollup_sector_stats(
+    selection: Selection, *, now: datetime
+) -> tuple[dict[int | None, metrics.SectorStats], dict[int | None, float], tuple[datetime, datetime] | None]:
+    """PostgreSQL: metrics.sector_stats over the selection's task rollups in one GROUP BY, with the
+    work per sector and the activity window the utilisation needs."""
+    tasks = TaskFact.objects.filter(rollup_filter(selection)).values(
+        "sector_id",
+        "returns",
+        "created_at",
+        "ended_at",
+        "end_kind",
+        "work_seconds",
+        "taken_at",
+        "due_at",
+        "target_minutes",
+    )
+    sql, params = _sql_of(tasks.order_by())
+    names = ("queue", "work", "elapsed", "lateness", "target")
+    query = _PG_SECTOR_STATS.format(tasks=sql, **{n: _pg_summary_sql(n) for n in names})
+    with connection.cursor() as cur:
+        cur.execute(query, (now, now, *params))
+        rows = cur.fetchall()
+    stats: dict[int | None, metrics.SectorStats] = {}
+    work: dict[int | None, float] = {}
+    starts, ends = [], []
+    for r in rows:
+        sector, n, completed, n_open, returns, judged, on_time = r[:7]
+        summaries = []
+        for i in range(len(names)):
+            k, med, p90, mean, mx = r[7 + 5 * i : 12 + 5 * i]
+            summaries.append(
+                metrics.Summary(int(k), med, p90, float(mean), mx)
+                if k
+                else metrics.Summary(0, None, None, None, None)
+            )
+        waiting, p90_over, work_total, first, last = r[7 + 5 * len(names) :]
+        stats[sector] = metrics.SectorStats(
+            sector=sector,
+            tasks=int(n),
+            completed=int(completed),
+            open=int(n_open),
+            returns=int(returns),
+            on_time=metrics.ratio(int(on_time), int(judged), reason="no_completed_tasks"),
+            queue=summaries[0],
+            work=summaries[1],
+            elapsed=summaries[2],
+            lateness=summaries[3],
+            target=summaries[4],
+            waiting_total=float(waiting or 0.0),
+            p90_over_target=p90_over is not None and p90_over > 0,
+        )
+        work[sector] = float(work_total or 0.0)
+        starts.append(first)
+        ends.append(last)
+    window = (min(starts), max(min(starts), max(ends))) if starts else None
+    return stats, work, window
+
+
 def sector_table(selection: Selection, *, now: datetime) -> SectorTable:
     """Per sector: tasks, on-time rate, queue / work / elapsed (median, p90), lateness, returns."""
-    facts = task_facts(selection)
-    stats = metrics.sector_stats(facts, now=now)
+    rho: dict[int | None, metrics.Ratio]
+    if connection.vendor == "postgresql" and uses_rollups(selection):
+        stats, work, window = _rollup_sector_stats(selection, now=now)
+        rho = _utilisation_of(work, window)
+    else:
+        facts = task_facts(selection)
+        stats = metrics.sector_stats(facts, now=now)
+        rho = _utilisation(facts, now=now)
     if connection.vendor == "postgresql" and not uses_rollups(selection):
         # On the rollups the Python interpolation (metrics.percentile, the same formula as
         # percentile_cont) runs over the task rows already read: one query fewer.
@@ -499,12 +604,15 @@ def sector_table(selection: Selection, *, now: datetime) -> SectorTable:
                 elapsed=with_pg(st.elapsed, "elapsed"),
                 lateness=with_pg(st.lateness, "lateness"),
             )
+    # Σ waiting to the millisecond like every other figure, so summation order never shows.
+    stats = {
+        s: dataclasses.replace(st, waiting_total=round(st.waiting_total, DIGITS)) for s, st in stats.items()
+    }
     lead = lead_totals(selection, now=now)
     total_lead = lead.total_seconds
     attributed = lead.attributed
     neck = metrics.bottleneck(stats, total_lead_seconds=total_lead)
     sectors = sectors_by_id()
-    rho = _utilisation(facts, now=now)
     rows = [
         SectorRow(
             sector=sectors.get(s) if s is not None else None,
