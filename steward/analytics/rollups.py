@@ -21,12 +21,14 @@ from fractions import Fraction
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Count, IntegerField, Min, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 
-from steward.cases.models import Case, CaseEvent
+from steward.cases.models import Case, CaseEvent, Direction, Handoff, Message
 
 from . import metrics
 from .metrics import CLOSING_KINDS, CUSTOMER_PENDING, TASK_CREATED, TASK_ENDS, TASK_KINDS, EventRow
-from .models import CaseFlow, FlowStep, SectorTime, TaskFact
+from .models import CaseContacts, CaseFlow, FlowStep, SectorTime, TaskFact
 
 # The kinds the lead-time attribution reads (selectors.attributions reads the same).
 ATTRIBUTION_KINDS = frozenset(
@@ -228,10 +230,65 @@ def refresh_case(case: Case) -> None:
     FlowStep.objects.bulk_create(steps)
 
 
+# The kinds after which a case's contact counts (CaseContacts) may have changed.
+CONTACT_KINDS = frozenset(
+    {"opened", "message_in", "handoff", "reopened", "status", "follow_up_linked", *CLOSING_KINDS}
+)
+
+
+def _contacts_of(case_ids: Any) -> list[CaseContacts]:
+    """The contact counts of these cases (a list or a subquery of ids), in one query."""
+
+    def per_case(qs: Any) -> Coalesce:
+        sub = qs.order_by().values("case").annotate(c=Count("pk")).values("c")
+        return Coalesce(Subquery(sub, output_field=IntegerField()), Value(0))
+
+    inbound = Message.objects.filter(
+        case=OuterRef("pk"),
+        direction=Direction.INBOUND,
+        is_automatic=False,
+        created_at__lte=OuterRef("closed_at"),
+    )
+    first = (
+        Case.objects.filter(follow_up_of=OuterRef("pk"))
+        .order_by()
+        .values("follow_up_of")
+        .annotate(m=Min("created_at"))
+        .values("m")
+    )
+    rows = (
+        Case.objects.filter(pk__in=case_ids)
+        .annotate(
+            inb=per_case(inbound),
+            changes=per_case(Handoff.objects.filter(case=OuterRef("pk"))),
+            follow=Subquery(first),
+        )
+        .values_list("pk", "inb", "changes", "follow")
+    )
+    return [
+        CaseContacts(case_id=pk, inbound_before_close=i, owner_changes=c, first_follow_up_at=f)
+        for pk, i, c, f in rows
+    ]
+
+
+def refresh_contacts(case_ids: list[int]) -> None:
+    CaseContacts.objects.bulk_create(
+        _contacts_of(case_ids),
+        update_conflicts=True,
+        unique_fields=["case"],
+        update_fields=["inbound_before_close", "owner_changes", "first_follow_up_at"],
+    )
+
+
 def on_case_event(sender: Any, event: CaseEvent, **kwargs: Any) -> None:
     """Receiver of `case_event_recorded`: the event's case's rollups, in the event's transaction."""
+    if event.kind in CONTACT_KINDS:
+        ids = [event.case_id]
+        if event.kind == "follow_up_linked" and event.case.follow_up_of_id:
+            ids.append(event.case.follow_up_of_id)  # the earlier case "came back"
+        refresh_contacts(ids)
     if event.kind not in ATTRIBUTION_KINDS and event.sector_id is None:
-        return  # nothing the screens read changed (a customer message, a note without a sector, ...)
+        return  # nothing the analysis screens read changed (a customer message, a note, ...)
     refresh_case(event.case)
 
 
@@ -389,6 +446,24 @@ def _flow_of(
     return flow, [(case_id, opened_at, s, float(v)) for s, v in att.sectors.items()]
 
 
+def _rebuild_contacts(*, chunk: int, report: Callable[[str], None] | None) -> None:
+    began = _time.monotonic()
+    last = 0
+    done = 0
+    while True:
+        ids = list(Case.objects.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:chunk])
+        if not ids:
+            break
+        last = ids[-1]
+        with transaction.atomic():
+            CaseContacts.objects.bulk_create(
+                _contacts_of(Case.objects.filter(pk__gte=ids[0], pk__lte=last).values("pk")), batch_size=5000
+            )
+        done += len(ids)
+        if report:
+            report(f"  rollups: contacts of {done:,} cases ({_time.monotonic() - began:,.0f} s)")
+
+
 def rebuild_all(*, chunk: int = 2000, report: Callable[[str], None] | None = None) -> int:
     """Recompute every case's rollups from the event log, `chunk` cases per transaction. Idempotent.
 
@@ -398,16 +473,17 @@ def rebuild_all(*, chunk: int = 2000, report: Callable[[str], None] | None = Non
     began = _time.monotonic()
     outer = connection.in_atomic_block  # TRUNCATE cannot run with pending FK checks (a test, a caller)
     with transaction.atomic():
-        for model in (CaseFlow, SectorTime, TaskFact, FlowStep):
+        for model in (CaseFlow, SectorTime, TaskFact, FlowStep, CaseContacts):
             if connection.vendor == "postgresql" and not outer:
                 with connection.cursor() as cur:
                     cur.execute(f"TRUNCATE {connection.ops.quote_name(model._meta.db_table)}")
             else:
                 model.objects.all().delete()
+    _rebuild_contacts(chunk=max(chunk, 5000), report=report)
     if connection.vendor == "postgresql":
         done = _rebuild_pg(chunk=chunk, report=report)
         with connection.cursor() as cur:
-            for model in (CaseFlow, SectorTime, TaskFact, FlowStep):
+            for model in (CaseFlow, SectorTime, TaskFact, FlowStep, CaseContacts):
                 cur.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
         return done
     total = Case.objects.count()
