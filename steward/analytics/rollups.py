@@ -21,7 +21,7 @@ from fractions import Fraction
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, IntegerField, Min, OuterRef, Subquery, Value
+from django.db.models import Count, Exists, IntegerField, Min, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from steward.cases.models import Case, CaseEvent, Direction, Handoff, Message
@@ -232,12 +232,23 @@ def refresh_case(case: Case) -> None:
 
 # The kinds after which a case's contact counts (CaseContacts) may have changed.
 CONTACT_KINDS = frozenset(
-    {"opened", "message_in", "handoff", "reopened", "status", "follow_up_linked", *CLOSING_KINDS}
+    {
+        "opened",
+        "message_in",
+        "handoff",
+        "reopened",
+        "status",
+        "follow_up_linked",
+        "repeat_explanation",
+        "survey_answered",
+        *CLOSING_KINDS,
+    }
 )
 
 
 def _contacts_of(case_ids: Any) -> list[CaseContacts]:
     """The contact counts of these cases (a list or a subquery of ids), in one query."""
+    from steward.surveys.models import SurveyResponse
 
     def per_case(qs: Any) -> Coalesce:
         sub = qs.order_by().values("case").annotate(c=Count("pk")).values("c")
@@ -262,12 +273,20 @@ def _contacts_of(case_ids: Any) -> list[CaseContacts]:
             inb=per_case(inbound),
             changes=per_case(Handoff.objects.filter(case=OuterRef("pk"))),
             follow=Subquery(first),
+            flag=Exists(CaseEvent.objects.filter(case=OuterRef("pk"), kind="repeat_explanation")),
+            said=Exists(SurveyResponse.objects.filter(case=OuterRef("pk"), explained_more_than_once=True)),
         )
-        .values_list("pk", "inb", "changes", "follow")
+        .values_list("pk", "inb", "changes", "follow", "flag", "said")
     )
     return [
-        CaseContacts(case_id=pk, inbound_before_close=i, owner_changes=c, first_follow_up_at=f)
-        for pk, i, c, f in rows
+        CaseContacts(
+            case_id=pk,
+            inbound_before_close=i,
+            owner_changes=c,
+            first_follow_up_at=f,
+            repeat_flagged=flag or said,
+        )
+        for pk, i, c, f, flag, said in rows
     ]
 
 
@@ -276,7 +295,7 @@ def refresh_contacts(case_ids: list[int]) -> None:
         _contacts_of(case_ids),
         update_conflicts=True,
         unique_fields=["case"],
-        update_fields=["inbound_before_close", "owner_changes", "first_follow_up_at"],
+        update_fields=["inbound_before_close", "owner_changes", "first_follow_up_at", "repeat_flagged"],
     )
 
 
@@ -449,8 +468,10 @@ def _flow_of(
 
 
 _PG_CONTACTS = """
-INSERT INTO {contacts} (case_id, inbound_before_close, owner_changes, first_follow_up_at)
-SELECT c.id, coalesce(m.n, 0), coalesce(h.n, 0), f.first
+INSERT INTO {contacts} (case_id, inbound_before_close, owner_changes, first_follow_up_at, repeat_flagged)
+SELECT c.id, coalesce(m.n, 0), coalesce(h.n, 0), f.first,
+  EXISTS (SELECT 1 FROM {events} e WHERE e.case_id = c.id AND e.kind = 'repeat_explanation')
+  OR EXISTS (SELECT 1 FROM {responses} r WHERE r.case_id = c.id AND r.explained_more_than_once)
 FROM {cases} c
 LEFT JOIN (
   SELECT m.case_id, count(*) AS n FROM {messages} m JOIN {cases} c2 ON c2.id = m.case_id
@@ -468,6 +489,8 @@ def _rebuild_contacts(*, chunk: int, report: Callable[[str], None] | None) -> No
     began = _time.monotonic()
     if connection.vendor == "postgresql":
         # One set-based statement: the same counts `_contacts_of` takes per case.
+        from steward.surveys.models import SurveyResponse
+
         q = connection.ops.quote_name
         with connection.cursor() as cur:
             cur.execute(
@@ -476,6 +499,8 @@ def _rebuild_contacts(*, chunk: int, report: Callable[[str], None] | None) -> No
                     cases=q(Case._meta.db_table),
                     messages=q(Message._meta.db_table),
                     handoffs=q(Handoff._meta.db_table),
+                    events=q(CaseEvent._meta.db_table),
+                    responses=q(SurveyResponse._meta.db_table),
                 ),
                 (Direction.INBOUND,),
             )

@@ -60,7 +60,6 @@ from django.db.models import (
     Aggregate,
     Avg,
     Count,
-    Exists,
     F,
     FloatField,
     IntegerField,
@@ -81,13 +80,11 @@ from django.utils.translation import gettext_lazy as _
 from steward.cases import durations as case_durations
 from steward.cases.models import (
     Case,
-    CaseEvent,
     Channel,
     Closure,
     Commitment,
     CommitmentState,
     Direction,
-    EventKind,
     Handoff,
     Kind,
     Message,
@@ -288,12 +285,9 @@ def _came_back() -> Q:
 
 
 def _repeat_flagged() -> Q:
-    """A repeat-explanation event: the adviser's flag, or the customer's "yes" in the case survey."""
-    from steward.surveys.models import SurveyResponse
-
-    flag = CaseEvent.objects.filter(case=OuterRef("pk"), kind=EventKind.REPEAT_EXPLANATION)
-    said = SurveyResponse.objects.filter(case=OuterRef("pk"), explained_more_than_once=True)
-    return Q(Exists(flag)) | Q(Exists(said))
+    """A repeat-explanation event: the adviser's flag, or the customer's "yes" in the case survey
+    (kept per case in CaseContacts.repeat_flagged as the events arrive)."""
+    return Q(contacts_rollup__repeat_flagged=True)
 
 
 def _resolved_rows(now: datetime) -> QuerySet[Case]:

@@ -4,21 +4,6 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
-def fill_rollups(apps, schema_editor):
-    """Existing installs: fill the rollups from the event log. Large ones (more than 50,000 cases) are
-    left to `manage.py rebuild_rollups` (chunked, with progress), run once after migrating."""
-    Case = apps.get_model("cases", "Case")
-    n = Case.objects.count()
-    if n == 0:
-        return
-    if n > 50_000:
-        print(f"\n  {n:,} cases: run `manage.py rebuild_rollups` to fill the analysis rollups.")
-        return
-    from steward.analytics.rollups import rebuild_all
-
-    rebuild_all()
-
-
 class Migration(migrations.Migration):
 
     initial = True
@@ -116,5 +101,4 @@ class Migration(migrations.Migration):
                 'indexes': [models.Index(fields=['opened_at'], name='taskfact_opened')],
             },
         ),
-        migrations.RunPython(fill_rollups, migrations.RunPython.noop),
     ]

@@ -71,7 +71,7 @@ def test_known_answers_through_the_rollups(personas):
 
 
 def test_rebuild_all_gives_the_rows_the_events_maintained(log, personas, capsys):
-    from steward.cases.services import case_open
+    from steward.cases.services import case_flag_repeat_explanation, case_open
 
     # A follow-up of the resolved case A: A "came back" (CaseContacts.first_follow_up_at).
     case_open(
@@ -84,7 +84,9 @@ def test_rebuild_all_gives_the_rows_the_events_maintained(log, personas, capsys)
     )
     contacts = CaseContacts.objects.get(pk=log.a.case.pk)
     assert contacts.first_follow_up_at == log.now and contacts.owner_changes == 0
-    assert contacts.inbound_before_close >= 1
+    assert contacts.inbound_before_close >= 1 and not contacts.repeat_flagged
+    case_flag_repeat_explanation(actor=personas.adviser, case=log.b.case, at=log.now)
+    assert CaseContacts.objects.get(pk=log.b.case.pk).repeat_flagged
 
     def snapshot():
         def ordered(rows):
