@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time as _time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from fractions import Fraction
 from typing import Any
@@ -314,6 +314,17 @@ def on_case_event(sender: Any, event: CaseEvent, **kwargs: Any) -> None:
 # ------------------------------------------------------------------ rebuild
 
 
+def _case_chunks(chunk: int) -> Iterator[list[tuple[int, datetime]]]:
+    """(id, created_at) of every case, `chunk` at a time, in id order."""
+    last = 0
+    while True:
+        cases = list(Case.objects.filter(pk__gt=last).order_by("pk").values_list("pk", "created_at")[:chunk])
+        if not cases:
+            return
+        last = cases[-1][0]
+        yield cases
+
+
 _PG_TASKS = """
 INSERT INTO {taskfact} (case_id, opened_at, task, sector_id, created_at, target_minutes, due_at, taken_at,
                         ended_at, end_kind, work_seconds, returns)
@@ -396,11 +407,7 @@ def _rebuild_pg(*, chunk: int, report: Callable[[str], None] | None) -> int:
         "case_id, opened_at, start_at, last_at, resolved, lead_us, front_us, customer_us, tail, has_sector"
     )
     done = 0
-    last = 0
-    while True:
-        cases = list(Case.objects.filter(pk__gt=last).order_by("pk").values_list("pk", "created_at")[:chunk])
-        if not cases:
-            break
+    for cases in _case_chunks(chunk):
         lo, last = cases[0][0], cases[-1][0]
         by_case: dict[int, list[EventRow]] = defaultdict(list)
         with connection.cursor() as cur:
@@ -507,18 +514,12 @@ def _rebuild_contacts(*, chunk: int, report: Callable[[str], None] | None) -> No
             if report:
                 report(f"  rollups: contacts of {cur.rowcount:,} cases ({_time.monotonic() - began:,.0f} s)")
         return
-    last = 0
     done = 0
-    while True:
-        ids = list(Case.objects.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:chunk])
-        if not ids:
-            break
-        last = ids[-1]
+    for cases in _case_chunks(chunk):
+        ids = Case.objects.filter(pk__gte=cases[0][0], pk__lte=cases[-1][0]).values("pk")
         with transaction.atomic():
-            CaseContacts.objects.bulk_create(
-                _contacts_of(Case.objects.filter(pk__gte=ids[0], pk__lte=last).values("pk")), batch_size=5000
-            )
-        done += len(ids)
+            CaseContacts.objects.bulk_create(_contacts_of(ids), batch_size=5000)
+        done += len(cases)
         if report:
             report(f"  rollups: contacts of {done:,} cases ({_time.monotonic() - began:,.0f} s)")
 
@@ -547,12 +548,7 @@ def rebuild_all(*, chunk: int = 5000, report: Callable[[str], None] | None = Non
         return done
     total = Case.objects.count()
     done = 0
-    last = 0
-    while True:
-        cases = list(Case.objects.filter(pk__gt=last).order_by("pk").values_list("pk", "created_at")[:chunk])
-        if not cases:
-            break
-        last = cases[-1][0]
+    for cases in _case_chunks(chunk):
         by_case = _event_rows(pk for pk, _ in cases)
         flows: list[CaseFlow] = []
         times: list[SectorTime] = []
