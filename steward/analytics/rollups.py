@@ -217,17 +217,26 @@ def _event_rows(case_ids: Iterable[int]) -> dict[int, list[EventRow]]:
     return by_case
 
 
-def refresh_case(case: Case) -> None:
-    """Recompute one case's rollup rows from its events (call inside the writing transaction)."""
+def refresh_case(case: Case, event: CaseEvent | None = None) -> None:
+    """Recompute one case's rollup rows from its events (call inside the writing transaction).
+
+    With the `event` that triggered it, only the tables that event can change are rewritten: task rows
+    change with task events only, steps with events that have a sector only.
+    """
     events = _event_rows([case.pk]).get(case.pk, [])
     flow, times, tasks, steps = case_rows(case.pk, case.created_at, events)
-    for model in (CaseFlow, SectorTime, TaskFact, FlowStep):
+    tables: list[tuple[type[Any], list[Any]]] = [(SectorTime, times)]
+    if event is None or event.kind in TASK_KINDS:
+        tables.append((TaskFact, tasks))
+    if event is None or event.sector_id is not None:
+        tables.append((FlowStep, steps))
+    CaseFlow.objects.filter(case_id=case.pk).delete()
+    for model, _rows in tables:
         model.objects.filter(case_id=case.pk).delete()
     if flow is not None:
         flow.save(force_insert=True)
-    SectorTime.objects.bulk_create(times)
-    TaskFact.objects.bulk_create(tasks)
-    FlowStep.objects.bulk_create(steps)
+    for model, rows in tables:
+        model.objects.bulk_create(rows)
 
 
 # The kinds after which a case's contact counts (CaseContacts) may have changed.
@@ -308,7 +317,7 @@ def on_case_event(sender: Any, event: CaseEvent, **kwargs: Any) -> None:
         refresh_contacts(ids)
     if event.kind not in ATTRIBUTION_KINDS and event.sector_id is None:
         return  # nothing the analysis screens read changed (a customer message, a note, ...)
-    refresh_case(event.case)
+    refresh_case(event.case, event)
 
 
 # ------------------------------------------------------------------ rebuild
