@@ -132,7 +132,8 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(env_str("STEWARD_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    # Manifest + compression, without following the vendored files' missing source maps.
+    "staticfiles": {"BACKEND": "steward.core.staticstorage.StaticStorage"},
 }
 
 # Uploads: 10 MB a file (validated in steward.cases.attachments), 25 MB a request.
