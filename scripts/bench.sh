@@ -104,8 +104,17 @@ if [ -n "${BENCH_ONLY:-}" ]; then
   IFS=',' read -ra parts <<< "$BENCH_ONLY"
   for p in "${parts[@]}"; do ONLY_ARGS+=(--only "$p"); done
 fi
-echo "==> scenarios (wrk: $CONNECTIONS connections, ${DURATION} s, $REPEAT runs each)"
+if [ "${BENCH_MODE:-bench}" = soak ]; then
+  # scripts/soak.sh: a mixed load, minute by minute (issue 10).
+  echo "==> soak: ${SOAK_MINUTES:-5} min, ${SOAK_CONNECTIONS:-8} connections, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  "$PY" manage.py bench_soak --url "http://127.0.0.1:$PORT" --master-pid "$GUNICORN_PID" \
+    --minutes "${SOAK_MINUTES:-5}" --connections "${SOAK_CONNECTIONS:-8}"
+  echo
+  echo "Written: var/bench/soak.json"
+  exit 0
+fi
+echo "==> scenarios (wrk: $CONNECTIONS connections, ${DURATION} s, $REPEAT runs each), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 "$PY" manage.py bench_run --url "http://127.0.0.1:$PORT" --master-pid "$GUNICORN_PID" \
   --duration "$DURATION" --connections "$CONNECTIONS" --repeat "$REPEAT" "${ONLY_ARGS[@]}"
 echo
-echo "Written: var/bench/latest.json"
+echo "Written: var/bench/latest.json (load average now $(cut -d' ' -f1-3 /proc/loadavg))"

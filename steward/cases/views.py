@@ -247,12 +247,14 @@ def _render_case(
             form = ACTIONS[name].form(data)
             form.is_valid()
         action_forms[name.replace("-", "_")] = form
+    timeline, commitments = selectors.case_timeline_with_commitments(case)
+    open_steps = selectors.open_commitments_of(commitments)
     context = {
         "case": case,
         "ownership": selectors.case_ownership(case, user=user, now=now),
-        "next_step": selectors.case_next_step(case),
-        "open_steps": selectors.case_open_commitments(case),
-        "timeline": selectors.case_timeline(case),
+        "next_step": open_steps[0] if open_steps else None,
+        "open_steps": open_steps,
+        "timeline": timeline,
         "other_cases": selectors.case_other_cases(case, user=user),
         "forms": action_forms,
         "open_action": bound[0] if bound else "",
