@@ -54,7 +54,7 @@ class FastSelect(forms.Select):
 def use_fast_selects(form_classes: Iterable[type[forms.BaseForm]]) -> None:
     """Give the plain selects of these forms a FastSelect (same attributes, choices and HTML)."""
     for form_class in form_classes:
-        for field in form_class.base_fields.values():
+        for field in getattr(form_class, "base_fields", {}).values():
             if type(field.widget) is forms.Select:
                 widget = copy.copy(field.widget)
                 widget.__class__ = FastSelect
