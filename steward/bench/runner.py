@@ -159,6 +159,7 @@ def prepare(rng: random.Random) -> Fixtures:
         .values_list("pk", flat=True)
     )
     portal_cases = list(case_keys(own).values())
+    warm_up()
     last = Case.objects.aggregate(m=Max("created_at"))["m"].date()
     q_start_month = ((last.month - 1) // 3) * 3 + 1
     q_end = date(last.year, q_start_month, 1) - timedelta(days=1)
@@ -176,6 +177,20 @@ def prepare(rng: random.Random) -> Fixtures:
             "date_to": [q_end.isoformat()],
         },
     )
+
+
+def warm_up() -> None:
+    """Fill the shared cache the pages read (the complaint churn estimate's population figures), as a
+    running installation has it: the first complaint page would otherwise compute them inside a request."""
+    from django.utils import timezone
+
+    from steward.analytics.economics_selectors import case_expected_loss
+    from steward.cases.models import Case, Kind
+    from steward.core import timeutil
+
+    complaint = Case.objects.filter(kind=Kind.COMPLAINT).order_by("-pk").first()
+    if complaint is not None:
+        case_expected_loss(complaint, today=timezone.localdate(timeutil.now()))
 
 
 def _headers(s: Scenario, fx: Fixtures) -> dict[str, str]:

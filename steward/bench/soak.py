@@ -120,6 +120,8 @@ def soak(
     script = mix_script(fx)
     sampler = RssEverySecond(master_pid)
     sampler.start()
+    # Warm-up (not reported): every worker has its connections and compiled queries, as in a running site.
+    runner.run_wrk(script, base_url, duration=20, connections=connections, threads=threads)
     rows = []
     for minute in range(1, minutes + 1):
         started = time.monotonic()
