@@ -6,3 +6,11 @@ class AnalyticsConfig(AppConfig):
     name = "steward.analytics"
     label = "analytics"
     verbose_name = _("Analytics")
+
+    def ready(self) -> None:
+        from steward.cases.signals import case_event_recorded
+
+        from .rollups import on_case_event
+
+        # The analysis rollups follow every case event in its own transaction (rollups.py says why).
+        case_event_recorded.connect(on_case_event, dispatch_uid="analytics.rollups")

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from fractions import Fraction
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Count, IntegerField, Max, Min, Q, QuerySet, Sum
+from django.db.models import Count, F, IntegerField, Max, Min, Q, QuerySet, Sum
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -29,7 +30,7 @@ from steward.cases.models import Case, CaseEvent
 from steward.core.business_calendar import business_minutes_between
 from steward.sectors.models import Distance, Sector
 
-from . import metrics
+from . import metrics, rollups
 from .metrics import (
     TASK_CANCELLED,
     TASK_COMPLETED,
@@ -41,6 +42,7 @@ from .metrics import (
     EventRow,
     TaskFacts,
 )
+from .models import CaseFlow, FlowStep, SectorTime, TaskFact
 
 # Rounding of seconds in every figure, so both engines' float arithmetic gives one answer.
 DIGITS = 3
@@ -84,6 +86,34 @@ def _cases_sql(selection: Selection) -> tuple[str, tuple[Any, ...]]:
     return sql, tuple(params)
 
 
+def uses_rollups(selection: Selection) -> bool:
+    """A period / kind / category selection reads the rollups (steward.analytics.models), maintained as
+    the events arrive; an explicit list of cases (a review, a test) reads its events directly."""
+    return selection.case_ids is None
+
+
+def rollup_filter(selection: Selection) -> Q:
+    """The rows of the selected cases in a rollup table (each row carries its case's `opened_at`)."""
+    q = Q()
+    if selection.kind:
+        q &= Q(case__kind=selection.kind)
+    if selection.category:
+        q &= Q(case__category_id=selection.category)
+    if selection.date_from:
+        q &= Q(opened_at__gte=_start_of(selection.date_from))
+    if selection.date_to:
+        q &= Q(opened_at__lt=_start_of(selection.date_to + timedelta(days=1)))
+    return q
+
+
+def _sql_of(qs: QuerySet[Any]) -> tuple[str, tuple[Any, ...]]:
+    try:
+        sql, params = qs.query.sql_with_params()
+    except EmptyResultSet:
+        return "SELECT NULL WHERE 1 = 0", ()
+    return sql, tuple(params)
+
+
 def _r(x: float | None) -> float | None:
     return None if x is None else round(float(x), DIGITS)
 
@@ -113,7 +143,27 @@ def sectors_by_id() -> dict[int, Sector]:
 
 
 def task_facts(selection: Selection) -> list[TaskFacts]:
-    """One row per sector task of the selected cases, folded from its events by one GROUP BY query."""
+    """One row per sector task of the selected cases: from the rollups (one query over the selection's
+    task rows), or for a list of cases folded from their events by one GROUP BY query."""
+    if uses_rollups(selection):
+        rows = (
+            TaskFact.objects.filter(rollup_filter(selection))
+            .order_by("created_at", "task")
+            .values_list(
+                "task",
+                "case_id",
+                "sector_id",
+                "created_at",
+                "target_minutes",
+                "due_at",
+                "taken_at",
+                "ended_at",
+                "end_kind",
+                "work_seconds",
+                "returns",
+            )
+        )
+        return [TaskFacts(*r) for r in rows.iterator(chunk_size=5000)]
     return _fold_tasks(CaseEvent.objects.filter(case__in=selected_cases(selection)))
 
 
@@ -158,35 +208,35 @@ def _fold_tasks(events: QuerySet[CaseEvent]) -> list[TaskFacts]:
         .filter(created__isnull=False)
         .order_by("created", "task_id")
     )
-    out = []
-    for r in rows:
-        ends = [
-            (at, k == TASK_COMPLETED, k)
-            for at, k in (
-                (r["completed"], TASK_COMPLETED),
-                (r["returned"], TASK_RETURNED),
-                (r["cancelled"], TASK_CANCELLED),
-            )
-            if at is not None
-        ]
-        # The latest end wins; on a tie in time a completion counts (as the PostgreSQL query does).
-        ended_at, _, end_kind = max(ends) if ends else (None, False, "")
-        out.append(
-            TaskFacts(
-                task=r["task_id"],
-                case=r["case_id_"],
-                sector=r["sector_"],
-                created_at=r["created"],
-                target_minutes=r["target"],
-                due_at=metrics.parse_instant(r["due"]) if r["due"] else None,
-                taken_at=r["taken"],
-                ended_at=ended_at,
-                end_kind=end_kind,
-                work_seconds=float((r["minutes"] or 0) * 60),
-                returns=r["returns"],
-            )
+    return [_task_from_aggregate(r) for r in rows]
+
+
+def _task_from_aggregate(r: Mapping[str, Any]) -> TaskFacts:
+    """A task from its aggregated events (the GROUP BY above, or rollups.fold_task_events)."""
+    ends = [
+        (at, k == TASK_COMPLETED, k)
+        for at, k in (
+            (r["completed"], TASK_COMPLETED),
+            (r["returned"], TASK_RETURNED),
+            (r["cancelled"], TASK_CANCELLED),
         )
-    return out
+        if at is not None
+    ]
+    # The latest end wins; on a tie in time a completion counts (as the PostgreSQL query does).
+    ended_at, _, end_kind = max(ends) if ends else (None, False, "")
+    return TaskFacts(
+        task=r["task_id"],
+        case=r["case_id_"],
+        sector=r["sector_"],
+        created_at=r["created"],
+        target_minutes=r["target"],
+        due_at=metrics.parse_instant(r["due"]) if r["due"] else None,
+        taken_at=r["taken"],
+        ended_at=ended_at,
+        end_kind=end_kind,
+        work_seconds=float((r["minutes"] or 0) * 60),
+        returns=r["returns"],
+    )
 
 
 _PG_TASK_PERCENTILES = """
@@ -221,8 +271,8 @@ SELECT sector,
   percentile_cont(0.5) WITHIN GROUP (ORDER BY queue), percentile_cont(0.9) WITHIN GROUP (ORDER BY queue),
   percentile_cont(0.5) WITHIN GROUP (ORDER BY work), percentile_cont(0.9) WITHIN GROUP (ORDER BY work),
   percentile_cont(0.5) WITHIN GROUP (ORDER BY elapsed), percentile_cont(0.9) WITHIN GROUP (ORDER BY elapsed),
-  percentile_cont(0.5) WITHIN GROUP (ORDER BY greatest(0, past_due)),
-  percentile_cont(0.9) WITHIN GROUP (ORDER BY greatest(0, past_due))
+  percentile_cont(0.5) WITHIN GROUP (ORDER BY CASE WHEN past_due IS NOT NULL THEN greatest(0, past_due) END),
+  percentile_cont(0.9) WITHIN GROUP (ORDER BY CASE WHEN past_due IS NOT NULL THEN greatest(0, past_due) END)
 FROM m GROUP BY sector
 """
 
@@ -291,13 +341,138 @@ def attributions(selection: Selection, *, now: datetime) -> list[metrics.Attribu
     return out
 
 
+@dataclass(frozen=True)
+class LeadTotals:
+    """The lead-time attribution of a selection, summed over its cases."""
+
+    cases: int
+    resolved_cases: int
+    lead: metrics.Summary  # lead time of the resolved cases (unrounded)
+    total_seconds: float  # Σ lead, open cases counted to `now`
+    front_line_seconds: float
+    customer_seconds: float
+    attributed: dict[int | None, float]  # sector -> seconds
+
+
+def lead_totals(selection: Selection, *, now: datetime) -> LeadTotals:
+    """From the rollups (4 queries, whatever the number of cases), or from the events of a case list."""
+    if not uses_rollups(selection):
+        atts = attributions(selection, now=now)
+        attributed: dict[int | None, float] = defaultdict(float)
+        for a in atts:
+            for s, v in a.sectors.items():
+                attributed[s] += float(v)
+        resolved = [float(a.lead) for a in atts if a.resolved]
+        return LeadTotals(
+            cases=len(atts),
+            resolved_cases=len(resolved),
+            lead=metrics.summarize(resolved),
+            total_seconds=float(sum((a.lead for a in atts), start=0)),
+            front_line_seconds=float(sum((a.front_line for a in atts), start=0)),
+            customer_seconds=float(sum((a.customer for a in atts), start=0)),
+            attributed=dict(attributed),
+        )
+    us = 1_000_000
+    flows = CaseFlow.objects.filter(rollup_filter(selection))
+    tails: list[tuple[str, int]]
+    if connection.vendor == "postgresql":
+        # One aggregate per holder after the last event: resolved cases have none (tail ""), so that
+        # group's percentiles are the resolved lead times'; an open case's time runs on to `now`.
+        cols = ("resolved", "lead_us", "front_us", "customer_us", "start_at", "last_at", "tail")
+        sql, params = _sql_of(flows.values(*cols).order_by())
+        with connection.cursor() as cur:
+            r = "FILTER (WHERE resolved)"
+            cur.execute(
+                f"SELECT tail, count(*), count(*) {r}, sum(lead_us), sum(front_us), sum(customer_us), "
+                f"sum(lead_us) {r}, max(lead_us) {r}, "
+                f"percentile_cont(0.5) WITHIN GROUP (ORDER BY lead_us::float8 / 1000000) {r}, "
+                f"percentile_cont(0.9) WITHIN GROUP (ORDER BY lead_us::float8 / 1000000) {r}, "
+                "sum(greatest(0, extract(epoch FROM %s - greatest(last_at, start_at)) * 1000000)) "
+                "FILTER (WHERE NOT resolved) "
+                f"FROM ({sql}) f GROUP BY tail",
+                (now, *params),
+            )
+            groups = cur.fetchall()
+        n = sum(g[1] for g in groups)
+        n_resolved = sum(g[2] for g in groups)
+        lead_us = sum(int(g[3] or 0) for g in groups)
+        front_us = sum(int(g[4] or 0) for g in groups)
+        customer_us = sum(int(g[5] or 0) for g in groups)
+        done = [g for g in groups if g[2]]
+        resolved_sum, resolved_max, median, p90 = done[0][6:10] if done else (0, None, None, None)
+        tails = [(g[0], int(g[10] or 0)) for g in groups if g[10] is not None]
+    else:
+        # SQLite (tests, small installs): one read of the selection's rows, summed here.
+        rows = list(
+            flows.values_list("resolved", "lead_us", "front_us", "customer_us", "start_at", "last_at", "tail")
+        )
+        leads = [r[1] for r in rows if r[0]]
+        n, n_resolved = len(rows), len(leads)
+        lead_us = sum(r[1] for r in rows)
+        front_us = sum(r[2] for r in rows)
+        customer_us = sum(r[3] for r in rows)
+        resolved_sum, resolved_max = sum(leads), max(leads, default=None)
+        median = metrics.percentile([x / us for x in leads], 0.5)
+        p90 = metrics.percentile([x / us for x in leads], 0.9)
+        tails = []
+        for _resolved, _lead, _front, _cust, start_at, last_at, tail in (r for r in rows if not r[0]):
+            delta = max(now, start_at) - max(last_at, start_at)
+            tails.append((tail, max(0, delta.days * 86400 * us + delta.seconds * us + delta.microseconds)))
+    n_resolved = int(n_resolved or 0)
+    lead_us, front_us, customer_us = int(lead_us or 0), int(front_us or 0), int(customer_us or 0)
+    sector_tails: dict[int | None, Fraction] = defaultdict(Fraction)
+    # Open cases: from their last event to `now` the time goes to whoever holds them then.
+    for tail, t in tails:
+        lead_us += t
+        if tail == rollups.FRONT:
+            front_us += t
+        elif tail.startswith("s:"):
+            holders = rollups.tail_sectors(tail)
+            for s in holders:
+                sector_tails[s] += Fraction(t, us * len(holders))
+        else:
+            customer_us += t
+    attributed = {
+        s: float(v or 0.0)
+        for s, v in SectorTime.objects.filter(rollup_filter(selection))
+        .values_list("sector_id")
+        .annotate(v=Sum("seconds"))
+        .values_list("sector_id", "v")
+    }
+    for s, v in sector_tails.items():
+        attributed[s] = attributed.get(s, 0.0) + float(v)
+    return LeadTotals(
+        cases=int(n or 0),
+        resolved_cases=n_resolved,
+        lead=metrics.Summary(
+            n_resolved,
+            median,
+            p90,
+            float(Fraction(int(resolved_sum), us * n_resolved)) if n_resolved else None,
+            int(resolved_max) / us if n_resolved and resolved_max is not None else None,
+        ),
+        total_seconds=float(Fraction(lead_us, us)),
+        front_line_seconds=float(Fraction(front_us, us)),
+        customer_seconds=float(Fraction(customer_us, us)),
+        attributed=attributed,
+    )
+
+
 def _utilisation(facts: list[metrics.TaskFacts], *, now: datetime) -> dict[int | None, metrics.Ratio]:
     """Per sector: work logged on the selected tasks over its members' business time in their window.
 
     One query (active members per sector). With a kind or category filter this is the selection's
     share of the sector's capacity, not the sector's whole load.
     """
-    window = metrics.activity_window(facts, now=now)
+    work: dict[int | None, float] = defaultdict(float)
+    for t in facts:
+        work[t.sector] += t.work_seconds
+    return _utilisation_of(work, metrics.activity_window(facts, now=now))
+
+
+def _utilisation_of(
+    work: dict[int | None, float], window: tuple[datetime, datetime] | None
+) -> dict[int | None, metrics.Ratio]:
     if window is None:
         return {}
     available = 60.0 * max(0, business_minutes_between(*window))
@@ -307,9 +482,6 @@ def _utilisation(facts: list[metrics.TaskFacts], *, now: datetime) -> dict[int |
         .annotate(n=Count("pk"))
         .values_list("sector_id", "n")
     )
-    work: dict[int | None, float] = defaultdict(float)
-    for t in facts:
-        work[t.sector] += t.work_seconds
     return {
         s: metrics.utilisation(
             work_seconds=w, staff=staff.get(s, 0) if s is not None else 0, available_seconds=available
@@ -318,11 +490,105 @@ def _utilisation(facts: list[metrics.TaskFacts], *, now: datetime) -> dict[int |
     }
 
 
+_PG_SECTOR_STATS = """
+SELECT sector_id, count(*), count(*) FILTER (WHERE completed), count(*) FILTER (WHERE ended_at IS NULL),
+  coalesce(sum(returns), 0), count(past_due), count(*) FILTER (WHERE past_due <= 0),
+  {queue}, {work}, {elapsed}, {lateness}, {target},
+  sum(waiting), percentile_cont(0.9) WITHIN GROUP (ORDER BY past_due),
+  sum(work_seconds), min(created_at), max(coalesce(ended_at, %s))
+FROM (
+  SELECT sector_id, returns, created_at, ended_at, work_seconds, completed,
+    extract(epoch FROM taken_at - created_at)::float8 AS queue,
+    CASE WHEN ended_at IS NOT NULL THEN work_seconds END AS work,
+    CASE WHEN completed THEN extract(epoch FROM ended_at - created_at)::float8 END AS elapsed,
+    CASE WHEN completed THEN extract(epoch FROM ended_at - due_at)::float8 END AS past_due,
+    CASE WHEN completed AND due_at IS NOT NULL
+      THEN greatest(0, extract(epoch FROM ended_at - due_at)::float8) END AS lateness,
+    target_minutes * 60.0::float8 AS target,
+    greatest(0, extract(epoch FROM coalesce(taken_at, ended_at, %s) - created_at)::float8) AS waiting
+  FROM (SELECT *, (end_kind = 'task_completed' AND ended_at IS NOT NULL) AS completed FROM ({tasks}) t0) t
+) x GROUP BY sector_id
+"""
+
+
+def _pg_summary_sql(col: str) -> str:
+    return (
+        f"count({col}), percentile_cont(0.5) WITHIN GROUP (ORDER BY {col}), "
+        f"percentile_cont(0.9) WITHIN GROUP (ORDER BY {col}), avg({col}), max({col})"
+    )
+
+
+def _rollup_sector_stats(
+    selection: Selection, *, now: datetime
+) -> tuple[dict[int | None, metrics.SectorStats], dict[int | None, float], tuple[datetime, datetime] | None]:
+    """PostgreSQL: metrics.sector_stats over the selection's task rollups in one GROUP BY, with the
+    work per sector and the activity window the utilisation needs."""
+    tasks = TaskFact.objects.filter(rollup_filter(selection)).values(
+        "sector_id",
+        "returns",
+        "created_at",
+        "ended_at",
+        "end_kind",
+        "work_seconds",
+        "taken_at",
+        "due_at",
+        "target_minutes",
+    )
+    sql, params = _sql_of(tasks.order_by())
+    names = ("queue", "work", "elapsed", "lateness", "target")
+    query = _PG_SECTOR_STATS.format(tasks=sql, **{n: _pg_summary_sql(n) for n in names})
+    with connection.cursor() as cur:
+        cur.execute(query, (now, now, *params))
+        rows = cur.fetchall()
+    stats: dict[int | None, metrics.SectorStats] = {}
+    work: dict[int | None, float] = {}
+    starts, ends = [], []
+    for r in rows:
+        sector, n, completed, n_open, returns, judged, on_time = r[:7]
+        summaries = []
+        for i in range(len(names)):
+            k, med, p90, mean, mx = r[7 + 5 * i : 12 + 5 * i]
+            summaries.append(
+                metrics.Summary(int(k), med, p90, float(mean), mx)
+                if k
+                else metrics.Summary(0, None, None, None, None)
+            )
+        waiting, p90_over, work_total, first, last = r[7 + 5 * len(names) :]
+        stats[sector] = metrics.SectorStats(
+            sector=sector,
+            tasks=int(n),
+            completed=int(completed),
+            open=int(n_open),
+            returns=int(returns),
+            on_time=metrics.ratio(int(on_time), int(judged), reason="no_completed_tasks"),
+            queue=summaries[0],
+            work=summaries[1],
+            elapsed=summaries[2],
+            lateness=summaries[3],
+            target=summaries[4],
+            waiting_total=float(waiting or 0.0),
+            p90_over_target=p90_over is not None and p90_over > 0,
+        )
+        work[sector] = float(work_total or 0.0)
+        starts.append(first)
+        ends.append(last)
+    window = (min(starts), max(min(starts), max(ends))) if starts else None
+    return stats, work, window
+
+
 def sector_table(selection: Selection, *, now: datetime) -> SectorTable:
     """Per sector: tasks, on-time rate, queue / work / elapsed (median, p90), lateness, returns."""
-    facts = task_facts(selection)
-    stats = metrics.sector_stats(facts, now=now)
-    if connection.vendor == "postgresql":
+    rho: dict[int | None, metrics.Ratio]
+    if connection.vendor == "postgresql" and uses_rollups(selection):
+        stats, work, window = _rollup_sector_stats(selection, now=now)
+        rho = _utilisation_of(work, window)
+    else:
+        facts = task_facts(selection)
+        stats = metrics.sector_stats(facts, now=now)
+        rho = _utilisation(facts, now=now)
+    if connection.vendor == "postgresql" and not uses_rollups(selection):
+        # On the rollups the Python interpolation (metrics.percentile, the same formula as
+        # percentile_cont) runs over the task rows already read: one query fewer.
         pct = _pg_task_percentiles(selection)
         for sector, st in list(stats.items()):
             p = pct.get(sector, {})
@@ -338,15 +604,15 @@ def sector_table(selection: Selection, *, now: datetime) -> SectorTable:
                 elapsed=with_pg(st.elapsed, "elapsed"),
                 lateness=with_pg(st.lateness, "lateness"),
             )
-    atts = attributions(selection, now=now)
-    total_lead = float(sum((a.lead for a in atts), start=0))
-    attributed: dict[int | None, float] = defaultdict(float)
-    for a in atts:
-        for s, v in a.sectors.items():
-            attributed[s] += float(v)
+    # Σ waiting to the millisecond like every other figure, so summation order never shows.
+    stats = {
+        s: dataclasses.replace(st, waiting_total=round(st.waiting_total, DIGITS)) for s, st in stats.items()
+    }
+    lead = lead_totals(selection, now=now)
+    total_lead = lead.total_seconds
+    attributed = lead.attributed
     neck = metrics.bottleneck(stats, total_lead_seconds=total_lead)
     sectors = sectors_by_id()
-    rho = _utilisation(facts, now=now)
     rows = [
         SectorRow(
             sector=sectors.get(s) if s is not None else None,
@@ -367,15 +633,14 @@ def sector_table(selection: Selection, *, now: datetime) -> SectorTable:
         for s, st in stats.items()
     ]
     rows.sort(key=lambda r: (r.sector.distance if r.sector else 99, r.sector.name if r.sector else ""))
-    resolved = [float(a.lead) for a in atts if a.resolved]
     return SectorTable(
         rows=rows,
         bottleneck=neck,
-        cases=len(atts),
-        resolved_cases=len(resolved),
-        lead=_rounded(metrics.summarize(resolved)),
-        front_line_seconds=round(float(sum((a.front_line for a in atts), start=0)), DIGITS),
-        customer_seconds=round(float(sum((a.customer for a in atts), start=0)), DIGITS),
+        cases=lead.cases,
+        resolved_cases=lead.resolved_cases,
+        lead=_rounded(lead.lead),
+        front_line_seconds=round(lead.front_line_seconds, DIGITS),
+        customer_seconds=round(lead.customer_seconds, DIGITS),
         total_lead_seconds=round(total_lead, DIGITS),
     )
 
@@ -406,6 +671,8 @@ GROUP BY prev_sector, sector_id ORDER BY prev_sector, sector_id
 
 def dfg_edges(selection: Selection) -> list[metrics.Edge]:
     """Sector-to-sector directly-follows edges with count and wait (median, p90, mean, max)."""
+    if uses_rollups(selection):
+        return _rollup_dfg_edges(selection)
     cases, params = _cases_sql(selection)
     steps = _DFG_STEPS.format(events=connection.ops.quote_name(CaseEvent._meta.db_table), cases=cases)
     with connection.cursor() as cur:
@@ -443,6 +710,8 @@ def handoff_summary(selection: Selection) -> metrics.HandoffSummary:
 
     Same answers as metrics.handoff_summary(sequences, round_trips_from=<front-line sectors>).
     """
+    if uses_rollups(selection):
+        return _rollup_handoff_summary(selection)
     cases, params = _cases_sql(selection)
     head = _RUNS.format(events=connection.ops.quote_name(CaseEvent._meta.db_table), cases=cases)
     # A → B → A is a ping-pong unless A is the front line (metrics.ping_pongs says why).
@@ -478,6 +747,60 @@ def handoff_summary(selection: Selection) -> metrics.HandoffSummary:
         cases_with_ping_pong=int(with_pp),
         ping_pong_rate=metrics.ratio(int(with_pp), int(n_cases), reason="no_cases"),
         handoffs_per_case=metrics.ratio(total, int(n_cases), reason="no_cases"),
+        pairs=pairs,
+    )
+
+
+def _rollup_dfg_edges(selection: Selection) -> list[metrics.Edge]:
+    """The edges from the rollup steps: one aggregate over the selection's steps."""
+    steps = FlowStep.objects.filter(rollup_filter(selection))
+    if connection.vendor == "postgresql":
+        sql, params = _sql_of(steps.values("source", "target", "wait").order_by())
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT source, target, count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY wait), "
+                "percentile_cont(0.9) WITHIN GROUP (ORDER BY wait), avg(wait), max(wait) "
+                f"FROM ({sql}) w GROUP BY source, target ORDER BY source, target",
+                params,
+            )
+            return [
+                metrics.Edge(a, b, n, metrics.Summary(n, _r(med), _r(p90), _r(mean), _r(mx)))
+                for a, b, n, med, p90, mean, mx in cur.fetchall()
+            ]
+    waits: dict[tuple[int, int], list[float]] = defaultdict(list)
+    for a, b, w in steps.order_by("id").values_list("source", "target", "wait"):
+        waits[(a, b)].append(w)
+    return [dataclasses.replace(e, wait=_rounded(e.wait)) for e in metrics.edges_from_waits(waits)]
+
+
+def _rollup_handoff_summary(selection: Selection) -> metrics.HandoffSummary:
+    """Handoffs and ping-pong from the rollup steps: three aggregates, whatever the number of cases."""
+    q = rollup_filter(selection)
+    steps = FlowStep.objects.filter(q)
+    behind = Sector.objects.filter(distance__gt=Distance.FRONT_LINE).values("pk")
+    pp = Q(before=F("target"), target__in=behind)
+    rows = sorted(
+        steps.values_list("source", "target")
+        .annotate(n=Count("pk"), n_pp=Count("pk", filter=pp))
+        .values_list("source", "target", "n", "n_pp")
+        .order_by()
+    )
+    n_cases = CaseFlow.objects.filter(q, has_sector=True).count()
+    with_pp = steps.filter(pp).values("case_id").distinct().count()
+    pp_by_pair = {(a_to, b_from): int(n_pp) for b_from, a_to, _n, n_pp in rows}
+    pairs = [
+        metrics.PairStats(
+            a, b, int(n), pp_by_pair.get((a, b), 0), metrics.ratio(pp_by_pair.get((a, b), 0), n)
+        )
+        for a, b, n, _pp in rows
+    ]
+    total = sum(int(n) for _a, _b, n, _pp in rows)
+    return metrics.HandoffSummary(
+        cases=n_cases,
+        handoffs=total,
+        cases_with_ping_pong=with_pp,
+        ping_pong_rate=metrics.ratio(with_pp, n_cases, reason="no_cases"),
+        handoffs_per_case=metrics.ratio(total, n_cases, reason="no_cases"),
         pairs=pairs,
     )
 

@@ -1,0 +1,444 @@
+"""Keeping the analysis rollups (models.py) equal to the event log, and rebuilding them.
+
+Maintenance: `on_case_event`, a receiver of `steward.cases.signals.case_event_recorded`, recomputes
+the rows of the ONE case the event belongs to, in the transaction that appends the event. Chosen over
+an incremental job because the figures must stay exactly those of the event log at every moment (the
+tests and the cross-checks read right after a write), an event and its rollup commit or roll back
+together, and the cost is bounded: the case's own events (an index range read) and a handful of
+single-case writes, only for events the screens read (kinds of `ATTRIBUTION_KINDS`, or with a sector).
+
+Bulk paths that bypass the services (`generate_load_data`) call `rebuild_all()` afterwards; existing
+installs run `manage.py rebuild_rollups` once after migrating (the migration notes it).
+"""
+
+from __future__ import annotations
+
+import time as _time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from fractions import Fraction
+from typing import Any
+
+from django.db import connection, transaction
+
+from steward.cases.models import Case, CaseEvent
+
+from . import metrics
+from .metrics import CLOSING_KINDS, CUSTOMER_PENDING, TASK_CREATED, TASK_ENDS, TASK_KINDS, EventRow
+from .models import CaseFlow, FlowStep, SectorTime, TaskFact
+
+# The kinds the lead-time attribution reads (selectors.attributions reads the same).
+ATTRIBUTION_KINDS = frozenset(
+    {"opened", "status", "message_out", "solution_proposed", "reopened", *CLOSING_KINDS, *TASK_KINDS}
+)
+FRONT = "f"
+CUSTOMER = "c"
+_US = 1_000_000
+
+
+def _us(x: Fraction) -> int:
+    """Exact seconds (a Fraction) as microseconds; shares of 1/k are rounded to the microsecond."""
+    return round(x * _US)
+
+
+# ------------------------------------------------------------------ one case's facts (pure)
+
+
+def tail_holder(events: Sequence[EventRow]) -> str:
+    """Who holds the case after its last event: the sectors with open tasks, else customer or front line."""
+    status = ""
+    open_tasks: dict[int, int | None] = {}
+    for e in sorted(events, key=lambda e: e.order):
+        status = metrics.status_after(e, status)
+        tid = metrics._int(e.data.get("task")) if e.kind in TASK_KINDS else None
+        if tid is not None and e.kind == TASK_CREATED:
+            open_tasks[tid] = e.sector
+        elif tid is not None and e.kind in TASK_ENDS:
+            open_tasks.pop(tid, None)
+    holders = set(open_tasks.values())
+    if holders:
+        return "s:" + ",".join(sorted("-" if s is None else str(s) for s in holders))
+    if status in CUSTOMER_PENDING or status == "closed":
+        return CUSTOMER
+    return FRONT
+
+
+def tail_sectors(tail: str) -> list[int | None]:
+    if not tail.startswith("s:"):
+        return []
+    return [None if s == "-" else int(s) for s in tail[2:].split(",")]
+
+
+def fold_task_events(events: Iterable[EventRow]) -> list[dict[str, Any]]:
+    """The task events grouped by task as `selectors._fold_tasks`'s GROUP BY aggregates them."""
+    acc: dict[int, dict[str, Any]] = {}
+    for e in events:
+        if e.kind not in TASK_KINDS:
+            continue
+        tid = metrics._int(e.data.get("task"))
+        if tid is None:
+            continue
+        r = acc.setdefault(
+            tid,
+            {
+                "task_id": tid,
+                "case_id_": e.case,
+                "sector_": None,
+                "created": None,
+                "target": None,
+                "due": None,
+                "taken": None,
+                "completed": None,
+                "returned": None,
+                "cancelled": None,
+                "returns": 0,
+                "minutes": None,
+            },
+        )
+        r["case_id_"] = min(r["case_id_"], e.case)
+
+        def lo(key: str, value: Any, r: dict[str, Any] = r) -> None:
+            if value is not None and (r[key] is None or value < r[key]):
+                r[key] = value
+
+        def hi(key: str, value: Any, r: dict[str, Any] = r) -> None:
+            if value is not None and (r[key] is None or value > r[key]):
+                r[key] = value
+
+        if e.kind == TASK_CREATED:
+            lo("sector_", e.sector)
+            lo("created", e.at)
+            hi("target", metrics._int(e.data.get("target_minutes")))
+            due = e.data.get("due_at")
+            hi("due", None if due is None else str(due))
+        elif e.kind == metrics.TASK_TAKEN:
+            lo("taken", e.at)
+        elif e.kind == metrics.TASK_COMPLETED:
+            hi("completed", e.at)
+        elif e.kind == metrics.TASK_RETURNED:
+            hi("returned", e.at)
+            r["returns"] += 1
+        elif e.kind == metrics.TASK_CANCELLED:
+            hi("cancelled", e.at)
+        elif e.kind == metrics.TASK_WORK_LOGGED:
+            m = metrics._int(e.data.get("minutes"))
+            if m is not None:
+                r["minutes"] = (r["minutes"] or 0) + m
+    return sorted(
+        (r for r in acc.values() if r["created"] is not None), key=lambda r: (r["created"], r["task_id"])
+    )
+
+
+def steps_of(events: Iterable[EventRow]) -> list[tuple[int, int, int | None, float]]:
+    """(source, target, sector before source, wait seconds) for every change of sector, in log order."""
+    out: list[tuple[int, int, int | None, float]] = []
+    prev: EventRow | None = None
+    before: int | None = None
+    for e in sorted((e for e in events if e.sector is not None), key=lambda e: e.order):
+        if prev is not None and prev.sector != e.sector:
+            out.append((prev.sector, e.sector, before, metrics.seconds(e.at - prev.at)))  # type: ignore[arg-type]
+            before = prev.sector
+        prev = e
+    return out
+
+
+def case_rows(
+    case_id: int, opened_at: datetime, events: Sequence[EventRow]
+) -> tuple[CaseFlow | None, list[SectorTime], list[TaskFact], list[FlowStep]]:
+    """The rollup rows of one case from its whole event log (unsaved)."""
+    from .selectors import _task_from_aggregate
+
+    evs = sorted(events, key=lambda e: e.order)
+    attr_evs = [e for e in evs if e.kind in ATTRIBUTION_KINDS]
+    flow: CaseFlow | None = None
+    times: list[SectorTime] = []
+    if attr_evs:
+        last_at = attr_evs[-1].at
+        att = metrics.lead_time_attribution(attr_evs, now=last_at)
+        if att is not None:
+            start = next(e.at for e in attr_evs if e.kind == "opened")
+            flow = CaseFlow(
+                case_id=case_id,
+                opened_at=opened_at,
+                start_at=start,
+                last_at=last_at,
+                resolved=att.resolved,
+                lead_us=_us(att.lead),
+                front_us=_us(att.front_line),
+                customer_us=_us(att.customer),
+                tail="" if att.resolved else tail_holder(attr_evs),
+                has_sector=any(e.sector is not None for e in evs),
+            )
+            times = [
+                SectorTime(case_id=case_id, opened_at=opened_at, sector_id=s, seconds=float(v))
+                for s, v in att.sectors.items()
+            ]
+    tasks = []
+    for r in fold_task_events(evs):
+        t = _task_from_aggregate(r)
+        tasks.append(
+            TaskFact(
+                case_id=case_id,
+                opened_at=opened_at,
+                task=t.task,
+                sector_id=t.sector,
+                created_at=t.created_at,
+                target_minutes=t.target_minutes,
+                due_at=t.due_at,
+                taken_at=t.taken_at,
+                ended_at=t.ended_at,
+                end_kind=t.end_kind,
+                work_seconds=t.work_seconds,
+                returns=t.returns,
+            )
+        )
+    steps = [
+        FlowStep(case_id=case_id, opened_at=opened_at, source=a, target=b, before=p, wait=w)
+        for a, b, p, w in steps_of(evs)
+    ]
+    return flow, times, tasks, steps
+
+
+# ------------------------------------------------------------------ maintenance
+
+
+def _event_rows(case_ids: Iterable[int]) -> dict[int, list[EventRow]]:
+    by_case: dict[int, list[EventRow]] = defaultdict(list)
+    rows = (
+        CaseEvent.objects.filter(case_id__in=list(case_ids))
+        .order_by("case_id", "at", "id")
+        .values_list("case_id", "id", "at", "kind", "sector_id", "data")
+    )
+    for case_id, pk, at, kind, sector, data in rows:
+        by_case[case_id].append(EventRow(case_id, pk, at, kind, sector, data or {}))
+    return by_case
+
+
+def refresh_case(case: Case) -> None:
+    """Recompute one case's rollup rows from its events (call inside the writing transaction)."""
+    events = _event_rows([case.pk]).get(case.pk, [])
+    flow, times, tasks, steps = case_rows(case.pk, case.created_at, events)
+    for model in (CaseFlow, SectorTime, TaskFact, FlowStep):
+        model.objects.filter(case_id=case.pk).delete()
+    if flow is not None:
+        flow.save(force_insert=True)
+    SectorTime.objects.bulk_create(times)
+    TaskFact.objects.bulk_create(tasks)
+    FlowStep.objects.bulk_create(steps)
+
+
+def on_case_event(sender: Any, event: CaseEvent, **kwargs: Any) -> None:
+    """Receiver of `case_event_recorded`: the event's case's rollups, in the event's transaction."""
+    if event.kind not in ATTRIBUTION_KINDS and event.sector_id is None:
+        return  # nothing the screens read changed (a customer message, a note without a sector, ...)
+    refresh_case(event.case)
+
+
+# ------------------------------------------------------------------ rebuild
+
+
+_PG_TASKS = """
+INSERT INTO {taskfact} (case_id, opened_at, task, sector_id, created_at, target_minutes, due_at, taken_at,
+                        ended_at, end_kind, work_seconds, returns)
+SELECT t.case_id, c.created_at, t.task, t.sector, t.created, t.target, t.due::timestamptz, t.taken,
+  greatest(t.completed, t.returned, t.cancelled),
+  CASE WHEN t.completed IS NOT NULL
+            AND t.completed >= coalesce(greatest(t.returned, t.cancelled), t.completed) THEN 'task_completed'
+       WHEN t.returned IS NOT NULL AND t.returned >= coalesce(t.cancelled, t.returned) THEN 'task_returned'
+       WHEN t.cancelled IS NOT NULL THEN 'task_cancelled' ELSE '' END,
+  coalesce(t.minutes, 0) * 60.0, t.returns
+FROM (
+  SELECT (e.data ->> 'task')::int AS task, min(e.case_id) AS case_id,
+    min(e.sector_id) FILTER (WHERE e.kind = 'task_created') AS sector,
+    min(e.at) FILTER (WHERE e.kind = 'task_created') AS created,
+    max((e.data ->> 'target_minutes')::int) FILTER (WHERE e.kind = 'task_created') AS target,
+    max(e.data ->> 'due_at') FILTER (WHERE e.kind = 'task_created') AS due,
+    min(e.at) FILTER (WHERE e.kind = 'task_taken') AS taken,
+    max(e.at) FILTER (WHERE e.kind = 'task_completed') AS completed,
+    max(e.at) FILTER (WHERE e.kind = 'task_returned') AS returned,
+    max(e.at) FILTER (WHERE e.kind = 'task_cancelled') AS cancelled,
+    count(*) FILTER (WHERE e.kind = 'task_returned') AS returns,
+    sum((e.data ->> 'minutes')::int) FILTER (WHERE e.kind = 'task_work_logged') AS minutes
+  FROM {events} e
+  WHERE e.kind IN ({kinds}) AND (e.data ->> 'task') IS NOT NULL
+  GROUP BY 1
+) t JOIN {cases} c ON c.id = t.case_id
+WHERE t.created IS NOT NULL
+"""
+
+_PG_STEPS = """
+INSERT INTO {flowstep} (case_id, opened_at, source, target, before, wait)
+SELECT r.case_id, c.created_at, r.p1, r.sector_id, r.p2, extract(epoch FROM r.at - r.prev_at)::float8
+FROM (
+  SELECT case_id, sector_id, at, prev_at, LAG(sector_id, 1) OVER w AS p1, LAG(sector_id, 2) OVER w AS p2
+  FROM (
+    SELECT e.case_id, e.sector_id, e.at, e.id,
+           LAG(e.sector_id) OVER v AS prev, LAG(e.at) OVER v AS prev_at
+    FROM {events} e WHERE e.sector_id IS NOT NULL
+    WINDOW v AS (PARTITION BY e.case_id ORDER BY e.at, e.id)
+  ) s
+  WHERE prev IS NULL OR prev <> sector_id
+  WINDOW w AS (PARTITION BY case_id ORDER BY at, id)
+) r JOIN {cases} c ON c.id = r.case_id
+WHERE r.p1 IS NOT NULL
+"""
+
+
+def _rebuild_pg(*, chunk: int, report: Callable[[str], None] | None) -> int:
+    """PostgreSQL: tasks and steps in two set-based statements; the lead-time split (a sweep over each
+    case's log, metrics.lead_time_attribution) in Python over a light read, written with COPY."""
+    q = connection.ops.quote_name
+    tables = {
+        "taskfact": q(TaskFact._meta.db_table),
+        "flowstep": q(FlowStep._meta.db_table),
+        "events": q(CaseEvent._meta.db_table),
+        "cases": q(Case._meta.db_table),
+    }
+    began = _time.monotonic()
+
+    def say(line: str) -> None:
+        if report:
+            report(f"  rollups: {line} ({_time.monotonic() - began:,.0f} s)")
+
+    with connection.cursor() as cur:
+        kinds = ", ".join(["%s"] * len(TASK_KINDS))
+        cur.execute(_PG_TASKS.format(kinds=kinds, **tables), TASK_KINDS)
+        say(f"{cur.rowcount:,} sector tasks")
+        cur.execute(_PG_STEPS.format(**tables))
+        say(f"{cur.rowcount:,} sector-to-sector steps")
+    total = Case.objects.count()
+    kinds_list = sorted(ATTRIBUTION_KINDS)
+    read = (
+        f"SELECT e.case_id, e.id, e.at, e.kind, e.sector_id, e.data ->> 'to', e.data ->> 'task' "
+        f"FROM {tables['events']} e WHERE e.case_id >= %s AND e.case_id <= %s "
+        f"AND (e.kind = ANY(%s) OR e.sector_id IS NOT NULL) ORDER BY e.case_id, e.at, e.id"
+    )
+    flow_cols = (
+        "case_id, opened_at, start_at, last_at, resolved, lead_us, front_us, customer_us, tail, has_sector"
+    )
+    done = 0
+    last = 0
+    while True:
+        cases = list(Case.objects.filter(pk__gt=last).order_by("pk").values_list("pk", "created_at")[:chunk])
+        if not cases:
+            break
+        lo, last = cases[0][0], cases[-1][0]
+        by_case: dict[int, list[EventRow]] = defaultdict(list)
+        with connection.cursor() as cur:
+            cur.execute(read, (lo, last, kinds_list))
+            for case_id, pk, at, kind, sector, to, task in cur.fetchall():
+                data = {}
+                if to is not None:
+                    data["to"] = to
+                if task is not None:
+                    data["task"] = task
+                by_case[case_id].append(EventRow(case_id, pk, at, kind, sector, data))
+        flows: list[tuple[Any, ...]] = []
+        times: list[tuple[Any, ...]] = []
+        for pk, created in cases:
+            evs = by_case.get(pk)
+            if not evs:
+                continue
+            flow, sector_times = _flow_of(pk, created, evs)
+            if flow is not None:
+                flows.append(flow)
+                times += sector_times
+        with transaction.atomic(), connection.cursor() as cur:
+            raw = getattr(cur, "cursor", cur)
+            with raw.copy(f"COPY {q(CaseFlow._meta.db_table)} ({flow_cols}) FROM STDIN") as copy:
+                for row in flows:
+                    copy.write_row(row)
+            with raw.copy(
+                f"COPY {q(SectorTime._meta.db_table)} (case_id, opened_at, sector_id, seconds) FROM STDIN"
+            ) as copy:
+                for row in times:
+                    copy.write_row(row)
+        done += len(cases)
+        elapsed = _time.monotonic() - began
+        rate = done / elapsed if elapsed else 0.0
+        eta = (total - done) / rate if rate else 0.0
+        say(f"{done:,}/{total:,} cases · {rate:,.0f} cases/s · ETA {eta:,.0f} s")
+    return done
+
+
+def _flow_of(
+    case_id: int, opened_at: datetime, evs: Sequence[EventRow]
+) -> tuple[tuple[Any, ...] | None, list[tuple[Any, ...]]]:
+    """A case's CaseFlow and SectorTime rows as tuples (the same figures `case_rows` gives)."""
+    attr_evs = [e for e in evs if e.kind in ATTRIBUTION_KINDS]
+    if not attr_evs:
+        return None, []
+    last_at = attr_evs[-1].at
+    att = metrics.lead_time_attribution(attr_evs, now=last_at)
+    if att is None:
+        return None, []
+    start = next(e.at for e in attr_evs if e.kind == "opened")
+    flow = (
+        case_id,
+        opened_at,
+        start,
+        last_at,
+        att.resolved,
+        _us(att.lead),
+        _us(att.front_line),
+        _us(att.customer),
+        "" if att.resolved else tail_holder(attr_evs),
+        any(e.sector is not None for e in evs),
+    )
+    return flow, [(case_id, opened_at, s, float(v)) for s, v in att.sectors.items()]
+
+
+def rebuild_all(*, chunk: int = 2000, report: Callable[[str], None] | None = None) -> int:
+    """Recompute every case's rollups from the event log, `chunk` cases per transaction. Idempotent.
+
+    Returns the number of cases read. For a bulk load (generate_load_data) and existing installs
+    (`manage.py rebuild_rollups`). Memory stays bounded by one chunk.
+    """
+    began = _time.monotonic()
+    outer = connection.in_atomic_block  # TRUNCATE cannot run with pending FK checks (a test, a caller)
+    with transaction.atomic():
+        for model in (CaseFlow, SectorTime, TaskFact, FlowStep):
+            if connection.vendor == "postgresql" and not outer:
+                with connection.cursor() as cur:
+                    cur.execute(f"TRUNCATE {connection.ops.quote_name(model._meta.db_table)}")
+            else:
+                model.objects.all().delete()
+    if connection.vendor == "postgresql":
+        done = _rebuild_pg(chunk=chunk, report=report)
+        with connection.cursor() as cur:
+            for model in (CaseFlow, SectorTime, TaskFact, FlowStep):
+                cur.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+        return done
+    total = Case.objects.count()
+    done = 0
+    last = 0
+    while True:
+        cases = list(Case.objects.filter(pk__gt=last).order_by("pk").values_list("pk", "created_at")[:chunk])
+        if not cases:
+            break
+        last = cases[-1][0]
+        by_case = _event_rows(pk for pk, _ in cases)
+        flows: list[CaseFlow] = []
+        times: list[SectorTime] = []
+        tasks: list[TaskFact] = []
+        steps: list[FlowStep] = []
+        for pk, created in cases:
+            f, ti, ta, st = case_rows(pk, created, by_case.get(pk, []))
+            if f is not None:
+                flows.append(f)
+            times += ti
+            tasks += ta
+            steps += st
+        with transaction.atomic():
+            CaseFlow.objects.bulk_create(flows, batch_size=2000)
+            SectorTime.objects.bulk_create(times, batch_size=2000)
+            TaskFact.objects.bulk_create(tasks, batch_size=2000)
+            FlowStep.objects.bulk_create(steps, batch_size=2000)
+        done += len(cases)
+        if report:
+            elapsed = _time.monotonic() - began
+            rate = done / elapsed if elapsed else 0.0
+            eta = (total - done) / rate if rate else 0.0
+            report(f"  rollups: {done:,}/{total:,} cases · {rate:,.0f} cases/s · ETA {eta:,.0f} s")
+    return done
