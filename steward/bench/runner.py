@@ -235,16 +235,20 @@ def lua_script(s: Scenario, fx: Fixtures) -> str:
     lines.append("  if b == '' then b = nil end")
     lines.append("  return wrk.format(nil, p, nil, b)")
     lines.append("end")
-    lines.append(
-        "done = function(summary, latency, requests)\n"
-        "  local e = summary.errors\n"
-        '  io.write(string.format(\'BENCHJSON {"requests": %d, "duration_us": %d, "p50_us": %d, '
-        '"p95_us": %d, "p99_us": %d, "errors": %d, "non2xx3xx": %d}\\n\', summary.requests, '
-        "summary.duration, latency:percentile(50), latency:percentile(95), latency:percentile(99), "
-        "e.connect + e.read + e.write + e.timeout, e.status))\n"
-        "end"
-    )
+    lines.append(WRK_DONE)
     return "\n".join(lines) + "\n"
+
+
+# wrk's summary as one JSON line on stdout (read by run_wrk).
+WRK_DONE = (
+    "done = function(summary, latency, requests)\n"
+    "  local e = summary.errors\n"
+    '  io.write(string.format(\'BENCHJSON {"requests": %d, "duration_us": %d, "p50_us": %d, '
+    '"p95_us": %d, "p99_us": %d, "errors": %d, "non2xx3xx": %d}\\n\', summary.requests, '
+    "summary.duration, latency:percentile(50), latency:percentile(95), latency:percentile(99), "
+    "e.connect + e.read + e.write + e.timeout, e.status))\n"
+    "end"
+)
 
 
 # A report whose single request takes longer than this in-process is not run through wrk: its runs would

@@ -69,15 +69,7 @@ def mix_script(fx: runner.Fixtures) -> str:
         "  return wrk.format(m.method, p, m.headers, b)\n"
         "end"
     )
-    lines.append(
-        "done = function(summary, latency, requests)\n"
-        "  local e = summary.errors\n"
-        '  io.write(string.format(\'BENCHJSON {"requests": %d, "duration_us": %d, "p50_us": %d, '
-        '"p95_us": %d, "p99_us": %d, "errors": %d, "non2xx3xx": %d}\\n\', summary.requests, '
-        "summary.duration, latency:percentile(50), latency:percentile(95), latency:percentile(99), "
-        "e.connect + e.read + e.write + e.timeout, e.status))\n"
-        "end"
-    )
+    lines.append(runner.WRK_DONE)
     return "\n".join(lines) + "\n"
 
 
