@@ -4,7 +4,10 @@ from steward.bench import runner, soak
 
 
 def _fixtures() -> runner.Fixtures:
-    values = {k: ["1"] for k in ("case", "open_case", "customer", "portal_case", "date_from", "date_to")}
+    values = {
+        k: ["1"]
+        for k in ("case", "open_case", "customer", "portal_case", "writer_case", "date_from", "date_to")
+    }
     return runner.Fixtures(session="s", portal_session="p", token="t", values=values)
 
 
@@ -12,7 +15,7 @@ def test_the_soak_mix_names_benchmark_scenarios_and_mixes_all_three_kinds_of_use
     names = {s.name: s for s in runner.SCENARIOS}
     assert all(name in names for name, _weight in soak.MIX)
     auths = {names[name].auth for name, _weight in soak.MIX}
-    assert auths == {"session", "portal", "token"}  # agents, customers, API clients
+    assert auths == {"session", "portal", "portal_writer", "token"}  # agents, customers, API clients
     writes = sum(w for name, w in soak.MIX if names[name].method == "POST")
     assert 0 < writes < sum(w for _name, w in soak.MIX) / 2
 
