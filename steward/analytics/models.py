@@ -111,3 +111,26 @@ class FlowStep(models.Model):
 
     def __str__(self) -> str:
         return f"case {self.case_id}: {self.source} → {self.target}"
+
+
+class CaseContacts(models.Model):
+    """Per case, what the service dashboard's resolved-case figures (FCR, owner continuity, repeat
+    explanation) used to count with correlated subqueries for every closed case of the period:
+    inbound customer messages up to the close, owner changes (handoffs), the first follow-up case,
+    whether the customer had to explain again."""
+
+    case = models.OneToOneField(
+        Case, primary_key=True, on_delete=models.CASCADE, related_name="contacts_rollup"
+    )
+    inbound_before_close = models.IntegerField(default=0)
+    owner_changes = models.IntegerField(default=0)
+    first_follow_up_at = models.DateTimeField(null=True)
+    # A repeat-explanation event (the adviser's flag) or the customer's "yes" in the case survey.
+    repeat_flagged = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("case contacts rollup")
+        verbose_name_plural = _("case contacts rollups")
+
+    def __str__(self) -> str:
+        return f"case {self.case_id}"

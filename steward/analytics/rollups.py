@@ -15,18 +15,20 @@ from __future__ import annotations
 
 import time as _time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Count, Exists, IntegerField, Min, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 
-from steward.cases.models import Case, CaseEvent
+from steward.cases.models import Case, CaseEvent, Direction, Handoff, Message
 
 from . import metrics
 from .metrics import CLOSING_KINDS, CUSTOMER_PENDING, TASK_CREATED, TASK_ENDS, TASK_KINDS, EventRow
-from .models import CaseFlow, FlowStep, SectorTime, TaskFact
+from .models import CaseContacts, CaseFlow, FlowStep, SectorTime, TaskFact
 
 # The kinds the lead-time attribution reads (selectors.attributions reads the same).
 ATTRIBUTION_KINDS = frozenset(
@@ -215,27 +217,121 @@ def _event_rows(case_ids: Iterable[int]) -> dict[int, list[EventRow]]:
     return by_case
 
 
-def refresh_case(case: Case) -> None:
-    """Recompute one case's rollup rows from its events (call inside the writing transaction)."""
+def refresh_case(case: Case, event: CaseEvent | None = None) -> None:
+    """Recompute one case's rollup rows from its events (call inside the writing transaction).
+
+    With the `event` that triggered it, only the tables that event can change are rewritten: task rows
+    change with task events only, steps with events that have a sector only.
+    """
     events = _event_rows([case.pk]).get(case.pk, [])
     flow, times, tasks, steps = case_rows(case.pk, case.created_at, events)
-    for model in (CaseFlow, SectorTime, TaskFact, FlowStep):
+    tables: list[tuple[type[Any], list[Any]]] = [(SectorTime, times)]
+    if event is None or event.kind in TASK_KINDS:
+        tables.append((TaskFact, tasks))
+    if event is None or event.sector_id is not None:
+        tables.append((FlowStep, steps))
+    CaseFlow.objects.filter(case_id=case.pk).delete()
+    for model, _rows in tables:
         model.objects.filter(case_id=case.pk).delete()
     if flow is not None:
         flow.save(force_insert=True)
-    SectorTime.objects.bulk_create(times)
-    TaskFact.objects.bulk_create(tasks)
-    FlowStep.objects.bulk_create(steps)
+    for model, rows in tables:
+        model.objects.bulk_create(rows)
+
+
+# The kinds after which a case's contact counts (CaseContacts) may have changed.
+CONTACT_KINDS = frozenset(
+    {
+        "opened",
+        "message_in",
+        "handoff",
+        "reopened",
+        "status",
+        "follow_up_linked",
+        "repeat_explanation",
+        "survey_answered",
+        *CLOSING_KINDS,
+    }
+)
+
+
+def _contacts_of(case_ids: Any) -> list[CaseContacts]:
+    """The contact counts of these cases (a list or a subquery of ids), in one query."""
+    from steward.surveys.models import SurveyResponse
+
+    def per_case(qs: Any) -> Coalesce:
+        sub = qs.order_by().values("case").annotate(c=Count("pk")).values("c")
+        return Coalesce(Subquery(sub, output_field=IntegerField()), Value(0))
+
+    inbound = Message.objects.filter(
+        case=OuterRef("pk"),
+        direction=Direction.INBOUND,
+        is_automatic=False,
+        created_at__lte=OuterRef("closed_at"),
+    )
+    first = (
+        Case.objects.filter(follow_up_of=OuterRef("pk"))
+        .order_by()
+        .values("follow_up_of")
+        .annotate(m=Min("created_at"))
+        .values("m")
+    )
+    rows = (
+        Case.objects.filter(pk__in=case_ids)
+        .annotate(
+            inb=per_case(inbound),
+            changes=per_case(Handoff.objects.filter(case=OuterRef("pk"))),
+            follow=Subquery(first),
+            flag=Exists(CaseEvent.objects.filter(case=OuterRef("pk"), kind="repeat_explanation")),
+            said=Exists(SurveyResponse.objects.filter(case=OuterRef("pk"), explained_more_than_once=True)),
+        )
+        .values_list("pk", "inb", "changes", "follow", "flag", "said")
+    )
+    return [
+        CaseContacts(
+            case_id=pk,
+            inbound_before_close=i,
+            owner_changes=c,
+            first_follow_up_at=f,
+            repeat_flagged=flag or said,
+        )
+        for pk, i, c, f, flag, said in rows
+    ]
+
+
+def refresh_contacts(case_ids: list[int]) -> None:
+    CaseContacts.objects.bulk_create(
+        _contacts_of(case_ids),
+        update_conflicts=True,
+        unique_fields=["case"],
+        update_fields=["inbound_before_close", "owner_changes", "first_follow_up_at", "repeat_flagged"],
+    )
 
 
 def on_case_event(sender: Any, event: CaseEvent, **kwargs: Any) -> None:
     """Receiver of `case_event_recorded`: the event's case's rollups, in the event's transaction."""
+    if event.kind in CONTACT_KINDS:
+        ids = [event.case_id]
+        if event.kind == "follow_up_linked" and event.case.follow_up_of_id:
+            ids.append(event.case.follow_up_of_id)  # the earlier case "came back"
+        refresh_contacts(ids)
     if event.kind not in ATTRIBUTION_KINDS and event.sector_id is None:
-        return  # nothing the screens read changed (a customer message, a note without a sector, ...)
-    refresh_case(event.case)
+        return  # nothing the analysis screens read changed (a customer message, a note, ...)
+    refresh_case(event.case, event)
 
 
 # ------------------------------------------------------------------ rebuild
+
+
+def _case_chunks(chunk: int) -> Iterator[list[tuple[int, datetime]]]:
+    """(id, created_at) of every case, `chunk` at a time, in id order."""
+    last = 0
+    while True:
+        cases = list(Case.objects.filter(pk__gt=last).order_by("pk").values_list("pk", "created_at")[:chunk])
+        if not cases:
+            return
+        last = cases[-1][0]
+        yield cases
 
 
 _PG_TASKS = """
@@ -302,6 +398,8 @@ def _rebuild_pg(*, chunk: int, report: Callable[[str], None] | None) -> int:
             report(f"  rollups: {line} ({_time.monotonic() - began:,.0f} s)")
 
     with connection.cursor() as cur:
+        # A rebuild can be run again from the event log: no need to wait for each chunk's fsync.
+        cur.execute("SET synchronous_commit = off")
         kinds = ", ".join(["%s"] * len(TASK_KINDS))
         cur.execute(_PG_TASKS.format(kinds=kinds, **tables), TASK_KINDS)
         say(f"{cur.rowcount:,} sector tasks")
@@ -318,11 +416,7 @@ def _rebuild_pg(*, chunk: int, report: Callable[[str], None] | None) -> int:
         "case_id, opened_at, start_at, last_at, resolved, lead_us, front_us, customer_us, tail, has_sector"
     )
     done = 0
-    last = 0
-    while True:
-        cases = list(Case.objects.filter(pk__gt=last).order_by("pk").values_list("pk", "created_at")[:chunk])
-        if not cases:
-            break
+    for cases in _case_chunks(chunk):
         lo, last = cases[0][0], cases[-1][0]
         by_case: dict[int, list[EventRow]] = defaultdict(list)
         with connection.cursor() as cur:
@@ -389,7 +483,57 @@ def _flow_of(
     return flow, [(case_id, opened_at, s, float(v)) for s, v in att.sectors.items()]
 
 
-def rebuild_all(*, chunk: int = 2000, report: Callable[[str], None] | None = None) -> int:
+_PG_CONTACTS = """
+INSERT INTO {contacts} (case_id, inbound_before_close, owner_changes, first_follow_up_at, repeat_flagged)
+SELECT c.id, coalesce(m.n, 0), coalesce(h.n, 0), f.first,
+  EXISTS (SELECT 1 FROM {events} e WHERE e.case_id = c.id AND e.kind = 'repeat_explanation')
+  OR EXISTS (SELECT 1 FROM {responses} r WHERE r.case_id = c.id AND r.explained_more_than_once)
+FROM {cases} c
+LEFT JOIN (
+  SELECT m.case_id, count(*) AS n FROM {messages} m JOIN {cases} c2 ON c2.id = m.case_id
+  WHERE m.direction = %s AND NOT m.is_automatic AND m.created_at <= c2.closed_at GROUP BY m.case_id
+) m ON m.case_id = c.id
+LEFT JOIN (SELECT case_id, count(*) AS n FROM {handoffs} GROUP BY case_id) h ON h.case_id = c.id
+LEFT JOIN (
+  SELECT follow_up_of_id, min(created_at) AS first FROM {cases} WHERE follow_up_of_id IS NOT NULL
+  GROUP BY follow_up_of_id
+) f ON f.follow_up_of_id = c.id
+"""
+
+
+def _rebuild_contacts(*, chunk: int, report: Callable[[str], None] | None) -> None:
+    began = _time.monotonic()
+    if connection.vendor == "postgresql":
+        # One set-based statement: the same counts `_contacts_of` takes per case.
+        from steward.surveys.models import SurveyResponse
+
+        q = connection.ops.quote_name
+        with connection.cursor() as cur:
+            cur.execute(
+                _PG_CONTACTS.format(
+                    contacts=q(CaseContacts._meta.db_table),
+                    cases=q(Case._meta.db_table),
+                    messages=q(Message._meta.db_table),
+                    handoffs=q(Handoff._meta.db_table),
+                    events=q(CaseEvent._meta.db_table),
+                    responses=q(SurveyResponse._meta.db_table),
+                ),
+                (Direction.INBOUND,),
+            )
+            if report:
+                report(f"  rollups: contacts of {cur.rowcount:,} cases ({_time.monotonic() - began:,.0f} s)")
+        return
+    done = 0
+    for cases in _case_chunks(chunk):
+        ids = Case.objects.filter(pk__gte=cases[0][0], pk__lte=cases[-1][0]).values("pk")
+        with transaction.atomic():
+            CaseContacts.objects.bulk_create(_contacts_of(ids), batch_size=5000)
+        done += len(cases)
+        if report:
+            report(f"  rollups: contacts of {done:,} cases ({_time.monotonic() - began:,.0f} s)")
+
+
+def rebuild_all(*, chunk: int = 5000, report: Callable[[str], None] | None = None) -> int:
     """Recompute every case's rollups from the event log, `chunk` cases per transaction. Idempotent.
 
     Returns the number of cases read. For a bulk load (generate_load_data) and existing installs
@@ -398,26 +542,22 @@ def rebuild_all(*, chunk: int = 2000, report: Callable[[str], None] | None = Non
     began = _time.monotonic()
     outer = connection.in_atomic_block  # TRUNCATE cannot run with pending FK checks (a test, a caller)
     with transaction.atomic():
-        for model in (CaseFlow, SectorTime, TaskFact, FlowStep):
+        for model in (CaseFlow, SectorTime, TaskFact, FlowStep, CaseContacts):
             if connection.vendor == "postgresql" and not outer:
                 with connection.cursor() as cur:
                     cur.execute(f"TRUNCATE {connection.ops.quote_name(model._meta.db_table)}")
             else:
                 model.objects.all().delete()
+    _rebuild_contacts(chunk=max(chunk, 5000), report=report)
     if connection.vendor == "postgresql":
         done = _rebuild_pg(chunk=chunk, report=report)
         with connection.cursor() as cur:
-            for model in (CaseFlow, SectorTime, TaskFact, FlowStep):
+            for model in (CaseFlow, SectorTime, TaskFact, FlowStep, CaseContacts):
                 cur.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
         return done
     total = Case.objects.count()
     done = 0
-    last = 0
-    while True:
-        cases = list(Case.objects.filter(pk__gt=last).order_by("pk").values_list("pk", "created_at")[:chunk])
-        if not cases:
-            break
-        last = cases[-1][0]
+    for cases in _case_chunks(chunk):
         by_case = _event_rows(pk for pk, _ in cases)
         flows: list[CaseFlow] = []
         times: list[SectorTime] = []

@@ -60,7 +60,6 @@ from django.db.models import (
     Aggregate,
     Avg,
     Count,
-    Exists,
     F,
     FloatField,
     IntegerField,
@@ -81,13 +80,11 @@ from django.utils.translation import gettext_lazy as _
 from steward.cases import durations as case_durations
 from steward.cases.models import (
     Case,
-    CaseEvent,
     Channel,
     Closure,
     Commitment,
     CommitmentState,
     Direction,
-    EventKind,
     Handoff,
     Kind,
     Message,
@@ -268,36 +265,29 @@ def _count_per_case(qs: QuerySet[Any]) -> Coalesce:
     return Coalesce(Subquery(sub, output_field=IntegerField()), Value(0))
 
 
+# Owner changes, customer contacts up to the close and the first follow-up of every case are kept in
+# steward.analytics.models.CaseContacts as the events arrive (rollups.refresh_contacts): one join here
+# instead of correlated subqueries per closed case. A case without a row counts 0 / no follow-up.
+
+
 def _owner_changes() -> Coalesce:
-    return _count_per_case(Handoff.objects.filter(case=OuterRef("pk")))
+    return Coalesce(F("contacts_rollup__owner_changes"), Value(0))
 
 
 def _inbound_before_close() -> Coalesce:
     """Customer contacts (inbound messages, automatic ones excluded) up to the close."""
-    return _count_per_case(
-        Message.objects.filter(
-            case=OuterRef("pk"),
-            direction=Direction.INBOUND,
-            is_automatic=False,
-            created_at__lte=OuterRef("closed_at"),
-        )
-    )
+    return Coalesce(F("contacts_rollup__inbound_before_close"), Value(0))
 
 
-def _came_back() -> Exists:
+def _came_back() -> Q:
     """A follow-up case (same customer, same need) opened within the FCR window after the close."""
-    return Exists(
-        Case.objects.filter(follow_up_of=OuterRef("pk"), created_at__lte=OuterRef("closed_at") + fcr_window())
-    )
+    return Q(contacts_rollup__first_follow_up_at__lte=F("closed_at") + fcr_window())
 
 
 def _repeat_flagged() -> Q:
-    """A repeat-explanation event: the adviser's flag, or the customer's "yes" in the case survey."""
-    from steward.surveys.models import SurveyResponse
-
-    flag = CaseEvent.objects.filter(case=OuterRef("pk"), kind=EventKind.REPEAT_EXPLANATION)
-    said = SurveyResponse.objects.filter(case=OuterRef("pk"), explained_more_than_once=True)
-    return Q(Exists(flag)) | Q(Exists(said))
+    """A repeat-explanation event: the adviser's flag, or the customer's "yes" in the case survey
+    (kept per case in CaseContacts.repeat_flagged as the events arrive)."""
+    return Q(contacts_rollup__repeat_flagged=True)
 
 
 def _resolved_rows(now: datetime) -> QuerySet[Case]:
@@ -325,7 +315,7 @@ def _resolved_parts(now: datetime) -> dict[str, dict[str, Q]]:
     return {
         "fcr": {
             "n": ~pending,
-            "k": ~pending & Q(Exact(inbound, 1)) & Q(reopen_count=0) & ~Q(_came_back()),
+            "k": ~pending & Q(Exact(inbound, 1)) & Q(reopen_count=0) & ~_came_back(),
             "pending": pending,
         },
         "reopen": {"n": Q(), "k": Q(reopen_count__gte=1)},

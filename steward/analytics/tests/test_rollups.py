@@ -14,7 +14,7 @@ import pytest
 from django.core.management import call_command
 
 from steward.analytics import rollups, selectors
-from steward.analytics.models import CaseFlow, FlowStep, SectorTime, TaskFact
+from steward.analytics.models import CaseContacts, CaseFlow, FlowStep, SectorTime, TaskFact
 from steward.analytics.selectors import Selection
 from steward.analytics.tests.logs import T0, build_known_log, late_delivery_case, returned_task_case
 from steward.cases.models import Case
@@ -70,7 +70,24 @@ def test_known_answers_through_the_rollups(personas):
     assert rows["Logistics"].attributed_seconds == 275 * 60
 
 
-def test_rebuild_all_gives_the_rows_the_events_maintained(log, capsys):
+def test_rebuild_all_gives_the_rows_the_events_maintained(log, personas, capsys):
+    from steward.cases.services import case_flag_repeat_explanation, case_open
+
+    # A follow-up of the resolved case A: A "came back" (CaseContacts.first_follow_up_at).
+    case_open(
+        actor=personas.adviser,
+        customer=personas.customer,
+        subject="Still late",
+        description="Still late",
+        follow_up_of=log.a.case,
+        at=log.now,
+    )
+    contacts = CaseContacts.objects.get(pk=log.a.case.pk)
+    assert contacts.first_follow_up_at == log.now and contacts.owner_changes == 0
+    assert contacts.inbound_before_close >= 1 and not contacts.repeat_flagged
+    case_flag_repeat_explanation(actor=personas.adviser, case=log.b.case, at=log.now)
+    assert CaseContacts.objects.get(pk=log.b.case.pk).repeat_flagged
+
     def snapshot():
         def ordered(rows):
             return sorted(rows, key=repr)
@@ -88,6 +105,7 @@ def test_rebuild_all_gives_the_rows_the_events_maintained(log, capsys):
                 )
             ),
             ordered(FlowStep.objects.values_list("case_id", "source", "target", "before", "wait")),
+            ordered(CaseContacts.objects.values_list()),
         )
 
     live = snapshot()

@@ -14,7 +14,7 @@ class Command(BaseCommand):
     help = "Recompute the analysis rollups (sector report, process map) from the case event log."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--chunk", type=int, default=2000, help="Cases per transaction.")
+        parser.add_argument("--chunk", type=int, default=5000, help="Cases per transaction.")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         began = time.monotonic()
