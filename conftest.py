@@ -49,6 +49,16 @@ def _default_language():
     translation.deactivate()
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache (cached figures such as the case page's churn estimate and
+    throttle counters never leak from one test's data into another's)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 @pytest.fixture
 def personas(db) -> Personas:
     return build_personas()

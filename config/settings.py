@@ -144,7 +144,8 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(env_str("STEWARD_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    # Manifest + compression, without following the vendored files' missing source maps.
+    "staticfiles": {"BACKEND": "steward.core.staticstorage.StaticStorage"},
 }
 
 # Uploads: 10 MB a file (validated in steward.cases.attachments), 25 MB a request.
@@ -168,6 +169,9 @@ STEWARD_MAIL_DOMAIN = env_str("STEWARD_MAIL_DOMAIN", "")
 # Public address of this installation, for links in mail (magic links, confirm / not solved).
 STEWARD_BASE_URL = env_str("STEWARD_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 STEWARD_CASE_PAGE_SIZE = 25
+# Performance (issue 9): the case page's churn estimate reuses the population figures (12 complete months
+# of every customer: seconds at a million cases) for this many seconds; 0 recomputes them on every view.
+STEWARD_CASE_CHURN_CACHE_SECONDS = env_int("STEWARD_CASE_CHURN_CACHE_SECONDS", 3600)
 # Benchmark-only URLs (/bench/json/, /bench/insert/: the ceilings of scripts/bench.sh). Never in production.
 STEWARD_BENCH = env_bool("STEWARD_BENCH", False)
 # Customer portal: how long a sign-in link works, and how long confirm / not solved links in mail work.

@@ -72,11 +72,19 @@ with psycopg.connect(admin, autocommit=True) as conn:
 EOF
 
 export DATABASE_URL="$DB_URL"
+# A shared cache for both workers and this script, as in production (README "Scale-out"): Redis on
+# 127.0.0.1:6379, database 5 (BENCH_CACHE_URL to choose another; "none" for each process's memory).
+CACHE_URL="${BENCH_CACHE_URL:-redis://127.0.0.1:6379/5}"
+if [ "$CACHE_URL" != none ] && "$PY" -c 'import sys, redis; redis.Redis.from_url(sys.argv[1], socket_timeout=2).ping()' "$CACHE_URL" 2>/dev/null; then
+  export STEWARD_CACHE_URL="$CACHE_URL"
+  echo "==> cache: $CACHE_URL"
+fi
 export DJANGO_SETTINGS_MODULE=config.settings
 export STEWARD_BENCH=1 STEWARD_DEBUG=0 STEWARD_SECURE_COOKIES=0 STEWARD_LOG_LEVEL=WARNING
 export STEWARD_SECRET_KEY="${STEWARD_SECRET_KEY:-bench-only-secret-key-$(date +%s)}"
-# The benchmark measures Steward, not a mail server: outbound mail stays in memory.
-export STEWARD_EMAIL_BACKEND=django.core.mail.backends.locmem.EmailBackend
+# The benchmark measures Steward, not a mail server: outbound mail is built, then dropped (dummy backend:
+# the in-memory one would keep every mail and grow the workers through a soak run).
+export STEWARD_EMAIL_BACKEND=django.core.mail.backends.dummy.EmailBackend
 unset CELERY_BROKER_URL || true
 
 echo "==> database: ${DB_URL}"
@@ -104,8 +112,17 @@ if [ -n "${BENCH_ONLY:-}" ]; then
   IFS=',' read -ra parts <<< "$BENCH_ONLY"
   for p in "${parts[@]}"; do ONLY_ARGS+=(--only "$p"); done
 fi
-echo "==> scenarios (wrk: $CONNECTIONS connections, ${DURATION} s, $REPEAT runs each)"
+if [ "${BENCH_MODE:-bench}" = soak ]; then
+  # scripts/soak.sh: a mixed load, minute by minute (issue 10).
+  echo "==> soak: ${SOAK_MINUTES:-5} min, ${SOAK_CONNECTIONS:-8} connections, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  "$PY" manage.py bench_soak --url "http://127.0.0.1:$PORT" --master-pid "$GUNICORN_PID" \
+    --minutes "${SOAK_MINUTES:-5}" --connections "${SOAK_CONNECTIONS:-8}"
+  echo
+  echo "Written: var/bench/soak.json"
+  exit 0
+fi
+echo "==> scenarios (wrk: $CONNECTIONS connections, ${DURATION} s, $REPEAT runs each), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 "$PY" manage.py bench_run --url "http://127.0.0.1:$PORT" --master-pid "$GUNICORN_PID" \
   --duration "$DURATION" --connections "$CONNECTIONS" --repeat "$REPEAT" "${ONLY_ARGS[@]}"
 echo
-echo "Written: var/bench/latest.json"
+echo "Written: var/bench/latest.json (load average now $(cut -d' ' -f1-3 /proc/loadavg))"

@@ -25,6 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import (
     Count,
@@ -888,10 +889,23 @@ def case_expected_loss(case: Case, *, today: date) -> CaseEstimate:
     low = SurveyResponse.objects.filter(case=case, kind=SurveyKind.CASE, csat__lte=DISSATISFIED_CSAT_MAX)
     if case.kind != Kind.COMPLAINT and not low.exists():
         return CaseEstimate(False, ec.Amount(None, "not_dissatisfied", estimate=True), None, None, "", period)
-    figures = loyalty(period)
-    return CaseEstimate(
-        True, figures.expected_loss_per_dissatisfied, figures.uplift, figures.clv, figures.currency, period
-    )
+    loss, uplift, clv, currency = _case_panel_figures(period)
+    return CaseEstimate(True, loss, uplift, clv, currency, period)
+
+
+def _case_panel_figures(period: Period) -> tuple[ec.Amount, ec.ChurnUplift, ec.Clv, str]:
+    """The population figures behind every case's churn estimate (the last 12 complete months of every
+    customer: seconds at a million cases), computed once per period and kept in the cache for
+    STEWARD_CASE_CHURN_CACHE_SECONDS, so a complaint's case page does not recompute them (issue 9)."""
+    key = f"steward:case-churn:{period.start.isoformat()}:{period.end.isoformat()}"
+    seconds = settings.STEWARD_CASE_CHURN_CACHE_SECONDS
+    cached = cache.get(key) if seconds else None
+    if cached is None:
+        figures = loyalty(period)
+        cached = (figures.expected_loss_per_dissatisfied, figures.uplift, figures.clv, figures.currency)
+        if seconds:
+            cache.set(key, cached, seconds)
+    return cached
 
 
 # ------------------------------------------------------------------ sector scorecards (§2.1)

@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from steward.accounts.models import Role, User
+from steward.core.widgets import use_fast_selects
 from steward.customers.models import Customer
 from steward.sectors.models import Sector, TaskKind
 
@@ -177,3 +178,12 @@ class SectorTaskForm(forms.Form):
         min_value=1,
         help_text=_("Empty: the kind's target, or the sector's default."),
     )
+
+
+# Issue 9: selects of these forms (owners, sectors, statuses) render in Python, not option by option
+# through the template engine (same HTML).
+use_fast_selects(
+    value
+    for value in list(globals().values())
+    if isinstance(value, type) and issubclass(value, forms.BaseForm)
+)

@@ -130,6 +130,12 @@ _OBJ_KEYS: dict[str, str] = {
 
 def case_timeline(case: Case) -> list[TimelineEntry]:
     """The whole history as one ordered list: a fixed number of queries whatever its length."""
+    return case_timeline_with_commitments(case)[0]
+
+
+def case_timeline_with_commitments(case: Case) -> tuple[list[TimelineEntry], list[Commitment]]:
+    """The timeline, and every commitment of the case read for it (the case page takes its open steps
+    and next step from them instead of two more queries)."""
     events = list(case.events.select_related("actor", "sector").order_by("at", "id"))
     atts = list(Attachment.objects.filter(case=case))
     by_message: dict[int, list[Attachment]] = {}
@@ -147,6 +153,7 @@ def case_timeline(case: Case) -> list[TimelineEntry]:
         },
         "commitment": {c.pk: c for c in Commitment.objects.filter(case=case).select_related("promised_by")},
     }
+    commitments = list(objects["commitment"].values())
     entries = []
     for e in events:
         key = _OBJ_KEYS.get(e.kind)
@@ -157,7 +164,12 @@ def case_timeline(case: Case) -> list[TimelineEntry]:
         elif key == "note" and obj is not None:
             extra = by_note.get(obj.pk, [])
         entries.append(TimelineEntry(event=e, obj=obj, attachments=extra))
-    return entries
+    return entries, commitments
+
+
+def open_commitments_of(commitments: list[Commitment]) -> list[Commitment]:
+    """The open ones, soonest first: what `case_open_commitments` reads, from commitments already read."""
+    return sorted((c for c in commitments if c.state == CommitmentState.OPEN), key=lambda c: (c.due_at, c.pk))
 
 
 def case_next_step(case: Case) -> Commitment | None:

@@ -341,6 +341,20 @@ def case_open(
     if follow_up_of is None:
         follow_up_of = find_follow_up_origin(customer=customer, category=category, kind=kind, at=at)
 
+    # One INSERT for the case at its final version, one for the first message and one for all of its
+    # events (issue 9: the same rows and signals as recording them one by one, 5 fewer queries).
+    specs: list[tuple[str, User | None, dict[str, Any]]] = [
+        (
+            EventKind.OPENED,
+            actor,
+            {"owner": owner.pk, "channel": channel, "kind": kind, "priority": priority},
+        ),
+        (EventKind.MESSAGE_IN, None, {}),  # the message id is filled in below
+    ]
+    if follow_up_of is not None:
+        specs.append(
+            (EventKind.FOLLOW_UP_LINKED, actor, {"follow_up_of": follow_up_of.pk, "repeat_contact": True})
+        )
     case = Case.objects.create(
         customer=customer,
         subject=subject,
@@ -354,36 +368,39 @@ def case_open(
         opened_by=actor,
         created_at=at,
         updated_at=at,
-        version=0,
+        version=len(specs),
         follow_up_of=follow_up_of,
         is_repeat_contact=follow_up_of is not None,
     )
-    _record(
-        case,
-        kind=EventKind.OPENED,
-        actor=actor,
-        at=at,
-        data={"owner": owner.pk, "channel": channel, "kind": kind, "priority": priority},
-    )
-    _add_inbound(
-        case,
+    message = Message.objects.create(
+        case=case,
+        direction=Direction.INBOUND,
+        channel=channel,
         body=description,
         body_html=body_html,
-        channel=channel,
-        at=at,
-        actor=None,
+        is_automatic=False,
         external_id=external_id,
-        attachments=attachments,
-        uploader=actor,
+        created_at=at,
     )
-    if follow_up_of is not None:
-        _record(
-            case,
-            kind=EventKind.FOLLOW_UP_LINKED,
-            actor=actor,
-            at=at,
-            data={"follow_up_of": follow_up_of.pk, "repeat_contact": True},
-        )
+    specs[1][2].update({"message": message.pk, "automatic": False})
+    if attachments:
+        _store_attachments(case, attachments, actor=actor, at=at, message=message)
+    events = CaseEvent.objects.bulk_create(
+        [
+            CaseEvent(
+                case=case,
+                kind=event_kind,
+                at=at,
+                actor=event_actor,
+                sector_id=getattr(event_actor, "sector_id", None),
+                version=version,
+                data=data,
+            )
+            for version, (event_kind, event_actor, data) in enumerate(specs, start=1)
+        ]
+    )
+    for event in events:
+        case_event_recorded.send(sender=CaseEvent, event=event)
     return case
 
 

@@ -10,8 +10,10 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Page
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -25,7 +27,7 @@ from steward.sectors.views import task_rows
 
 from . import forms as f
 from . import selectors, services, task_selectors, task_services
-from .models import Attachment, Case, Commitment
+from .models import Attachment, Case, Commitment, Kind, Status
 
 
 def _user(request: HttpRequest) -> User:
@@ -59,6 +61,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
         selectors.case_list(user=user, filters=filters, now=now), settings.STEWARD_CASE_PAGE_SIZE
     )
     page_obj = page.get_page(request.GET.get("page"))
+    _label_rows(page_obj)
     query = data.copy()
     query.pop("page", None)
     context = {
@@ -70,6 +73,21 @@ def case_list(request: HttpRequest) -> HttpResponse:
     }
     template = "cases/list.html#results" if request.htmx else "cases/list.html"  # type: ignore[attr-defined]
     return render(request, template, context)
+
+
+def _label_rows(page_obj: Page) -> None:
+    """Each listed case gets its link and its kind and status labels, worked out once per page rather
+    than per row in the template (issue 9: 50 URL reversals and 50 lazy translations per page)."""
+    marker = 999_999_999
+    link = reverse("cases:detail", args=[marker]).replace(str(marker), "{}")
+    kinds = {value: str(label) for value, label in Kind.choices}
+    statuses = {value: str(label) for value, label in Status.choices}
+    rows = list(page_obj.object_list)
+    for c in rows:
+        c.link = link.format(c.pk)
+        c.kind_label = kinds.get(c.kind, c.kind)
+        c.status_label = statuses.get(c.status, c.status)
+    page_obj.object_list = rows
 
 
 @login_required
@@ -247,12 +265,14 @@ def _render_case(
             form = ACTIONS[name].form(data)
             form.is_valid()
         action_forms[name.replace("-", "_")] = form
+    timeline, commitments = selectors.case_timeline_with_commitments(case)
+    open_steps = selectors.open_commitments_of(commitments)
     context = {
         "case": case,
         "ownership": selectors.case_ownership(case, user=user, now=now),
-        "next_step": selectors.case_next_step(case),
-        "open_steps": selectors.case_open_commitments(case),
-        "timeline": selectors.case_timeline(case),
+        "next_step": open_steps[0] if open_steps else None,
+        "open_steps": open_steps,
+        "timeline": timeline,
         "other_cases": selectors.case_other_cases(case, user=user),
         "forms": action_forms,
         "open_action": bound[0] if bound else "",

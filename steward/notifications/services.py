@@ -110,7 +110,6 @@ def _schedule_send(outbound_id: int) -> None:
         )
 
 
-@transaction.atomic
 def outbox_enqueue(
     *,
     to: str,
@@ -135,6 +134,34 @@ def outbox_enqueue(
         raise DomainError(_("Enter a valid email address."), field="to") from None
     if kind not in NotificationKind.values:
         raise DomainError(_("Unknown kind of notification."), field="kind")
+    # Checked above, before any write: the writes below need no savepoint of their own (issue 9: two
+    # queries fewer per mail); a database error still undoes the caller's transaction or savepoint.
+    with transaction.atomic(savepoint=False):
+        return _outbox_write(
+            to=to,
+            language=language,
+            kind=kind,
+            subject=subject,
+            text=text,
+            html=html,
+            case=case,
+            recipient_kind=recipient_kind,
+            user=user,
+        )
+
+
+def _outbox_write(
+    *,
+    to: str,
+    language: str,
+    kind: str,
+    subject: str,
+    text: str,
+    html: str,
+    case: Case | None,
+    recipient_kind: str,
+    user: User | None,
+) -> OutboundMail:
     now = timeutil.now()
     subject = one_line(subject)[:370]
     in_reply_to = references = ""
@@ -195,9 +222,12 @@ def notifications_muted() -> Iterator[None]:
         _muted.reset(token)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def outbox_write_for_event(*, event: CaseEvent) -> list[OutboundMail]:
-    """The notifications a case event causes, written to the outbox in the event's transaction."""
+    """The notifications a case event causes, written to the outbox in the event's transaction.
+
+    No savepoint of its own: its caller (receivers.write_notifications) holds one, so a fault here
+    still leaves the case change in place (issue 9: two queries fewer per case event)."""
     if _muted.get():
         return []
     case = Case.objects.select_related("customer", "owner", "owner__backup").get(pk=event.case_id)
