@@ -741,19 +741,27 @@ class ComplaintCostReport:
     clv: ec.Clv
 
 
-def _case_costs(period: Period, cases: QuerySet[Case]) -> list[tuple[Any, ...]]:
-    """Per (kind of line, sector): minutes, amount, unknown lines over the ledger lines of these cases."""
-    sql, params = _ledger_sql(period)
+def _case_costs(
+    period: Period, cases: QuerySet[Case], *, ledger: tuple[str, tuple[Any, ...]] | None = None
+) -> list[tuple[Any, ...]]:
+    """Per (kind of line, sector): minutes, amount, unknown lines over the ledger lines of these cases.
+
+    The ledger is a materialised CTE: filtering its UNION ALL by `case_id IN (...)` made PostgreSQL
+    re-plan the union per case (3.8 s for 2,000 complaints on an EMPTY ledger, against 24 ms
+    materialised). `ledger` lets a caller pass SQL it compiled once (the decision assessment).
+    """
+    sql, params = ledger or _ledger_sql(period)
     csql, cparams = cases.values("pk").order_by().query.sql_with_params()
+    hint = "MATERIALIZED " if connection.vendor == "postgresql" else ""
     return _fetch(
-        "SELECT CASE "
+        f"WITH l AS {hint}({sql}) SELECT CASE "
         f"WHEN l.source IN ({_in(STAFF_SOURCES)}) THEN 'staff' "
         f"WHEN l.source IN ({_in(COMPENSATION_SOURCES)}) THEN 'compensation' "
         f"WHEN l.source IN ({_in(REVIEW_SOURCES)}) THEN 'review' ELSE 'other' END AS part, "
         "l.sector_id, COALESCE(SUM(l.minutes), 0), COALESCE(SUM(l.amount_minor), 0), "
         "SUM(CASE WHEN l.amount_minor IS NULL THEN 1 ELSE 0 END), "
         "COALESCE(SUM(CASE WHEN l.amount_minor IS NULL THEN l.minutes ELSE 0 END), 0) "
-        f"FROM ({sql}) l WHERE l.case_id IN ({csql}) GROUP BY part, l.sector_id",
+        f"FROM l WHERE l.case_id IN ({csql}) GROUP BY part, l.sector_id",
         (*params, *cparams),
     )
 

@@ -521,29 +521,10 @@ def _ledger_sql(period: Any) -> tuple[str, tuple[Any, ...]]:
 
 
 def _case_costs(period: Any, cases: Any) -> list[tuple[Any, ...]]:
-    """economics_selectors._case_costs with the ledger as a materialised CTE.
-
-    Filtering the ledger's UNION ALL by `case_id IN (...)` makes PostgreSQL re-plan the union per case
-    (3.8 s for 2,000 complaints on an EMPTY ledger, against 24 ms materialised). Same rows and columns,
-    so `_fold_costs` folds them.
-    """
+    """economics_selectors._case_costs over the ledger SQL compiled once per process."""
     from steward.analytics import economics_selectors as es
 
-    sql, params = _ledger_sql(period)
-    csql, cparams = cases.values("pk").order_by().query.sql_with_params()
-    hint = "MATERIALIZED " if connection.vendor == "postgresql" else ""
-    staff, comp, review = (es._in(x) for x in (es.STAFF_SOURCES, es.COMPENSATION_SOURCES, es.REVIEW_SOURCES))
-    return es._fetch(
-        f"WITH l AS {hint}({sql}) SELECT CASE "
-        f"WHEN l.source IN ({staff}) THEN 'staff' "
-        f"WHEN l.source IN ({comp}) THEN 'compensation' "
-        f"WHEN l.source IN ({review}) THEN 'review' ELSE 'other' END AS part, "
-        "l.sector_id, COALESCE(SUM(l.minutes), 0), COALESCE(SUM(l.amount_minor), 0), "
-        "SUM(CASE WHEN l.amount_minor IS NULL THEN 1 ELSE 0 END), "
-        "COALESCE(SUM(CASE WHEN l.amount_minor IS NULL THEN l.minutes ELSE 0 END), 0) "
-        f"FROM l WHERE l.case_id IN ({csql}) GROUP BY part, l.sector_id",
-        (*params, *cparams),
-    )
+    return es._case_costs(period, cases, ledger=_ledger_sql(period))
 
 
 def _cost_inputs(
