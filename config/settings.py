@@ -232,6 +232,9 @@ STEWARD_DECISION_MITIGATION_FACTORS = {"notify_in_advance": 0.5, "move_next_step
 # Predicted against actual: complaints, survey answers and costs are read until this many days
 # after the window.
 STEWARD_DECISION_REVIEW_DAYS = env_int("STEWARD_DECISION_REVIEW_DAYS", 14)
+# How long the population's cost figures behind an assessment (loaded rate, cost of a complaint, churn
+# uplift, CLV) are reused: computing them reads a year of every customer and the ledger.
+STEWARD_DECISION_COST_CACHE_SECONDS = env_int("STEWARD_DECISION_COST_CACHE_SECONDS", 3600)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -67,6 +67,16 @@ SCENARIOS = [
     Scenario("manager dashboard (month)", "report", "/en/analytics/service/?period=last_month"),
     Scenario("manager dashboard (year)", "report", "/en/analytics/service/?period=year"),
     Scenario("cost-of-quality page (12 months)", "report", "/en/analytics/economics/quality/"),
+    # Assesses the decision's scenario (every adviser of the biggest team away for a day) and stores
+    # its snapshot: the POST a manager makes; the redirect to the page is not followed.
+    Scenario(
+        "decision assessment (a day)",
+        "report",
+        "/en/decisions/{decision}/assess/",
+        method="POST",
+        body="",
+        content_type="application/x-www-form-urlencoded",
+    ),
     Scenario(
         "API: open a case",
         "write",
@@ -98,9 +108,8 @@ BENCH_USERNAME = "bench-manager"
 # A fixed CSRF secret for the benchmark's form posts (sent as cookie and header, as a browser would).
 CSRF_SECRET = "BenchCsrfSecretBenchCsrfSecret32"
 # Scenarios the issue names that have no page yet (reported as missing, not measured).
-MISSING = {
-    "decision assessment (a day)": "steward.decisions has no URL on this branch yet (issue 8)",
-}
+MISSING: dict[str, str] = {}
+BENCH_DECISION_TITLE = "Bench: the biggest team on a course for a day"
 
 
 @dataclass
@@ -167,6 +176,7 @@ def prepare(rng: random.Random) -> Fixtures:
         ).values()
     )
     warm_up()
+    decision = bench_decision(user, team)
     last = Case.objects.aggregate(m=Max("created_at"))["m"].date()
     q_start_month = ((last.month - 1) // 3) * 3 + 1
     q_end = date(last.year, q_start_month, 1) - timedelta(days=1)
@@ -184,8 +194,44 @@ def prepare(rng: random.Random) -> Fixtures:
             "writer_case": writer_cases or portal_cases,
             "date_from": [q_start.isoformat()],
             "date_to": [q_end.isoformat()],
+            "decision": [str(decision)],
         },
     )
+
+
+def bench_decision(user: Any, team: Any) -> int:
+    """The decision the assessment scenario posts to (made once per database, through the services):
+    every adviser of the biggest team away from 08:00 to 18:00 on the next weekday."""
+    from datetime import time as dt_time
+
+    from django.utils import timezone
+
+    from steward.accounts.models import Role, User
+    from steward.decisions.models import Decision, DecisionKind
+    from steward.decisions.services import DecisionData, away_add, decision_create
+
+    found = Decision.objects.filter(title=BENCH_DECISION_TITLE).values_list("pk", flat=True).first()
+    if found is not None:
+        return int(found)
+    day = timezone.localdate() + timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    tz = timezone.get_current_timezone()
+    start = timezone.make_aware(datetime.combine(day, dt_time(8)), tz)
+    end = timezone.make_aware(datetime.combine(day, dt_time(18)), tz)
+    decision = decision_create(
+        actor=user,
+        data=DecisionData(
+            title=BENCH_DECISION_TITLE,
+            kind=DecisionKind.STAFF_ABSENCE,
+            window_start=start,
+            window_end=end,
+            team=team,
+        ),
+    )
+    advisers = User.objects.filter(team=team, role=Role.ADVISER, is_active=True)
+    away_add(actor=user, scenario=decision.scenarios.get(), people=advisers, starts_at=start, ends_at=end)
+    return decision.pk
 
 
 def warm_up() -> None:

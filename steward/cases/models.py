@@ -311,7 +311,16 @@ class Message(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["case", "created_at"], name="message_case")]
+        indexes = [
+            models.Index(fields=["case", "created_at"], name="message_case"),
+            # Contacts in a time range (the decision assessment's demand forecast over the last weeks):
+            # a range scan of the customers' own messages instead of a scan of every message.
+            models.Index(
+                fields=["created_at"],
+                name="message_inbound_at",
+                condition=Q(direction="in", is_automatic=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_direction_display()} #{self.case_id}"
