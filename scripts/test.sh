@@ -105,7 +105,9 @@ fi
 run_suite() {  # run_suite <label> <DATABASE_URL>
   step "test suite on $1"
   local rc=0
-  DATABASE_URL="$2" "$PY" -m pytest -p no:cacheprovider || rc=$?
+  # pytest-xdist: one process per core (files kept together, so a browser or a throwaway server is
+  # started once per file); STEWARD_TEST_PROCESSES=0 runs everything in this process.
+  DATABASE_URL="$2" "$PY" -m pytest -p no:cacheprovider -n "${STEWARD_TEST_PROCESSES:-auto}" --dist loadfile || rc=$?
   case "$rc" in
     0) ;;
     5) fail "test suite on $1: pytest collected no tests" ;;
