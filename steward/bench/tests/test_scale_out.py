@@ -10,14 +10,12 @@ is reachable); elsewhere it is skipped with the reason. The broker is a Redis da
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
 import uuid
 from collections import Counter
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from celery import Celery
@@ -25,25 +23,16 @@ from django.conf import settings
 from django.db import connection
 
 from steward.bench.models import JobRun
+from steward.core.tests.faults import redis_reachable
 
 JOBS = 1000
 REDIS_URL = os.environ.get("STEWARD_TEST_SCALE_REDIS_URL", "redis://127.0.0.1:6379/14")
 WAIT_SECONDS = 50
 
 
-def redis_reachable() -> bool:
-    url = urlsplit(REDIS_URL)
-    try:
-        with socket.create_connection((url.hostname or "127.0.0.1", url.port or 6379), timeout=1) as s:
-            s.sendall(b"PING\r\n")
-            return s.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not redis_reachable(), reason=f"no Redis at {REDIS_URL}"),
+    pytest.mark.skipif(not redis_reachable(REDIS_URL), reason=f"no Redis at {REDIS_URL}"),
 ]
 
 

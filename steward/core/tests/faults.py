@@ -29,12 +29,24 @@ from contextlib import contextmanager
 from email import message_from_bytes
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
 from django.db import connection
 
 SUBPROCESS_SETTINGS = "steward.core.tests.fault_settings"
+
+
+def redis_reachable(url: str) -> bool:
+    """True when a Redis server answers PING at `url` (the worker tests skip otherwise)."""
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), timeout=1) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
 
 
 def free_port() -> int:

@@ -9,14 +9,12 @@ is not there (the worker must share the test database, which an in-memory SQLite
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
 import uuid
 from pathlib import Path
 from unittest import mock
-from urllib.parse import urlsplit
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -26,6 +24,7 @@ from django.db import connection
 from kombu.exceptions import OperationalError
 
 from steward.cases.services import case_receive_message, case_reply
+from steward.core.tests.faults import redis_reachable
 from steward.notifications.models import MailState, NotificationKind, OutboundMail
 from steward.notifications.tasks import send_outbound
 from steward.notifications.tests.test_smtp_roundtrip import Inbox, free_port
@@ -35,19 +34,9 @@ REDIS_URL = os.environ.get("STEWARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"
 WAIT_SECONDS = 90  # a generous bound for a busy 2-core machine; the test asserts outcomes, not speed
 
 
-def redis_reachable() -> bool:
-    url = urlsplit(REDIS_URL)
-    try:
-        with socket.create_connection((url.hostname or "127.0.0.1", url.port or 6379), timeout=1) as s:
-            s.sendall(b"PING\r\n")
-            return s.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not redis_reachable(), reason=f"no Redis at {REDIS_URL}"),
+    pytest.mark.skipif(not redis_reachable(REDIS_URL), reason=f"no Redis at {REDIS_URL}"),
 ]
 
 
