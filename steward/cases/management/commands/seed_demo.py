@@ -23,7 +23,7 @@ from steward.accounts.models import Role, Team, User
 from steward.accounts.services import absence_create, user_create, user_set_backup
 from steward.cases import services as cs
 from steward.cases import task_services as tasks
-from steward.cases.models import Case, Category, Channel, CommitmentState, Kind, Priority, Status
+from steward.cases.models import Case, Category, Channel, CommitmentState, Kind, Priority, SectorTask, Status
 from steward.core.business_calendar import add_business_minutes, calendar_from_settings
 from steward.costs.demo import seed_costs, seed_rates
 from steward.customers.demo import seed_economics
@@ -826,14 +826,16 @@ class Command(BaseCommand):
         return True
 
     def _review(self, demo: Demo) -> None:
-        """A blameless review of the late-delivery complaints, opened two months ago: one finding and
-        two corrective actions, the first done 50 days ago so the follow-up compares the warehouse's
-        tasks before and after it with real figures, the second still due."""
+        """A blameless review of the late-delivery complaints, opened about two months ago: one finding
+        and two corrective actions, the first done ten days later (50 days ago, see `_action_done_at`) so
+        the follow-up compares the warehouse's tasks before and after it with real figures, the second
+        still due."""
         reviews.root_causes_ensure_default()
         manager, now = demo.manager, demo.now
-        opened_at = now - timedelta(days=60)
         delivery = Category.objects.get(name="Delivery")
         warehouse = Sector.objects.get(name="Warehouse")
+        done_at = self._action_done_at(warehouse, now)
+        opened_at = done_at - timedelta(days=10)
         review = reviews.review_open(
             actor=manager,
             title="Late deliveries: delivery complaints before the peak season",
@@ -861,7 +863,7 @@ class Command(BaseCommand):
             due_on=(opened_at + timedelta(days=14)).date(),
             at=opened_at,
         )
-        reviews.action_mark_done(actor=manager, action=done, at=opened_at + timedelta(days=10))
+        reviews.action_mark_done(actor=manager, action=done, at=done_at)
         reviews.action_add(
             actor=manager,
             review=review,
@@ -871,6 +873,23 @@ class Command(BaseCommand):
             due_on=(now + timedelta(days=30)).date(),
             at=opened_at,
         )
+
+    @staticmethod
+    def _action_done_at(sector: Sector, now: datetime) -> datetime:
+        """50 days ago, unless the sector's finished tasks do not fall on both sides of that day: then
+        the middle of them (the review opens ten days before). A small demo, or one seeded on a day whose
+        calendar leaves few tasks finished in the last weeks, would otherwise show a follow-up with
+        nothing to compare; which day that happens on would depend on today's date."""
+        planned = now - timedelta(days=50)
+        finished = sorted(
+            SectorTask.objects.filter(sector=sector, completed_at__isnull=False).values_list(
+                "created_at", flat=True
+            )
+        )
+        before = sum(1 for at in finished if at < planned)
+        if len(finished) < 4 or (before >= 2 and len(finished) - before >= 2):
+            return planned
+        return min(finished[len(finished) // 2], now - timedelta(days=1))
 
     def _confirm(self, demo: Demo, case: Case, acting: User, at: datetime) -> None:
         """The customer confirms online, or tells an adviser who records it (a quarter of the time)."""
