@@ -1,11 +1,14 @@
 """Keeping the analysis rollups (models.py) equal to the event log, and rebuilding them.
 
-Maintenance: `on_case_event`, a receiver of `steward.cases.signals.case_event_recorded`, recomputes
-the rows of the ONE case the event belongs to, in the transaction that appends the event. Chosen over
-an incremental job because the figures must stay exactly those of the event log at every moment (the
-tests and the cross-checks read right after a write), an event and its rollup commit or roll back
-together, and the cost is bounded: the case's own events (an index range read) and a handful of
-single-case writes, only for events the screens read (kinds of `ATTRIBUTION_KINDS`, or with a sector).
+Maintenance: `on_case_event`, a receiver of `steward.cases.signals.case_event_recorded`, keeps the
+rows of the ONE case the event belongs to, in the transaction that appends the event, so the figures
+are exactly those of the event log at every moment (the tests and the cross-checks read right after a
+write) and an event and its rollup commit or roll back together. Issue 9 (write cost): the common
+events are applied incrementally, from what the stored rows already say (`advance_flow`: one read and
+one UPDATE instead of re-reading the case's log and rewriting its rows; a case being opened is inserted
+from its first event; a customer message on an open case changes no contact count). Anything the
+increment cannot decide exactly (sector tasks, events with a sector, an event dated before the last
+one, a resolved case, sector shares of 1/k) recomputes the case from its log (`refresh_case`).
 
 Bulk paths that bypass the services (`generate_load_data`) call `rebuild_all()` afterwards; existing
 installs run `manage.py rebuild_rollups` once after migrating (the migration notes it).
@@ -308,16 +311,92 @@ def refresh_contacts(case_ids: list[int]) -> None:
     )
 
 
-def on_case_event(sender: Any, event: CaseEvent, **kwargs: Any) -> None:
-    """Receiver of `case_event_recorded`: the event's case's rollups, in the event's transaction."""
-    if event.kind in CONTACT_KINDS:
+# Kinds whose contact counts cannot change while the case is open (closed_at NULL): the inbound count
+# only counts messages up to the close, and neither kind adds a handoff, a follow-up or a flag.
+OPEN_CASE_QUIET_CONTACT_KINDS = frozenset({"message_in", "status"})
+
+
+def _opened_rows(event: CaseEvent) -> None:
+    """A case being opened (`opening`: created in this transaction, so it has no rollup rows yet): its
+    CaseFlow from its opening event alone, and zero contact counts, without reading anything.
+
+    What `case_rows` gives for a log whose only attribution event is "opened": nothing elapsed, the
+    front line holds it, no sector time, task or step (the opening's other events carry the actor's
+    sector or none, so they cannot make a step; an event with a sector recomputes the case anyway).
+    """
+    case = event.case
+    CaseFlow.objects.create(
+        case_id=case.pk,
+        opened_at=case.created_at,
+        start_at=event.at,
+        last_at=event.at,
+        resolved=False,
+        tail=FRONT,
+        has_sector=event.sector_id is not None,
+    )
+    CaseContacts.objects.bulk_create(
+        [CaseContacts(case_id=case.pk)],
+        update_conflicts=True,
+        unique_fields=["case"],
+        update_fields=["inbound_before_close", "owner_changes", "first_follow_up_at", "repeat_flagged"],
+    )
+
+
+def advance_flow(event: CaseEvent) -> bool:
+    """Move the case's CaseFlow on by one appended attribution event, from the stored row alone.
+
+    Exact (the same figures as `case_rows` over the whole log) when: the event has no sector and is no
+    task event, the case is not resolved, nobody but the front line or the customer holds it (`tail`),
+    and the event is the latest the attribution reads (not dated before `last_at`). Then the time from
+    `last_at` to the event goes whole to the holder (microseconds, no shares to round), and the holder
+    afterwards follows from the event's own status. SectorTime, TaskFact and FlowStep do not change.
+    Returns False when the case must be recomputed from its log instead.
+    """
+    if event.kind in TASK_KINDS or event.sector_id is not None or event.kind not in ATTRIBUTION_KINDS:
+        return False
+    flow = CaseFlow.objects.filter(case_id=event.case_id).first()
+    if flow is None or flow.resolved or flow.tail not in (FRONT, CUSTOMER) or event.at < flow.last_at:
+        return False
+    row = EventRow(event.case_id, event.pk, event.at, event.kind, None, event.data or {})
+    marker = "\x00"  # a status no event sets: the event leaves the status as it was
+    status = metrics.status_after(row, marker)
+    closing = event.kind in CLOSING_KINDS
+    if status == "closed" and not closing:
+        return False  # "closed" without a closing event: the log's rules, not this shortcut
+    span = _us(metrics.exact_seconds(event.at - flow.last_at))
+    if flow.tail == CUSTOMER:
+        flow.customer_us += span
+    else:
+        flow.front_us += span
+    flow.lead_us += span
+    flow.last_at = event.at
+    flow.resolved = closing
+    if closing:
+        flow.tail = ""
+    elif status != marker:
+        flow.tail = CUSTOMER if status in CUSTOMER_PENDING else FRONT
+    flow.save(update_fields=["customer_us", "front_us", "lead_us", "last_at", "resolved", "tail"])
+    return True
+
+
+def on_case_event(sender: Any, event: CaseEvent, opening: bool = False, **kwargs: Any) -> None:
+    """Receiver of `case_event_recorded`: the event's case's rollups, in the event's transaction.
+
+    `opening`: the event belongs to a case created in this same transaction (case_open)."""
+    if opening and event.kind == "opened":
+        _opened_rows(event)
+        return
+    if event.kind in CONTACT_KINDS and not (
+        event.kind in OPEN_CASE_QUIET_CONTACT_KINDS and event.case.closed_at is None
+    ):
         ids = [event.case_id]
         if event.kind == "follow_up_linked" and event.case.follow_up_of_id:
             ids.append(event.case.follow_up_of_id)  # the earlier case "came back"
         refresh_contacts(ids)
     if event.kind not in ATTRIBUTION_KINDS and event.sector_id is None:
         return  # nothing the analysis screens read changed (a customer message, a note, ...)
-    refresh_case(event.case, event)
+    if not advance_flow(event):
+        refresh_case(event.case, event)
 
 
 # ------------------------------------------------------------------ rebuild

@@ -21,8 +21,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.message import make_msgid
 from django.core.validators import validate_email
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from steward.accounts.models import User
@@ -33,7 +32,7 @@ from steward.mail.identity import mail_domain, new_message_id, subject_with_toke
 
 from .compose import one_line, render_notice
 from .models import CommitmentReminder, MailState, NotificationKind, OutboundMail, RecipientKind
-from .notices import Notice, due_step_notices, mail_language, notices_for_event
+from .notices import NO_HINTS, Hints, Notice, due_step_notices, mail_language, notices_for_event, notifies
 
 logger = logging.getLogger(__name__)
 
@@ -222,16 +221,24 @@ def notifications_muted() -> Iterator[None]:
         _muted.reset(token)
 
 
-@transaction.atomic(savepoint=False)
-def outbox_write_for_event(*, event: CaseEvent) -> list[OutboundMail]:
+def outbox_write_for_event(*, event: CaseEvent, hints: Hints = NO_HINTS) -> list[OutboundMail]:
     """The notifications a case event causes, written to the outbox in the event's transaction.
 
-    No savepoint of its own: its caller (receivers.write_notifications) holds one, so a fault here
-    still leaves the case change in place (issue 9: two queries fewer per case event)."""
-    if _muted.get():
+    Issue 9 (queries per write): the case is the one the service just saved (`event.case`, locked and
+    current; its customer and owner are read only if not already in memory), and the savepoint is
+    taken only when there is a mail to write: deciding who is told only reads, so a fault there
+    (logged by receivers.write_notifications) leaves nothing to undo. Rendering, the portal key it may
+    create and the outbox rows are written inside the savepoint, so a fault there (a template error)
+    undoes the mails of this event and never the case change itself.
+    """
+    if _muted.get() or not notifies(event):
         return []
-    case = Case.objects.select_related("customer", "owner", "owner__backup").get(pk=event.case_id)
-    return [_enqueue_notice(notice, case) for notice in notices_for_event(event, case)]
+    case = event.case
+    notices = notices_for_event(event, case, hints)
+    if not notices:
+        return []
+    with transaction.atomic():
+        return [_enqueue_notice(notice, case) for notice in notices]
 
 
 def commitments_remind_due(*, now: datetime | None = None, limit: int = 500) -> int:
@@ -309,13 +316,24 @@ def build_email(outbound: OutboundMail) -> EmailMultiAlternatives:
     return email
 
 
-def _claim(outbound_id: int, now: datetime) -> bool:
-    """Take the row for one attempt. A conditional UPDATE, atomic on SQLite and PostgreSQL alike."""
-    return bool(
-        OutboundMail.objects.unclaimed(now)
-        .filter(pk=outbound_id, state=MailState.PENDING)
-        .update(locked_until=now + send_lease(), attempts=F("attempts") + 1)
+def _claim(outbound_id: int, now: datetime) -> OutboundMail | None:
+    """Take the row for one attempt and read it: the row as claimed, or None when it is sent or held.
+
+    A conditional UPDATE, atomic on SQLite and PostgreSQL alike; RETURNING gives the row back in the
+    same statement (issue 9: one query per mail fewer than a claim and a read). The condition is
+    `OutboundMail.objects.unclaimed(now)` (no lease, or a lease that ran out) on a pending row.
+    """
+    meta = OutboundMail._meta
+    q = connection.ops.quote_name
+    adapt = connection.ops.adapt_datetimefield_value
+    columns = ", ".join(q(str(f.column)) for f in meta.concrete_fields)
+    sql = (
+        f"UPDATE {q(meta.db_table)} SET {q('locked_until')} = %s, {q('attempts')} = {q('attempts')} + 1 "
+        f"WHERE {q('id')} = %s AND {q('state')} = %s "
+        f"AND ({q('locked_until')} IS NULL OR {q('locked_until')} <= %s) RETURNING {columns}"
     )
+    params = [adapt(now + send_lease()), outbound_id, MailState.PENDING, adapt(now)]
+    return next(iter(OutboundMail.objects.raw(sql, params)), None)
 
 
 def _failed_attempt(outbound: OutboundMail, error: Exception, *, now: datetime, permanent: bool) -> Delivery:
@@ -344,9 +362,9 @@ def _failed_attempt(outbound: OutboundMail, error: Exception, *, now: datetime, 
 def outbound_deliver(*, outbound_id: int, now: datetime | None = None) -> Delivery:
     """One attempt to send a pending row. Safe to call twice: a sent or claimed row is skipped."""
     now = now or timeutil.now()
-    if not _claim(outbound_id, now):
+    outbound = _claim(outbound_id, now)
+    if outbound is None:
         return Delivery(SKIPPED)
-    outbound = OutboundMail.objects.get(pk=outbound_id)
     try:
         build_email(outbound).send(fail_silently=False)
     except smtplib.SMTPRecipientsRefused as exc:
