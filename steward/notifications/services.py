@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -66,25 +67,43 @@ def _bracketed(message_id: str) -> str:
     return value if value.startswith("<") and value.endswith(">") else f"<{value.strip('<>')}>"
 
 
-def threading_headers(case: Case, *, to: str, recipient_kind: str) -> tuple[str, str]:
+# Mails written for a case in this transaction, kept on the case instance: (created_at, Message-ID, to).
+_WRITTEN = "_steward_outbox_written"
+
+
+def threading_headers(
+    case: Case, *, to: str, recipient_kind: str, hints: Hints = NO_HINTS
+) -> tuple[str, str]:
     """(In-Reply-To, References) for the next mail to `to` about `case`, so clients thread it.
 
     The thread is every earlier mail Steward sent this address about the case and, for the
-    customer, their latest message that arrived by mail, in the order they happened.
+    customer, their latest message that arrived by mail, in the order they happened. For a case
+    opened in this transaction (`hints.opening`) both are known without reading: its mails are the ones
+    written for it since, and its only message is the opening one (`hints.message`).
     """
-    thread: list[tuple[datetime, str]] = list(
-        OutboundMail.objects.filter(case=case, to=to)
-        .order_by("created_at", "id")
-        .values_list("created_at", "message_id")
-    )
-    if recipient_kind == RecipientKind.CUSTOMER:
-        inbound = (
-            Message.objects.filter(case=case, direction=Direction.INBOUND)
-            .exclude(external_id="")
-            .order_by("-created_at", "-id")
-            .values_list("created_at", "external_id")
-            .first()
+    thread: list[tuple[datetime, str]]
+    if hints.opening:
+        thread = [(at, mid) for at, mid, addr in case.__dict__.get(_WRITTEN, ()) if addr == to]
+    else:
+        thread = list(
+            OutboundMail.objects.filter(case=case, to=to)
+            .order_by("created_at", "id")
+            .values_list("created_at", "message_id")
         )
+    if recipient_kind == RecipientKind.CUSTOMER:
+        first = hints.message
+        inbound: tuple[datetime, str] | None
+        if hints.opening:
+            known = first is not None and first.direction == Direction.INBOUND and first.external_id
+            inbound = (first.created_at, first.external_id) if known and first else None
+        else:
+            inbound = (
+                Message.objects.filter(case=case, direction=Direction.INBOUND)
+                .exclude(external_id="")
+                .order_by("-created_at", "-id")
+                .values_list("created_at", "external_id")
+                .first()
+            )
         if inbound and _bracketed(inbound[1]):
             thread.append((inbound[0], _bracketed(inbound[1])))
     thread.sort(key=lambda item: item[0])  # stable: equal times keep the order they were written in
@@ -95,9 +114,15 @@ def threading_headers(case: Case, *, to: str, recipient_kind: str) -> tuple[str,
 
 
 def _schedule_send(outbound_id: int) -> None:
-    """After the commit: hand the row to a worker. If the broker is down the row stays pending."""
+    """After the commit: hand the row to a worker. If the broker is down the row stays pending.
+
+    Without a broker, to this process's sender thread (pump.py) rather than inside the request."""
+    from . import pump
     from .tasks import send_outbound
 
+    if pump.enabled():
+        pump.submit(outbound_id)
+        return
     try:
         send_outbound.delay(outbound_id)
     except Exception:
@@ -126,13 +151,7 @@ def outbox_enqueue(
     With a case, the subject gets the case token and the mail threads with the case's earlier mail.
     Other apps (the portal's sign-in link) call this with already rendered text and HTML.
     """
-    to = (to or "").strip()
-    try:
-        validate_email(to)
-    except ValidationError:
-        raise DomainError(_("Enter a valid email address."), field="to") from None
-    if kind not in NotificationKind.values:
-        raise DomainError(_("Unknown kind of notification."), field="kind")
+    to = _checked(to, kind)
     # Checked above, before any write: the writes below need no savepoint of their own (issue 9: two
     # queries fewer per mail); a database error still undoes the caller's transaction or savepoint.
     with transaction.atomic(savepoint=False):
@@ -149,6 +168,18 @@ def outbox_enqueue(
         )
 
 
+def _checked(to: str, kind: str) -> str:
+    """The address as written to the outbox; refused (DomainError) before anything is written."""
+    to = (to or "").strip()
+    try:
+        validate_email(to)
+    except ValidationError:
+        raise DomainError(_("Enter a valid email address."), field="to") from None
+    if kind not in NotificationKind.values:
+        raise DomainError(_("Unknown kind of notification."), field="kind")
+    return to
+
+
 def _outbox_write(
     *,
     to: str,
@@ -160,6 +191,7 @@ def _outbox_write(
     case: Case | None,
     recipient_kind: str,
     user: User | None,
+    hints: Hints = NO_HINTS,
 ) -> OutboundMail:
     now = timeutil.now()
     subject = one_line(subject)[:370]
@@ -167,7 +199,7 @@ def _outbox_write(
     if case is not None:
         subject = subject_with_token(subject, case.number)
         message_id = new_message_id(case.number)
-        in_reply_to, references = threading_headers(case, to=to, recipient_kind=recipient_kind)
+        in_reply_to, references = threading_headers(case, to=to, recipient_kind=recipient_kind, hints=hints)
     else:
         message_id = make_msgid(domain=mail_domain())
     outbound = OutboundMail.objects.create(
@@ -186,6 +218,8 @@ def _outbox_write(
         created_at=now,
         next_attempt_at=now,
     )
+    if case is not None:
+        case.__dict__.setdefault(_WRITTEN, []).append((now, message_id, to))
     outbound_id = outbound.pk
     transaction.on_commit(lambda: _schedule_send(outbound_id))
     return outbound
@@ -207,6 +241,22 @@ def _enqueue_notice(notice: Notice, case: Case) -> OutboundMail:
     )
 
 
+def _prepared(notice: Notice, case: Case, hints: Hints) -> dict[str, Any]:
+    """A notice rendered and checked, ready for `_outbox_write` (nothing written but a portal key)."""
+    rendered = render_notice(notice, case, new_case=hints.opening)
+    recipient = notice.recipient
+    return {
+        "to": _checked(recipient.address, notice.kind),
+        "language": recipient.language,
+        "kind": notice.kind,
+        "subject": rendered.subject,
+        "text": rendered.text,
+        "html": rendered.html,
+        "recipient_kind": recipient.kind,
+        "user": recipient.user,
+    }
+
+
 _muted: ContextVar[bool] = ContextVar("steward_notifications_muted", default=False)
 
 
@@ -225,11 +275,12 @@ def outbox_write_for_event(*, event: CaseEvent, hints: Hints = NO_HINTS) -> list
     """The notifications a case event causes, written to the outbox in the event's transaction.
 
     Issue 9 (queries per write): the case is the one the service just saved (`event.case`, locked and
-    current; its customer and owner are read only if not already in memory), and the savepoint is
-    taken only when there is a mail to write: deciding who is told only reads, so a fault there
-    (logged by receivers.write_notifications) leaves nothing to undo. Rendering, the portal key it may
-    create and the outbox rows are written inside the savepoint, so a fault there (a template error)
-    undoes the mails of this event and never the case change itself.
+    current; its customer and owner are read only if not already in memory), and no savepoint: every
+    mail of the event is decided, rendered and checked (address, kind) before the first is written,
+    so a fault (a template error, an address the outbox refuses; logged by
+    receivers.write_notifications) leaves no mail of the event written and the case change in place.
+    What is left after the checks is a failing database, which the case write itself meets as well.
+    (A portal key the rendering created stays: the case would get it on first use anyway.)
     """
     if _muted.get() or not notifies(event):
         return []
@@ -237,8 +288,9 @@ def outbox_write_for_event(*, event: CaseEvent, hints: Hints = NO_HINTS) -> list
     notices = notices_for_event(event, case, hints)
     if not notices:
         return []
-    with transaction.atomic():
-        return [_enqueue_notice(notice, case) for notice in notices]
+    mails = [_prepared(notice, case, hints) for notice in notices]
+    with transaction.atomic(savepoint=False):
+        return [_outbox_write(**mail, case=case, hints=hints) for mail in mails]
 
 
 def commitments_remind_due(*, now: datetime | None = None, limit: int = 500) -> int:
