@@ -7,7 +7,7 @@ write) and an event and its rollup commit or roll back together. Issue 9 (write 
 events are applied incrementally, from what the stored rows already say (`advance_flow`: one read and
 one UPDATE instead of re-reading the case's log and rewriting its rows; a case being opened is inserted
 from its first event; a customer message on an open case changes no contact count). Anything the
-increment cannot decide exactly (sector tasks, events with a sector, an event dated before the last
+increment cannot decide exactly (sector tasks, a change of sector, an event dated before the last
 one, a resolved case, sector shares of 1/k) recomputes the case from its log (`refresh_case`).
 
 Bulk paths that bypass the services (`generate_load_data`) call `rebuild_all()` afterwards; existing
@@ -342,40 +342,73 @@ def _opened_rows(event: CaseEvent) -> None:
     )
 
 
-def advance_flow(event: CaseEvent) -> bool:
-    """Move the case's CaseFlow on by one appended attribution event, from the stored row alone.
+def _same_sector_as_before(event: CaseEvent) -> bool:
+    """The event's sector adds no step: the case's latest earlier event with a sector (if any) has the
+    same sector, and comes before it in log order. Otherwise the steps are recomputed from the log."""
+    prev = (
+        CaseEvent.objects.filter(case_id=event.case_id, sector__isnull=False)
+        .exclude(pk=event.pk)
+        .order_by("-at", "-id")
+        .values_list("at", "id", "sector_id")
+        .first()
+    )
+    if prev is None:
+        return True  # the case's first event with a sector: a step needs two
+    at, pk, sector = prev
+    return sector == event.sector_id and (at, pk) < (event.at, event.pk)
 
-    Exact (the same figures as `case_rows` over the whole log) when: the event has no sector and is no
-    task event, the case is not resolved, nobody but the front line or the customer holds it (`tail`),
-    and the event is the latest the attribution reads (not dated before `last_at`). Then the time from
-    `last_at` to the event goes whole to the holder (microseconds, no shares to round), and the holder
-    afterwards follows from the event's own status. SectorTime, TaskFact and FlowStep do not change.
-    Returns False when the case must be recomputed from its log instead.
+
+def advance_flow(event: CaseEvent) -> bool:
+    """Apply one appended event to the case's rows from the stored rows alone, where that is exact.
+
+    Exact (the same rows as `case_rows` over the whole log) when the event is no task event and:
+    - its sector (if any) is the sector of the case's previous event with one: no new FlowStep, only
+      `has_sector` set (an adviser of the front desk working on their case: the common event);
+    - for an event the attribution reads: the case is not resolved, nobody but the front line or the
+      customer holds it (`tail`), and the event is not dated before `last_at`. Then the time from
+      `last_at` to the event goes whole to the holder (microseconds, no 1/k shares to round), and the
+      holder afterwards follows from the event's own status. SectorTime and TaskFact do not change.
+    Returns False when the case must be recomputed from its log instead (`refresh_case`).
     """
-    if event.kind in TASK_KINDS or event.sector_id is not None or event.kind not in ATTRIBUTION_KINDS:
+    if event.kind in TASK_KINDS:
         return False
+    attributed = event.kind in ATTRIBUTION_KINDS
+    if not attributed and event.sector_id is None:
+        return True  # nothing the rows hold
     flow = CaseFlow.objects.filter(case_id=event.case_id).first()
-    if flow is None or flow.resolved or flow.tail not in (FRONT, CUSTOMER) or event.at < flow.last_at:
+    fields: list[str] = []
+    if attributed:
+        if flow is None or flow.resolved or flow.tail not in (FRONT, CUSTOMER) or event.at < flow.last_at:
+            return False
+        row = EventRow(event.case_id, event.pk, event.at, event.kind, None, event.data or {})
+        marker = "\x00"  # a status no event sets: the event leaves the status as it was
+        status = metrics.status_after(row, marker)
+        closing = event.kind in CLOSING_KINDS
+        if status == "closed" and not closing:
+            return False  # "closed" without a closing event: the log's rules, not this shortcut
+    if event.sector_id is not None and not _same_sector_as_before(event):
         return False
-    row = EventRow(event.case_id, event.pk, event.at, event.kind, None, event.data or {})
-    marker = "\x00"  # a status no event sets: the event leaves the status as it was
-    status = metrics.status_after(row, marker)
-    closing = event.kind in CLOSING_KINDS
-    if status == "closed" and not closing:
-        return False  # "closed" without a closing event: the log's rules, not this shortcut
-    span = _us(metrics.exact_seconds(event.at - flow.last_at))
-    if flow.tail == CUSTOMER:
-        flow.customer_us += span
-    else:
-        flow.front_us += span
-    flow.lead_us += span
-    flow.last_at = event.at
-    flow.resolved = closing
-    if closing:
-        flow.tail = ""
-    elif status != marker:
-        flow.tail = CUSTOMER if status in CUSTOMER_PENDING else FRONT
-    flow.save(update_fields=["customer_us", "front_us", "lead_us", "last_at", "resolved", "tail"])
+    if flow is None:
+        return True  # no attribution (no opening event): nothing else to keep
+    if attributed:
+        span = _us(metrics.exact_seconds(event.at - flow.last_at))
+        if flow.tail == CUSTOMER:
+            flow.customer_us += span
+        else:
+            flow.front_us += span
+        flow.lead_us += span
+        flow.last_at = event.at
+        flow.resolved = closing
+        if closing:
+            flow.tail = ""
+        elif status != marker:
+            flow.tail = CUSTOMER if status in CUSTOMER_PENDING else FRONT
+        fields += ["customer_us", "front_us", "lead_us", "last_at", "resolved", "tail"]
+    if event.sector_id is not None and not flow.has_sector:
+        flow.has_sector = True
+        fields.append("has_sector")
+    if fields:
+        flow.save(update_fields=fields)
     return True
 
 
@@ -396,7 +429,7 @@ def on_case_event(sender: Any, event: CaseEvent, opening: bool = False, **kwargs
     if event.kind not in ATTRIBUTION_KINDS and event.sector_id is None:
         return  # nothing the analysis screens read changed (a customer message, a note, ...)
     if not advance_flow(event):
-        refresh_case(event.case, event)
+        refresh_case(event.case, event)  # what the increment cannot decide exactly: from the log
 
 
 # ------------------------------------------------------------------ rebuild
