@@ -302,13 +302,31 @@ def _contacts_of(case_ids: Any) -> list[CaseContacts]:
     ]
 
 
-def refresh_contacts(case_ids: list[int]) -> None:
-    CaseContacts.objects.bulk_create(
-        _contacts_of(case_ids),
-        update_conflicts=True,
-        unique_fields=["case"],
-        update_fields=["inbound_before_close", "owner_changes", "first_follow_up_at", "repeat_flagged"],
+def _counts_something(row: CaseContacts) -> bool:
+    """Rows are kept only for cases with something to count: the readers take a case without a row as
+    0 / no follow-up / not flagged (service_figures), so a new case needs no row (issue 9: one INSERT
+    fewer when a case is opened), and the rebuild writes the same rows."""
+    return bool(
+        row.inbound_before_close
+        or row.owner_changes
+        or row.first_follow_up_at is not None
+        or row.repeat_flagged
     )
+
+
+def refresh_contacts(case_ids: list[int]) -> None:
+    rows = _contacts_of(case_ids)
+    kept = [r for r in rows if _counts_something(r)]
+    if kept:
+        CaseContacts.objects.bulk_create(
+            kept,
+            update_conflicts=True,
+            unique_fields=["case"],
+            update_fields=["inbound_before_close", "owner_changes", "first_follow_up_at", "repeat_flagged"],
+        )
+    empty = [r.case_id for r in rows if not _counts_something(r)]
+    if empty:
+        CaseContacts.objects.filter(case_id__in=empty).delete()
 
 
 # Kinds whose contact counts cannot change while the case is open (closed_at NULL): the inbound count
@@ -318,7 +336,7 @@ OPEN_CASE_QUIET_CONTACT_KINDS = frozenset({"message_in", "status"})
 
 def _opened_rows(event: CaseEvent) -> None:
     """A case being opened (`opening`: created in this transaction, so it has no rollup rows yet): its
-    CaseFlow from its opening event alone, and zero contact counts, without reading anything.
+    CaseFlow from its opening event alone, without reading anything (nothing to count in CaseContacts).
 
     What `case_rows` gives for a log whose only attribution event is "opened": nothing elapsed, the
     front line holds it, no sector time, task or step (the opening's other events carry the actor's
@@ -333,12 +351,6 @@ def _opened_rows(event: CaseEvent) -> None:
         resolved=False,
         tail=FRONT,
         has_sector=event.sector_id is not None,
-    )
-    CaseContacts.objects.bulk_create(
-        [CaseContacts(case_id=case.pk)],
-        update_conflicts=True,
-        unique_fields=["case"],
-        update_fields=["inbound_before_close", "owner_changes", "first_follow_up_at", "repeat_flagged"],
     )
 
 
@@ -597,9 +609,10 @@ def _flow_of(
 
 _PG_CONTACTS = """
 INSERT INTO {contacts} (case_id, inbound_before_close, owner_changes, first_follow_up_at, repeat_flagged)
-SELECT c.id, coalesce(m.n, 0), coalesce(h.n, 0), f.first,
+SELECT * FROM (
+SELECT c.id, coalesce(m.n, 0) AS inb, coalesce(h.n, 0) AS chg, f.first,
   EXISTS (SELECT 1 FROM {events} e WHERE e.case_id = c.id AND e.kind = 'repeat_explanation')
-  OR EXISTS (SELECT 1 FROM {responses} r WHERE r.case_id = c.id AND r.explained_more_than_once)
+  OR EXISTS (SELECT 1 FROM {responses} r WHERE r.case_id = c.id AND r.explained_more_than_once) AS flag
 FROM {cases} c
 LEFT JOIN (
   SELECT m.case_id, count(*) AS n FROM {messages} m JOIN {cases} c2 ON c2.id = m.case_id
@@ -610,6 +623,7 @@ LEFT JOIN (
   SELECT follow_up_of_id, min(created_at) AS first FROM {cases} WHERE follow_up_of_id IS NOT NULL
   GROUP BY follow_up_of_id
 ) f ON f.follow_up_of_id = c.id
+) x WHERE x.inb > 0 OR x.chg > 0 OR x.first IS NOT NULL OR x.flag
 """
 
 
@@ -639,7 +653,8 @@ def _rebuild_contacts(*, chunk: int, report: Callable[[str], None] | None) -> No
     for cases in _case_chunks(chunk):
         ids = Case.objects.filter(pk__gte=cases[0][0], pk__lte=cases[-1][0]).values("pk")
         with transaction.atomic():
-            CaseContacts.objects.bulk_create(_contacts_of(ids), batch_size=5000)
+            rows = [r for r in _contacts_of(ids) if _counts_something(r)]
+            CaseContacts.objects.bulk_create(rows, batch_size=5000)
         done += len(cases)
         if report:
             report(f"  rollups: contacts of {done:,} cases ({_time.monotonic() - began:,.0f} s)")
