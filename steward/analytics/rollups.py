@@ -370,6 +370,40 @@ def _same_sector_as_before(event: CaseEvent) -> bool:
     return sector == event.sector_id and (at, pk) < (event.at, event.pk)
 
 
+# PostgreSQL: advance_flow's increment as one UPDATE. The span is computed in SQL exactly (EXTRACT of an
+# interval is numeric, microseconds are whole); the row changes only where the Python path would apply
+# the increment (not resolved, held by the front line or the customer, the event not before last_at).
+_PG_ADVANCE = """
+UPDATE {flow} SET
+  lead_us = lead_us + {span},
+  front_us = front_us + CASE WHEN tail = %(front)s THEN {span} ELSE 0 END,
+  customer_us = customer_us + CASE WHEN tail = %(customer)s THEN {span} ELSE 0 END,
+  last_at = %(at)s, resolved = %(resolved)s, tail = coalesce(%(tail)s, tail),
+  has_sector = has_sector OR %(sector)s
+WHERE case_id = %(case)s AND NOT resolved AND tail IN (%(front)s, %(customer)s) AND last_at <= %(at)s
+"""
+
+
+_UNCHANGED = "\x00"  # a status no event sets: status_after(event, _UNCHANGED) leaves it as it was
+
+
+def _pg_advance(event: CaseEvent, *, tail: str | None) -> bool:
+    span = "(EXTRACT(EPOCH FROM (%(at)s - last_at)) * 1000000)::bigint"
+    sql = _PG_ADVANCE.format(flow=connection.ops.quote_name(CaseFlow._meta.db_table), span=span)
+    params: dict[str, Any] = {
+        "front": FRONT,
+        "customer": CUSTOMER,
+        "at": event.at,
+        "resolved": event.kind in CLOSING_KINDS,
+        "tail": tail,
+        "sector": event.sector_id is not None,
+        "case": event.case_id,
+    }
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        return cur.rowcount == 1
+
+
 def advance_flow(event: CaseEvent) -> bool:
     """Apply one appended event to the case's rows from the stored rows alone, where that is exact.
 
@@ -387,40 +421,41 @@ def advance_flow(event: CaseEvent) -> bool:
     attributed = event.kind in ATTRIBUTION_KINDS
     if not attributed and event.sector_id is None:
         return True  # nothing the rows hold
-    flow = CaseFlow.objects.filter(case_id=event.case_id).first()
-    fields: list[str] = []
+    tail: str | None = None  # the holder after the event; None: the one before
+    closing = event.kind in CLOSING_KINDS
     if attributed:
-        if flow is None or flow.resolved or flow.tail not in (FRONT, CUSTOMER) or event.at < flow.last_at:
-            return False
         row = EventRow(event.case_id, event.pk, event.at, event.kind, None, event.data or {})
-        marker = "\x00"  # a status no event sets: the event leaves the status as it was
-        status = metrics.status_after(row, marker)
-        closing = event.kind in CLOSING_KINDS
+        status = metrics.status_after(row, _UNCHANGED)
         if status == "closed" and not closing:
             return False  # "closed" without a closing event: the log's rules, not this shortcut
+        if closing:
+            tail = ""
+        elif status != _UNCHANGED:
+            tail = CUSTOMER if status in CUSTOMER_PENDING else FRONT
     if event.sector_id is not None and not _same_sector_as_before(event):
         return False
-    if flow is None:
-        return True  # no attribution (no opening event): nothing else to keep
-    if attributed:
-        span = _us(metrics.exact_seconds(event.at - flow.last_at))
-        if flow.tail == CUSTOMER:
-            flow.customer_us += span
-        else:
-            flow.front_us += span
-        flow.lead_us += span
-        flow.last_at = event.at
-        flow.resolved = closing
-        if closing:
-            flow.tail = ""
-        elif status != marker:
-            flow.tail = CUSTOMER if status in CUSTOMER_PENDING else FRONT
-        fields += ["customer_us", "front_us", "lead_us", "last_at", "resolved", "tail"]
-    if event.sector_id is not None and not flow.has_sector:
-        flow.has_sector = True
-        fields.append("has_sector")
-    if fields:
-        flow.save(update_fields=fields)
+    if not attributed:  # an event with the same sector as before: at most `has_sector` changes
+        CaseFlow.objects.filter(case_id=event.case_id, has_sector=False).update(has_sector=True)
+        return True
+    if connection.vendor == "postgresql":
+        return _pg_advance(event, tail=tail)  # the same increment in one guarded UPDATE, no read first
+    flow = CaseFlow.objects.filter(case_id=event.case_id).first()
+    if flow is None or flow.resolved or flow.tail not in (FRONT, CUSTOMER) or event.at < flow.last_at:
+        return False
+    span = _us(metrics.exact_seconds(event.at - flow.last_at))
+    if flow.tail == CUSTOMER:
+        flow.customer_us += span
+    else:
+        flow.front_us += span
+    flow.lead_us += span
+    flow.last_at = event.at
+    flow.resolved = closing
+    if tail is not None:
+        flow.tail = tail
+    flow.has_sector = flow.has_sector or event.sector_id is not None
+    flow.save(
+        update_fields=["customer_us", "front_us", "lead_us", "last_at", "resolved", "tail", "has_sector"]
+    )
     return True
 
 
