@@ -2,9 +2,10 @@
 five or six single-row INSERT requests cost). The counts are those of the test database, where each
 service's transaction is a savepoint inside the test's own (two queries more than in production).
 
-Production (PostgreSQL, measured in-process on the 100,000-case benchmark copy): open a case 11
-queries (33 before issue 9's write pass), a customer's portal message 11 (21), an API reply 12 (26);
-the mail is sent after the commit by the background sender (notifications/pump.py), outside them.
+Production (PostgreSQL, measured in-process on the 100,000-case benchmark copy): open a case 10
+queries (33 before issue 9's write pass), a customer's portal message 11 (21), an API reply 10-12
+(23-26; 17 while a sector task holds the case: its rollups are recomputed from the log); the mail is
+sent after the commit by the background sender (notifications/pump.py), outside these counts.
 """
 
 from __future__ import annotations
