@@ -284,6 +284,11 @@ SPECTACULAR_SETTINGS = {
 # Background jobs: eager in-process unless a broker is configured.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or "memory://"
 CELERY_TASK_ALWAYS_EAGER = not env_str("CELERY_BROKER_URL")
+# Without a broker, notification mail is sent by a background thread of each process after the commit,
+# not inside the request (steward/notifications/pump.py); it also sends the due rows every
+# STEWARD_MAIL_FLUSH_SECONDS, as beat's flush_outbox does with a broker. Off: sent inside the request.
+STEWARD_MAIL_SEND_IN_BACKGROUND = env_bool("STEWARD_MAIL_SEND_IN_BACKGROUND", True)
+STEWARD_MAIL_FLUSH_SECONDS = env_int("STEWARD_MAIL_FLUSH_SECONDS", 60)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

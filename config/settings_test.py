@@ -19,6 +19,8 @@ MEDIA_ROOT = BASE_DIR / "var" / "test-media"
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 CELERY_TASK_ALWAYS_EAGER = True
+# The tests read the sent mail right after the commit: sent inline (steward/notifications/pump.py).
+STEWARD_MAIL_SEND_IN_BACKGROUND = False
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 WHITENOISE_AUTOREFRESH = True
 AXES_VERBOSE = False

@@ -1,11 +1,14 @@
 """Keeping the analysis rollups (models.py) equal to the event log, and rebuilding them.
 
-Maintenance: `on_case_event`, a receiver of `steward.cases.signals.case_event_recorded`, recomputes
-the rows of the ONE case the event belongs to, in the transaction that appends the event. Chosen over
-an incremental job because the figures must stay exactly those of the event log at every moment (the
-tests and the cross-checks read right after a write), an event and its rollup commit or roll back
-together, and the cost is bounded: the case's own events (an index range read) and a handful of
-single-case writes, only for events the screens read (kinds of `ATTRIBUTION_KINDS`, or with a sector).
+Maintenance: `on_case_event`, a receiver of `steward.cases.signals.case_event_recorded`, keeps the
+rows of the ONE case the event belongs to, in the transaction that appends the event, so the figures
+are exactly those of the event log at every moment (the tests and the cross-checks read right after a
+write) and an event and its rollup commit or roll back together. Issue 9 (write cost): the common
+events are applied incrementally, from what the stored rows already say (`advance_flow`: one read and
+one UPDATE instead of re-reading the case's log and rewriting its rows; a case being opened is inserted
+from its first event; a customer message on an open case changes no contact count). Anything the
+increment cannot decide exactly (sector tasks, a change of sector, an event dated before the last
+one, a resolved case, sector shares of 1/k) recomputes the case from its log (`refresh_case`).
 
 Bulk paths that bypass the services (`generate_load_data`) call `rebuild_all()` afterwards; existing
 installs run `manage.py rebuild_rollups` once after migrating (the migration notes it).
@@ -299,25 +302,181 @@ def _contacts_of(case_ids: Any) -> list[CaseContacts]:
     ]
 
 
-def refresh_contacts(case_ids: list[int]) -> None:
-    CaseContacts.objects.bulk_create(
-        _contacts_of(case_ids),
-        update_conflicts=True,
-        unique_fields=["case"],
-        update_fields=["inbound_before_close", "owner_changes", "first_follow_up_at", "repeat_flagged"],
+def _counts_something(row: CaseContacts) -> bool:
+    """Rows are kept only for cases with something to count: the readers take a case without a row as
+    0 / no follow-up / not flagged (service_figures), so a new case needs no row (issue 9: one INSERT
+    fewer when a case is opened), and the rebuild writes the same rows."""
+    return bool(
+        row.inbound_before_close
+        or row.owner_changes
+        or row.first_follow_up_at is not None
+        or row.repeat_flagged
     )
 
 
-def on_case_event(sender: Any, event: CaseEvent, **kwargs: Any) -> None:
-    """Receiver of `case_event_recorded`: the event's case's rollups, in the event's transaction."""
-    if event.kind in CONTACT_KINDS:
+def refresh_contacts(case_ids: list[int]) -> None:
+    rows = _contacts_of(case_ids)
+    kept = [r for r in rows if _counts_something(r)]
+    if kept:
+        CaseContacts.objects.bulk_create(
+            kept,
+            update_conflicts=True,
+            unique_fields=["case"],
+            update_fields=["inbound_before_close", "owner_changes", "first_follow_up_at", "repeat_flagged"],
+        )
+    empty = [r.case_id for r in rows if not _counts_something(r)]
+    if empty:
+        CaseContacts.objects.filter(case_id__in=empty).delete()
+
+
+# Kinds whose contact counts cannot change while the case is open (closed_at NULL): the inbound count
+# only counts messages up to the close, and neither kind adds a handoff, a follow-up or a flag.
+OPEN_CASE_QUIET_CONTACT_KINDS = frozenset({"message_in", "status"})
+
+
+def _opened_rows(event: CaseEvent) -> None:
+    """A case being opened (`opening`: created in this transaction, so it has no rollup rows yet): its
+    CaseFlow from its opening event alone, without reading anything (nothing to count in CaseContacts).
+
+    What `case_rows` gives for a log whose only attribution event is "opened": nothing elapsed, the
+    front line holds it, no sector time, task or step (the opening's other events carry the actor's
+    sector or none, so they cannot make a step; an event with a sector recomputes the case anyway).
+    """
+    case = event.case
+    CaseFlow.objects.create(
+        case_id=case.pk,
+        opened_at=case.created_at,
+        start_at=event.at,
+        last_at=event.at,
+        resolved=False,
+        tail=FRONT,
+        has_sector=event.sector_id is not None,
+    )
+
+
+def _same_sector_as_before(event: CaseEvent) -> bool:
+    """The event's sector adds no step: the case's latest earlier event with a sector (if any) has the
+    same sector, and comes before it in log order. Otherwise the steps are recomputed from the log."""
+    prev = (
+        CaseEvent.objects.filter(case_id=event.case_id, sector__isnull=False)
+        .exclude(pk=event.pk)
+        .order_by("-at", "-id")
+        .values_list("at", "id", "sector_id")
+        .first()
+    )
+    if prev is None:
+        return True  # the case's first event with a sector: a step needs two
+    at, pk, sector = prev
+    return sector == event.sector_id and (at, pk) < (event.at, event.pk)
+
+
+# PostgreSQL: advance_flow's increment as one UPDATE. The span is computed in SQL exactly (EXTRACT of an
+# interval is numeric, microseconds are whole); the row changes only where the Python path would apply
+# the increment (not resolved, held by the front line or the customer, the event not before last_at).
+_PG_ADVANCE = """
+UPDATE {flow} SET
+  lead_us = lead_us + {span},
+  front_us = front_us + CASE WHEN tail = %(front)s THEN {span} ELSE 0 END,
+  customer_us = customer_us + CASE WHEN tail = %(customer)s THEN {span} ELSE 0 END,
+  last_at = %(at)s, resolved = %(resolved)s, tail = coalesce(%(tail)s, tail),
+  has_sector = has_sector OR %(sector)s
+WHERE case_id = %(case)s AND NOT resolved AND tail IN (%(front)s, %(customer)s) AND last_at <= %(at)s
+"""
+
+
+_UNCHANGED = "\x00"  # a status no event sets: status_after(event, _UNCHANGED) leaves it as it was
+
+
+def _pg_advance(event: CaseEvent, *, tail: str | None) -> bool:
+    span = "(EXTRACT(EPOCH FROM (%(at)s - last_at)) * 1000000)::bigint"
+    sql = _PG_ADVANCE.format(flow=connection.ops.quote_name(CaseFlow._meta.db_table), span=span)
+    params: dict[str, Any] = {
+        "front": FRONT,
+        "customer": CUSTOMER,
+        "at": event.at,
+        "resolved": event.kind in CLOSING_KINDS,
+        "tail": tail,
+        "sector": event.sector_id is not None,
+        "case": event.case_id,
+    }
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        return cur.rowcount == 1
+
+
+def advance_flow(event: CaseEvent) -> bool:
+    """Apply one appended event to the case's rows from the stored rows alone, where that is exact.
+
+    Exact (the same rows as `case_rows` over the whole log) when the event is no task event and:
+    - its sector (if any) is the sector of the case's previous event with one: no new FlowStep, only
+      `has_sector` set (an adviser of the front desk working on their case: the common event);
+    - for an event the attribution reads: the case is not resolved, nobody but the front line or the
+      customer holds it (`tail`), and the event is not dated before `last_at`. Then the time from
+      `last_at` to the event goes whole to the holder (microseconds, no 1/k shares to round), and the
+      holder afterwards follows from the event's own status. SectorTime and TaskFact do not change.
+    Returns False when the case must be recomputed from its log instead (`refresh_case`).
+    """
+    if event.kind in TASK_KINDS:
+        return False
+    attributed = event.kind in ATTRIBUTION_KINDS
+    if not attributed and event.sector_id is None:
+        return True  # nothing the rows hold
+    tail: str | None = None  # the holder after the event; None: the one before
+    closing = event.kind in CLOSING_KINDS
+    if attributed:
+        row = EventRow(event.case_id, event.pk, event.at, event.kind, None, event.data or {})
+        status = metrics.status_after(row, _UNCHANGED)
+        if status == "closed" and not closing:
+            return False  # "closed" without a closing event: the log's rules, not this shortcut
+        if closing:
+            tail = ""
+        elif status != _UNCHANGED:
+            tail = CUSTOMER if status in CUSTOMER_PENDING else FRONT
+    if event.sector_id is not None and not _same_sector_as_before(event):
+        return False
+    if not attributed:  # an event with the same sector as before: at most `has_sector` changes
+        CaseFlow.objects.filter(case_id=event.case_id, has_sector=False).update(has_sector=True)
+        return True
+    if connection.vendor == "postgresql":
+        return _pg_advance(event, tail=tail)  # the same increment in one guarded UPDATE, no read first
+    flow = CaseFlow.objects.filter(case_id=event.case_id).first()
+    if flow is None or flow.resolved or flow.tail not in (FRONT, CUSTOMER) or event.at < flow.last_at:
+        return False
+    span = _us(metrics.exact_seconds(event.at - flow.last_at))
+    if flow.tail == CUSTOMER:
+        flow.customer_us += span
+    else:
+        flow.front_us += span
+    flow.lead_us += span
+    flow.last_at = event.at
+    flow.resolved = closing
+    if tail is not None:
+        flow.tail = tail
+    flow.has_sector = flow.has_sector or event.sector_id is not None
+    flow.save(
+        update_fields=["customer_us", "front_us", "lead_us", "last_at", "resolved", "tail", "has_sector"]
+    )
+    return True
+
+
+def on_case_event(sender: Any, event: CaseEvent, opening: bool = False, **kwargs: Any) -> None:
+    """Receiver of `case_event_recorded`: the event's case's rollups, in the event's transaction.
+
+    `opening`: the event belongs to a case created in this same transaction (case_open)."""
+    if opening and event.kind == "opened":
+        _opened_rows(event)
+        return
+    if event.kind in CONTACT_KINDS and not (
+        event.kind in OPEN_CASE_QUIET_CONTACT_KINDS and event.case.closed_at is None
+    ):
         ids = [event.case_id]
         if event.kind == "follow_up_linked" and event.case.follow_up_of_id:
             ids.append(event.case.follow_up_of_id)  # the earlier case "came back"
         refresh_contacts(ids)
     if event.kind not in ATTRIBUTION_KINDS and event.sector_id is None:
         return  # nothing the analysis screens read changed (a customer message, a note, ...)
-    refresh_case(event.case, event)
+    if not advance_flow(event):
+        refresh_case(event.case, event)  # what the increment cannot decide exactly: from the log
 
 
 # ------------------------------------------------------------------ rebuild
@@ -485,9 +644,10 @@ def _flow_of(
 
 _PG_CONTACTS = """
 INSERT INTO {contacts} (case_id, inbound_before_close, owner_changes, first_follow_up_at, repeat_flagged)
-SELECT c.id, coalesce(m.n, 0), coalesce(h.n, 0), f.first,
+SELECT * FROM (
+SELECT c.id, coalesce(m.n, 0) AS inb, coalesce(h.n, 0) AS chg, f.first,
   EXISTS (SELECT 1 FROM {events} e WHERE e.case_id = c.id AND e.kind = 'repeat_explanation')
-  OR EXISTS (SELECT 1 FROM {responses} r WHERE r.case_id = c.id AND r.explained_more_than_once)
+  OR EXISTS (SELECT 1 FROM {responses} r WHERE r.case_id = c.id AND r.explained_more_than_once) AS flag
 FROM {cases} c
 LEFT JOIN (
   SELECT m.case_id, count(*) AS n FROM {messages} m JOIN {cases} c2 ON c2.id = m.case_id
@@ -498,6 +658,7 @@ LEFT JOIN (
   SELECT follow_up_of_id, min(created_at) AS first FROM {cases} WHERE follow_up_of_id IS NOT NULL
   GROUP BY follow_up_of_id
 ) f ON f.follow_up_of_id = c.id
+) x WHERE x.inb > 0 OR x.chg > 0 OR x.first IS NOT NULL OR x.flag
 """
 
 
@@ -527,7 +688,8 @@ def _rebuild_contacts(*, chunk: int, report: Callable[[str], None] | None) -> No
     for cases in _case_chunks(chunk):
         ids = Case.objects.filter(pk__gte=cases[0][0], pk__lte=cases[-1][0]).values("pk")
         with transaction.atomic():
-            CaseContacts.objects.bulk_create(_contacts_of(ids), batch_size=5000)
+            rows = [r for r in _contacts_of(ids) if _counts_something(r)]
+            CaseContacts.objects.bulk_create(rows, batch_size=5000)
         done += len(cases)
         if report:
             report(f"  rollups: contacts of {done:,} cases ({_time.monotonic() - began:,.0f} s)")

@@ -123,8 +123,14 @@ class CaseQuerySet(models.QuerySet["Case"]):
 
 
 class Case(models.Model):
+    # db_index=False on customer, owner and team: the composite indexes of Meta start with them, so a
+    # single-column index was a second copy every INSERT kept up to date (issue 9: write cost).
     customer = models.ForeignKey(
-        "customers.Customer", verbose_name=_("customer"), on_delete=models.PROTECT, related_name="cases"
+        "customers.Customer",
+        verbose_name=_("customer"),
+        on_delete=models.PROTECT,
+        related_name="cases",
+        db_index=False,
     )
     subject = models.CharField(_("subject"), max_length=300)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.QUESTION)
@@ -141,9 +147,15 @@ class Case(models.Model):
         verbose_name=_("owner"),
         on_delete=models.PROTECT,
         related_name="owned_cases",
+        db_index=False,
     )
     team = models.ForeignKey(
-        "accounts.Team", verbose_name=_("team"), null=True, blank=True, on_delete=models.SET_NULL
+        "accounts.Team",
+        verbose_name=_("team"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        db_index=False,
     )
     opened_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -263,7 +275,8 @@ class EventKind(models.TextChoices):
 class CaseEvent(models.Model):
     """The case's event log: the source of truth for every figure about time."""
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    # No index of its own: event_case_at and event_case_version start with it (issue 9: write cost).
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events", db_index=False)
     kind = models.CharField(max_length=30, choices=EventKind.choices)
     at = models.DateTimeField()
     actor = models.ForeignKey(
@@ -296,7 +309,8 @@ class Direction(models.TextChoices):
 
 
 class Message(models.Model):
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="messages")
+    # No index of its own: message_case starts with it (issue 9: write cost).
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="messages", db_index=False)
     direction = models.CharField(max_length=3, choices=Direction.choices)
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
     author = models.ForeignKey(

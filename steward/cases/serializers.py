@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from django.db.models import QuerySet
@@ -41,7 +42,22 @@ MAX_ID = 2**63 - 1
 MAX_TEXT = 100_000
 
 
-class UserRefSerializer(serializers.ModelSerializer[User]):
+_BUILT_FIELDS: dict[type, Any] = {}
+
+
+class BuiltOnceMixin:
+    """A ModelSerializer maps its model fields anew for every instance (DRF's field mapping: 1-2 ms of
+    CPU for the case detail, in every write's answer). These read-only shapes map them once per class;
+    each instance gets deep copies, as DRF already does with declared fields (issue 9)."""
+
+    def get_fields(self) -> dict[str, Any]:
+        built = _BUILT_FIELDS.get(type(self))
+        if built is None:
+            built = _BUILT_FIELDS[type(self)] = super().get_fields()  # type: ignore[misc]
+        return copy.deepcopy(built)
+
+
+class UserRefSerializer(BuiltOnceMixin, serializers.ModelSerializer[User]):
     name = serializers.CharField(source="display_name", read_only=True)
 
     class Meta:
@@ -50,7 +66,7 @@ class UserRefSerializer(serializers.ModelSerializer[User]):
         read_only_fields = fields
 
 
-class CommitmentSerializer(serializers.ModelSerializer[Commitment]):
+class CommitmentSerializer(BuiltOnceMixin, serializers.ModelSerializer[Commitment]):
     promised_by = UserRefSerializer(read_only=True)
 
     class Meta:
@@ -68,7 +84,7 @@ class CommitmentSerializer(serializers.ModelSerializer[Commitment]):
         read_only_fields = fields
 
 
-class CaseListSerializer(serializers.ModelSerializer[Case]):
+class CaseListSerializer(BuiltOnceMixin, serializers.ModelSerializer[Case]):
     customer: serializers.PrimaryKeyRelatedField[Customer] = serializers.PrimaryKeyRelatedField(
         read_only=True
     )
@@ -209,7 +225,7 @@ class CaseCreateSerializer(serializers.Serializer[Any]):
     )
 
 
-class AttachmentSerializer(serializers.ModelSerializer[Attachment]):
+class AttachmentSerializer(BuiltOnceMixin, serializers.ModelSerializer[Attachment]):
     download = serializers.SerializerMethodField()
 
     class Meta:
@@ -221,7 +237,7 @@ class AttachmentSerializer(serializers.ModelSerializer[Attachment]):
         return reverse("api:case-attachment", kwargs={"pk": att.case_id, "attachment_id": att.pk})
 
 
-class MessageSerializer(serializers.ModelSerializer[Message]):
+class MessageSerializer(BuiltOnceMixin, serializers.ModelSerializer[Message]):
     author = UserRefSerializer(read_only=True, allow_null=True)  # null: the customer's own messages
     attachments = AttachmentSerializer(many=True, read_only=True)
 

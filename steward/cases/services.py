@@ -68,11 +68,13 @@ def _record(
     data: dict[str, Any] | None = None,
     fields: Iterable[str] = (),
     sector_id: int | None = None,
+    message: Message | None = None,
 ) -> CaseEvent:
     """Save the changed `fields` of a locked case, bump its version and append the event.
 
     The event's sector is the actor's, unless `sector_id` names another one: a sector task's events
     belong to the task's sector whoever records them (the case owner hands over, cancels).
+    `message`: the Message a message event is about, handed to the receivers so they need not read it.
     """
     case.version += 1
     case.updated_at = at
@@ -86,19 +88,32 @@ def _record(
         version=case.version,
         data=data or {},
     )
-    case_event_recorded.send(sender=CaseEvent, event=event)
+    case_event_recorded.send(sender=CaseEvent, event=event, message=message)
     return event
+
+
+# The caller's related rows _lock may keep (the ones the services and notifications read).
+_LOCK_REUSED = ("owner", "team", "customer", "category", "follow_up_of")
 
 
 def _lock(case: Case) -> Case:
     """Reload the case under a row lock so concurrent actions serialise.
 
-    The lock is taken on the case row alone, then the case is read with its owner. Locking through a
-    join is wrong on PostgreSQL: after waiting for a concurrent handoff it re-checks the join against the
-    old owner row and returns no case at all.
+    The lock is taken on the case row alone. Locking through a join is wrong on PostgreSQL: after
+    waiting for a concurrent handoff it re-checks the join against the old owner row and returns no
+    case at all. The locked row comes back whole (issue 9: one query, where a lock and a second read
+    were two); the owner (with its backup), team, customer... the caller read already are kept when the
+    locked row still points at the same ones (a concurrent handoff changes `owner_id`: then the owner
+    is read again, as is anything the caller did not read).
     """
-    Case.objects.select_for_update().filter(pk=case.pk).values_list("pk", flat=True).get()
-    return Case.objects.select_related("owner", "owner__backup", "team").get(pk=case.pk)
+    locked = Case.objects.select_for_update().get(pk=case.pk)
+    for name in _LOCK_REUSED:
+        field: Any = Case._meta.get_field(name)
+        if field.is_cached(case) and getattr(case, field.attname) == getattr(locked, field.attname):
+            field.set_cached_value(locked, field.get_cached_value(case))
+    if not Case.owner.field.is_cached(locked):
+        locked.owner = User.objects.select_related("backup").get(pk=locked.owner_id)
+    return locked
 
 
 # Sector work in progress that changes nothing an adviser's open form depends on: a reply drafted while
@@ -216,6 +231,7 @@ def _add_inbound(
         actor=actor,
         at=at,
         data={"message": message.pk, "automatic": is_automatic},
+        message=message,
     )
     if attachments:
         _store_attachments(case, attachments, actor=uploader, at=at, message=message)
@@ -399,8 +415,15 @@ def case_open(
             for version, (event_kind, event_actor, data) in enumerate(specs, start=1)
         ]
     )
+    # `opening`: the receivers know the case is new in this transaction (no rollup rows, no portal
+    # key, no next step, this is its first message) and need not read to find out (issue 9).
     for event in events:
-        case_event_recorded.send(sender=CaseEvent, event=event)
+        case_event_recorded.send(
+            sender=CaseEvent,
+            event=event,
+            message=message if event.kind == EventKind.MESSAGE_IN else None,
+            opening=True,
+        )
     return case
 
 
@@ -494,6 +517,7 @@ def case_reply(
         at=at,
         data={"message": message.pk, "from": old, "to": case.status},
         fields=fields,
+        message=message,
     )
     if attachments:
         _store_attachments(case, attachments, actor=actor, at=at, message=message)
@@ -722,6 +746,7 @@ def case_propose_solution(
         at=at,
         data={"message": message.pk, "from": old},
         fields=fields,
+        message=message,
     )
     return case
 

@@ -47,11 +47,13 @@ def portal_url(language: str) -> str:
         return settings.STEWARD_BASE_URL + reverse("portal:cases")
 
 
-def portal_case_url(case: Case, language: str) -> str:
-    """This case's own page in the portal (its random key is created on first use); the portal owns it."""
+def portal_case_url(case: Case, language: str, *, new_case: bool = False) -> str:
+    """This case's own page in the portal (its random key is created on first use); the portal owns it.
+
+    `new_case`: the case was opened in this transaction, so it has no key yet (none is looked for)."""
     from steward.portal.services import case_portal_url  # the portal imports this app's services
 
-    return case_portal_url(case, language=language)
+    return case_portal_url(case, language=language, new_case=new_case)
 
 
 def _solution_links(case: Case) -> tuple[str, str]:
@@ -129,8 +131,10 @@ def _tidy_text(text: str) -> str:
     return _BLANK_LINES.sub("\n\n", lines) + "\n"
 
 
-def render_notice(notice: Notice, case: Case) -> Rendered:
-    """Subject (with the case token), text and HTML of a notice, in the recipient's language."""
+def render_notice(notice: Notice, case: Case, *, new_case: bool = False) -> Rendered:
+    """Subject (with the case token), text and HTML of a notice, in the recipient's language.
+
+    `new_case`: the case was opened in this transaction (portal_case_url)."""
     recipient = notice.recipient
     with translation.override(recipient.language):
         context: dict[str, Any] = {
@@ -142,7 +146,9 @@ def render_notice(notice: Notice, case: Case) -> Rendered:
             "case_url": case_url(case),
             "portal_url": portal_url(recipient.language),
             "portal_case_url": (
-                portal_case_url(case, recipient.language) if recipient.kind == RecipientKind.CUSTOMER else ""
+                portal_case_url(case, recipient.language, new_case=new_case)
+                if recipient.kind == RecipientKind.CUSTOMER
+                else ""
             ),
             "follow_up_days": settings.STEWARD_FOLLOW_UP_WINDOW_DAYS,
             "language": recipient.language,

@@ -58,6 +58,19 @@ class Notice:
     context: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Hints:
+    """What the service that recorded the event already holds, so the mapping need not read it again
+    (issue 9: queries per write). `message`: the Message of a message event; `opening`: the event
+    belongs to a case opened in this same transaction (its first message, no next step yet)."""
+
+    message: Message | None = None
+    opening: bool = False
+
+
+NO_HINTS = Hints()
+
+
 def customer_recipient(case: Case) -> Recipient | None:
     customer = case.customer
     if not customer.email:
@@ -99,8 +112,11 @@ def _is_automatic(event: CaseEvent, message: Message | None = None) -> bool:
     return bool(event.data.get("automatic")) or bool(message and message.is_automatic)
 
 
-def _message(event: CaseEvent) -> Message | None:
+def _message(event: CaseEvent, hints: Hints = NO_HINTS) -> Message | None:
     pk = event.data.get("message")
+    known = hints.message
+    if pk and known is not None and known.pk == pk and known.case_id == event.case_id:
+        return known
     return Message.objects.filter(pk=pk, case_id=event.case_id).first() if pk else None
 
 
@@ -116,7 +132,7 @@ def _for_customer(case: Case, kind: str, **context: Any) -> list[Notice]:
 # ---------------------------------------------------------------- one function per event kind
 
 
-def _opened(event: CaseEvent, case: Case) -> list[Notice]:
+def _opened(event: CaseEvent, case: Case, hints: Hints) -> list[Notice]:
     """Staff: the case was opened with you as owner by someone else (a colleague, or by mail)."""
     recipient = user_recipient(case.owner, actor=event.actor)
     if recipient is None:
@@ -124,18 +140,19 @@ def _opened(event: CaseEvent, case: Case) -> list[Notice]:
     return [Notice(NotificationKind.ASSIGNED, recipient, {"opened_by": event.actor})]
 
 
-def _message_in(event: CaseEvent, case: Case) -> list[Notice]:
-    message = _message(event)
+def _message_in(event: CaseEvent, case: Case, hints: Hints) -> list[Notice]:
+    message = _message(event, hints)
     if message is None or _is_automatic(event, message):
         return []
-    is_first = not Message.objects.filter(case_id=case.pk, pk__lt=message.pk).exists()
+    # A case opened in this transaction: its message is the first, and no next step is promised yet.
+    is_first = hints.opening or not Message.objects.filter(case_id=case.pk, pk__lt=message.pk).exists()
     if is_first:
         # The message that opened the case: tell the customer who takes care of it.
         return _for_customer(
             case,
             NotificationKind.CASE_RECEIVED,
             message=message,
-            next_step=_next_step(case),
+            next_step=None if hints.opening else _next_step(case),
             # On the phone or at the desk an adviser wrote the request down: "what you told us".
             spoken=case.channel in (Channel.PHONE, Channel.WALK_IN),
         )
@@ -145,14 +162,14 @@ def _message_in(event: CaseEvent, case: Case) -> list[Notice]:
     ]
 
 
-def _message_out(event: CaseEvent, case: Case) -> list[Notice]:
-    message = _message(event)
+def _message_out(event: CaseEvent, case: Case, hints: Hints) -> list[Notice]:
+    message = _message(event, hints)
     if message is None or _is_automatic(event, message):
         return []
     return _for_customer(case, NotificationKind.REPLY, message=message, author=message.author or case.owner)
 
 
-def _handoff(event: CaseEvent, case: Case) -> list[Notice]:
+def _handoff(event: CaseEvent, case: Case, hints: Hints) -> list[Notice]:
     handoff = (
         Handoff.objects.select_related("from_user", "to_user").filter(pk=event.data.get("handoff")).first()
     )
@@ -165,7 +182,7 @@ def _handoff(event: CaseEvent, case: Case) -> list[Notice]:
     return notices
 
 
-def _commitment_set(event: CaseEvent, case: Case) -> list[Notice]:
+def _commitment_set(event: CaseEvent, case: Case, hints: Hints) -> list[Notice]:
     commitment = case.commitments.filter(pk=event.data.get("commitment")).first()
     if commitment is None:
         return []
@@ -174,13 +191,13 @@ def _commitment_set(event: CaseEvent, case: Case) -> list[Notice]:
     return _for_customer(case, NotificationKind.NEXT_STEP, commitment=commitment, changed=changed)
 
 
-def _solution_proposed(event: CaseEvent, case: Case) -> list[Notice]:
-    message = _message(event)
+def _solution_proposed(event: CaseEvent, case: Case, hints: Hints) -> list[Notice]:
+    message = _message(event, hints)
     author = (message.author if message else None) or case.owner
     return _for_customer(case, NotificationKind.SOLUTION_PROPOSED, message=message, author=author)
 
 
-def _closed(event: CaseEvent, case: Case) -> list[Notice]:
+def _closed(event: CaseEvent, case: Case, hints: Hints) -> list[Notice]:
     return _for_customer(case, NotificationKind.CLOSED, confirmed=event.kind == EventKind.SOLUTION_CONFIRMED)
 
 
@@ -195,7 +212,7 @@ def _task(event: CaseEvent, case: Case) -> SectorTask | None:
     )
 
 
-def _task_created(event: CaseEvent, case: Case) -> list[Notice]:
+def _task_created(event: CaseEvent, case: Case, hints: Hints) -> list[Notice]:
     """Customer: "we asked <sector> for this step, expected by <date>".
 
     Only when it changes what they can expect: another open step of the same sector expected the same
@@ -220,7 +237,7 @@ def _sector_members(task: SectorTask) -> list[User]:
     return members
 
 
-def _task_near_breach(event: CaseEvent, case: Case) -> list[Notice]:
+def _task_near_breach(event: CaseEvent, case: Case, hints: Hints) -> list[Notice]:
     """Staff: the sector's members and the assignee, while the task can still make its target."""
     task = _task(event, case)
     if task is None or not task.is_open:
@@ -229,10 +246,10 @@ def _task_near_breach(event: CaseEvent, case: Case) -> list[Notice]:
     return [Notice(NotificationKind.TASK_NEAR_BREACH, r, {"task": task}) for r in found if r is not None]
 
 
-def _task_ended(kind: str) -> Callable[[CaseEvent, Case], list[Notice]]:
+def _task_ended(kind: str) -> Callable[[CaseEvent, Case, Hints], list[Notice]]:
     """Staff: the case owner (and the acting backup) hears the sector's result or its reason."""
 
-    def handler(event: CaseEvent, case: Case) -> list[Notice]:
+    def handler(event: CaseEvent, case: Case, hints: Hints) -> list[Notice]:
         task = _task(event, case)
         if task is None:
             return []
@@ -244,7 +261,7 @@ def _task_ended(kind: str) -> Callable[[CaseEvent, Case], list[Notice]]:
     return handler
 
 
-_HANDLERS: dict[str, Callable[[CaseEvent, Case], list[Notice]]] = {
+_HANDLERS: dict[str, Callable[[CaseEvent, Case, Hints], list[Notice]]] = {
     EventKind.OPENED: _opened,
     EventKind.MESSAGE_IN: _message_in,
     EventKind.MESSAGE_OUT: _message_out,
@@ -260,12 +277,17 @@ _HANDLERS: dict[str, Callable[[CaseEvent, Case], list[Notice]]] = {
 }
 
 
-def notices_for_event(event: CaseEvent, case: Case) -> list[Notice]:
+def notifies(event: CaseEvent) -> bool:
+    """Whether the event's kind can notify anyone at all (no read needed to say no)."""
+    return event.kind in _HANDLERS and not _is_automatic(event)
+
+
+def notices_for_event(event: CaseEvent, case: Case, hints: Hints = NO_HINTS) -> list[Notice]:
     """The notifications one case event causes; empty for events nobody is told about."""
     handler = _HANDLERS.get(event.kind)
     if handler is None or _is_automatic(event):
         return []
-    return handler(event, case)
+    return handler(event, case, hints)
 
 
 def due_step_notices(commitment: Commitment, *, at: Any) -> list[Notice]:

@@ -5,23 +5,25 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.db import transaction
+from steward.cases.models import CaseEvent, Message
 
-from steward.cases.models import CaseEvent
-
+from .notices import Hints
 from .services import outbox_write_for_event
 
 logger = logging.getLogger(__name__)
 
 
-def write_notifications(sender: Any, *, event: CaseEvent, **kwargs: Any) -> None:
+def write_notifications(
+    sender: Any, *, event: CaseEvent, message: Message | None = None, opening: bool = False, **kwargs: Any
+) -> None:
     """Write the event's notifications in the case transaction. No I/O here: sending is after commit.
 
-    A savepoint keeps a notification fault (a template error) from undoing the case change itself:
-    the adviser's reply is recorded either way, and the fault is logged as an error.
+    A fault (a template error) never undoes the case change itself: the adviser's reply is recorded
+    either way, and the fault is logged as an error. The savepoint that makes this so is taken by
+    outbox_write_for_event around its writes, only when the event notifies someone (issue 9).
+    `message` and `opening` are what the service knows already (notices.Hints).
     """
     try:
-        with transaction.atomic():
-            outbox_write_for_event(event=event)
+        outbox_write_for_event(event=event, hints=Hints(message=message, opening=opening))
     except Exception:
         logger.exception("Notifications for case event %s (%s) could not be written", event.pk, event.kind)

@@ -15,14 +15,15 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.message import make_msgid
 from django.core.validators import validate_email
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
+from django.db.models import Value
 from django.utils.translation import gettext as _
 
 from steward.accounts.models import User
@@ -33,7 +34,7 @@ from steward.mail.identity import mail_domain, new_message_id, subject_with_toke
 
 from .compose import one_line, render_notice
 from .models import CommitmentReminder, MailState, NotificationKind, OutboundMail, RecipientKind
-from .notices import Notice, due_step_notices, mail_language, notices_for_event
+from .notices import NO_HINTS, Hints, Notice, due_step_notices, mail_language, notices_for_event, notifies
 
 logger = logging.getLogger(__name__)
 
@@ -67,27 +68,32 @@ def _bracketed(message_id: str) -> str:
     return value if value.startswith("<") and value.endswith(">") else f"<{value.strip('<>')}>"
 
 
-def threading_headers(case: Case, *, to: str, recipient_kind: str) -> tuple[str, str]:
+# Mails written for a case in this transaction, kept on the case instance: (created_at, Message-ID, to).
+_WRITTEN = "_steward_outbox_written"
+
+
+def threading_headers(
+    case: Case, *, to: str, recipient_kind: str, hints: Hints = NO_HINTS
+) -> tuple[str, str]:
     """(In-Reply-To, References) for the next mail to `to` about `case`, so clients thread it.
 
     The thread is every earlier mail Steward sent this address about the case and, for the
-    customer, their latest message that arrived by mail, in the order they happened.
+    customer, their latest message that arrived by mail, in the order they happened. For a case
+    opened in this transaction (`hints.opening`) both are known without reading: its mails are the ones
+    written for it since, and its only message is the opening one (`hints.message`).
     """
-    thread: list[tuple[datetime, str]] = list(
-        OutboundMail.objects.filter(case=case, to=to)
-        .order_by("created_at", "id")
-        .values_list("created_at", "message_id")
-    )
-    if recipient_kind == RecipientKind.CUSTOMER:
-        inbound = (
-            Message.objects.filter(case=case, direction=Direction.INBOUND)
-            .exclude(external_id="")
-            .order_by("-created_at", "-id")
-            .values_list("created_at", "external_id")
-            .first()
-        )
-        if inbound and _bracketed(inbound[1]):
-            thread.append((inbound[0], _bracketed(inbound[1])))
+    thread: list[tuple[datetime, str]]
+    customer = recipient_kind == RecipientKind.CUSTOMER
+    inbound: tuple[datetime, str] | None = None
+    if hints.opening:
+        thread = [(at, mid) for at, mid, addr in case.__dict__.get(_WRITTEN, ()) if addr == to]
+        first = hints.message
+        if customer and first is not None and first.direction == Direction.INBOUND and first.external_id:
+            inbound = (first.created_at, first.external_id)
+    else:
+        thread, inbound = _thread_rows(case, to=to, customer=customer)
+    if inbound and _bracketed(inbound[1]):  # only ever found for the customer
+        thread.append((inbound[0], _bracketed(inbound[1])))
     thread.sort(key=lambda item: item[0])  # stable: equal times keep the order they were written in
     ids = list(dict.fromkeys(mid for _at, mid in thread))
     if len(ids) > REFERENCES_KEPT:
@@ -95,10 +101,45 @@ def threading_headers(case: Case, *, to: str, recipient_kind: str) -> tuple[str,
     return (ids[-1] if ids else ""), " ".join(ids)
 
 
+def _thread_rows(
+    case: Case, *, to: str, customer: bool
+) -> tuple[list[tuple[datetime, str]], tuple[datetime, str] | None]:
+    """The mails sent to `to` about the case (in the order written) and, for the customer, their latest
+    message that arrived by mail. One query where the database allows an ordered, limited part in a
+    UNION (PostgreSQL; issue 9), else two."""
+    sent = OutboundMail.objects.filter(case=case, to=to)
+    latest = (
+        Message.objects.filter(case=case, direction=Direction.INBOUND)
+        .exclude(external_id="")
+        .order_by("-created_at", "-id")
+    )
+    if customer and connection.features.supports_slicing_ordering_in_compound:
+        rows = list(
+            sent.annotate(src=Value(0))
+            .values_list("src", "created_at", "id", "message_id")
+            .union(
+                latest.annotate(src=Value(1)).values_list("src", "created_at", "id", "external_id")[:1],
+                all=True,
+            )
+        )
+        mails = sorted((r for r in rows if r[0] == 0), key=lambda r: (r[1], r[2]))
+        found = [(r[1], r[3]) for r in rows if r[0] == 1]
+        return [(r[1], r[3]) for r in mails], (found[0] if found else None)
+    thread = list(sent.order_by("created_at", "id").values_list("created_at", "message_id"))
+    inbound = latest.values_list("created_at", "external_id").first() if customer else None
+    return thread, inbound
+
+
 def _schedule_send(outbound_id: int) -> None:
-    """After the commit: hand the row to a worker. If the broker is down the row stays pending."""
+    """After the commit: hand the row to a worker. If the broker is down the row stays pending.
+
+    Without a broker, to this process's sender thread (pump.py) rather than inside the request."""
+    from . import pump
     from .tasks import send_outbound
 
+    if pump.enabled():
+        pump.submit(outbound_id)
+        return
     try:
         send_outbound.delay(outbound_id)
     except Exception:
@@ -127,13 +168,7 @@ def outbox_enqueue(
     With a case, the subject gets the case token and the mail threads with the case's earlier mail.
     Other apps (the portal's sign-in link) call this with already rendered text and HTML.
     """
-    to = (to or "").strip()
-    try:
-        validate_email(to)
-    except ValidationError:
-        raise DomainError(_("Enter a valid email address."), field="to") from None
-    if kind not in NotificationKind.values:
-        raise DomainError(_("Unknown kind of notification."), field="kind")
+    to = _checked(to, kind)
     # Checked above, before any write: the writes below need no savepoint of their own (issue 9: two
     # queries fewer per mail); a database error still undoes the caller's transaction or savepoint.
     with transaction.atomic(savepoint=False):
@@ -150,6 +185,18 @@ def outbox_enqueue(
         )
 
 
+def _checked(to: str, kind: str) -> str:
+    """The address as written to the outbox; refused (DomainError) before anything is written."""
+    to = (to or "").strip()
+    try:
+        validate_email(to)
+    except ValidationError:
+        raise DomainError(_("Enter a valid email address."), field="to") from None
+    if kind not in NotificationKind.values:
+        raise DomainError(_("Unknown kind of notification."), field="kind")
+    return to
+
+
 def _outbox_write(
     *,
     to: str,
@@ -161,6 +208,7 @@ def _outbox_write(
     case: Case | None,
     recipient_kind: str,
     user: User | None,
+    hints: Hints = NO_HINTS,
 ) -> OutboundMail:
     now = timeutil.now()
     subject = one_line(subject)[:370]
@@ -168,7 +216,7 @@ def _outbox_write(
     if case is not None:
         subject = subject_with_token(subject, case.number)
         message_id = new_message_id(case.number)
-        in_reply_to, references = threading_headers(case, to=to, recipient_kind=recipient_kind)
+        in_reply_to, references = threading_headers(case, to=to, recipient_kind=recipient_kind, hints=hints)
     else:
         message_id = make_msgid(domain=mail_domain())
     outbound = OutboundMail.objects.create(
@@ -187,6 +235,8 @@ def _outbox_write(
         created_at=now,
         next_attempt_at=now,
     )
+    if case is not None:
+        case.__dict__.setdefault(_WRITTEN, []).append((now, message_id, to))
     outbound_id = outbound.pk
     transaction.on_commit(lambda: _schedule_send(outbound_id))
     return outbound
@@ -208,6 +258,22 @@ def _enqueue_notice(notice: Notice, case: Case) -> OutboundMail:
     )
 
 
+def _prepared(notice: Notice, case: Case, hints: Hints) -> dict[str, Any]:
+    """A notice rendered and checked, ready for `_outbox_write` (nothing written but a portal key)."""
+    rendered = render_notice(notice, case, new_case=hints.opening)
+    recipient = notice.recipient
+    return {
+        "to": _checked(recipient.address, notice.kind),
+        "language": recipient.language,
+        "kind": notice.kind,
+        "subject": rendered.subject,
+        "text": rendered.text,
+        "html": rendered.html,
+        "recipient_kind": recipient.kind,
+        "user": recipient.user,
+    }
+
+
 _muted: ContextVar[bool] = ContextVar("steward_notifications_muted", default=False)
 
 
@@ -222,16 +288,26 @@ def notifications_muted() -> Iterator[None]:
         _muted.reset(token)
 
 
-@transaction.atomic(savepoint=False)
-def outbox_write_for_event(*, event: CaseEvent) -> list[OutboundMail]:
+def outbox_write_for_event(*, event: CaseEvent, hints: Hints = NO_HINTS) -> list[OutboundMail]:
     """The notifications a case event causes, written to the outbox in the event's transaction.
 
-    No savepoint of its own: its caller (receivers.write_notifications) holds one, so a fault here
-    still leaves the case change in place (issue 9: two queries fewer per case event)."""
-    if _muted.get():
+    Issue 9 (queries per write): the case is the one the service just saved (`event.case`, locked and
+    current; its customer and owner are read only if not already in memory), and no savepoint: every
+    mail of the event is decided, rendered and checked (address, kind) before the first is written,
+    so a fault (a template error, an address the outbox refuses; logged by
+    receivers.write_notifications) leaves no mail of the event written and the case change in place.
+    What is left after the checks is a failing database, which the case write itself meets as well.
+    (A portal key the rendering created stays: the case would get it on first use anyway.)
+    """
+    if _muted.get() or not notifies(event):
         return []
-    case = Case.objects.select_related("customer", "owner", "owner__backup").get(pk=event.case_id)
-    return [_enqueue_notice(notice, case) for notice in notices_for_event(event, case)]
+    case = event.case
+    notices = notices_for_event(event, case, hints)
+    if not notices:
+        return []
+    mails = [_prepared(notice, case, hints) for notice in notices]
+    with transaction.atomic(savepoint=False):
+        return [_outbox_write(**mail, case=case, hints=hints) for mail in mails]
 
 
 def commitments_remind_due(*, now: datetime | None = None, limit: int = 500) -> int:
@@ -309,13 +385,24 @@ def build_email(outbound: OutboundMail) -> EmailMultiAlternatives:
     return email
 
 
-def _claim(outbound_id: int, now: datetime) -> bool:
-    """Take the row for one attempt. A conditional UPDATE, atomic on SQLite and PostgreSQL alike."""
-    return bool(
-        OutboundMail.objects.unclaimed(now)
-        .filter(pk=outbound_id, state=MailState.PENDING)
-        .update(locked_until=now + send_lease(), attempts=F("attempts") + 1)
+def _claim(outbound_id: int, now: datetime) -> OutboundMail | None:
+    """Take the row for one attempt and read it: the row as claimed, or None when it is sent or held.
+
+    A conditional UPDATE, atomic on SQLite and PostgreSQL alike; RETURNING gives the row back in the
+    same statement (issue 9: one query per mail fewer than a claim and a read). The condition is
+    `OutboundMail.objects.unclaimed(now)` (no lease, or a lease that ran out) on a pending row.
+    """
+    meta = OutboundMail._meta
+    q = connection.ops.quote_name
+    adapt = connection.ops.adapt_datetimefield_value
+    columns = ", ".join(q(str(f.column)) for f in meta.concrete_fields)
+    sql = (
+        f"UPDATE {q(meta.db_table)} SET {q('locked_until')} = %s, {q('attempts')} = {q('attempts')} + 1 "
+        f"WHERE {q('id')} = %s AND {q('state')} = %s "
+        f"AND ({q('locked_until')} IS NULL OR {q('locked_until')} <= %s) RETURNING {columns}"
     )
+    params = [adapt(now + send_lease()), outbound_id, MailState.PENDING, adapt(now)]
+    return next(iter(OutboundMail.objects.raw(sql, params)), None)
 
 
 def _failed_attempt(outbound: OutboundMail, error: Exception, *, now: datetime, permanent: bool) -> Delivery:
@@ -344,9 +431,9 @@ def _failed_attempt(outbound: OutboundMail, error: Exception, *, now: datetime, 
 def outbound_deliver(*, outbound_id: int, now: datetime | None = None) -> Delivery:
     """One attempt to send a pending row. Safe to call twice: a sent or claimed row is skipped."""
     now = now or timeutil.now()
-    if not _claim(outbound_id, now):
+    outbound = _claim(outbound_id, now)
+    if outbound is None:
         return Delivery(SKIPPED)
-    outbound = OutboundMail.objects.get(pk=outbound_id)
     try:
         build_email(outbound).send(fail_silently=False)
     except smtplib.SMTPRecipientsRefused as exc:

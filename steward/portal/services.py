@@ -204,17 +204,27 @@ def case_keys(case_ids: Iterable[int]) -> dict[int, str]:
     return keys
 
 
-def case_key(case: Case) -> str:
-    return case_keys([case.pk])[case.pk]
+# The case's key, kept on the case instance once known (a mail in several languages asks again).
+_KEY_MEMO = "_steward_portal_key"
 
 
-def case_portal_url(case: Case, *, language: str | None = None) -> str:
+def case_key(case: Case, *, new_case: bool = False) -> str:
+    """`new_case`: the case was created in this transaction, so it has no key and no other transaction
+    can make one for it (it cannot see the case yet): one INSERT instead of a look-up and an insert."""
+    key = case.__dict__.get(_KEY_MEMO)
+    if key is None:
+        key = PortalCaseKey.objects.create(case_id=case.pk).key if new_case else case_keys([case.pk])[case.pk]
+        case.__dict__[_KEY_MEMO] = key
+    return str(key)
+
+
+def case_portal_url(case: Case, *, language: str | None = None, new_case: bool = False) -> str:
     """The absolute address of this case in the portal, in its customer's language (key made if needed).
 
     For the customer's mails (pass the mail's `language` so link and text agree): a customer who is not
     signed in is sent to sign in and then back here.
     """
-    key = case_key(case)
+    key = case_key(case, new_case=new_case)
     with translation.override(language or customer_language(case.customer)):
         path = reverse("portal:case", kwargs={"key": key})
     return settings.STEWARD_BASE_URL + path

@@ -124,3 +124,99 @@ def test_report_query_count_is_fixed(log, django_assert_max_num_queries):
         selectors.dfg_edges(Selection())
     with django_assert_max_num_queries(3):
         selectors.handoff_summary(Selection())
+
+
+def _all_rows():
+    def ordered(rows):
+        return sorted(rows, key=repr)
+
+    return (
+        ordered(
+            CaseFlow.objects.values_list(
+                "case_id",
+                "opened_at",
+                "start_at",
+                "last_at",
+                "resolved",
+                "lead_us",
+                "front_us",
+                "customer_us",
+                "tail",
+                "has_sector",
+            )
+        ),
+        ordered(SectorTime.objects.values_list("case_id", "sector_id", "seconds")),
+        ordered(
+            TaskFact.objects.values_list("case_id", "task", "sector_id", "taken_at", "ended_at", "end_kind")
+        ),
+        ordered(FlowStep.objects.values_list("case_id", "source", "target", "before", "wait")),
+        ordered(CaseContacts.objects.values_list()),
+    )
+
+
+def test_incremental_rollups_equal_a_rebuild_after_a_sequence_of_writes(personas, monkeypatch):
+    """Issue 9: the writes apply most events to the stored rows (rollups.advance_flow, a new case from
+    its opening event, no contact refresh for a message on an open case); after a mixed sequence of
+    writes the rows are exactly those a rebuild from the event log gives."""
+    from steward.cases import services as cs
+    from steward.cases import task_services as ts
+
+    p = personas
+    recomputed: list[str] = []
+    real = rollups.refresh_case
+
+    def counting(case, event=None):
+        recomputed.append(event.kind if event is not None else "")
+        return real(case, event)
+
+    monkeypatch.setattr(rollups, "refresh_case", counting)
+    t = T0 + timedelta(days=30)
+
+    def at(minutes: int):
+        return t + timedelta(minutes=minutes)
+
+    # A: a front-desk adviser (events with a sector) and the customer, through a task to a confirmed close.
+    a = cs.case_open(actor=p.adviser, customer=p.customer, subject="A", description="A", at=at(0))
+    cs.case_reply(actor=p.adviser, case=a, body="r1", at=at(5))
+    cs.case_reply(actor=p.adviser, case=a, body="r2", wait_for_customer=True, at=at(5))  # a tie in time
+    cs.case_receive_message(case=a, body="m1", channel="portal", at=at(30))  # waiting -> open
+    cs.case_set_status(actor=p.adviser, case=a, status="waiting_customer", at=at(40))
+    task = ts.task_create(actor=p.adviser, case=a, sector=p.billing, description="Refund", at=at(50))
+    cs.case_reply(actor=p.adviser, case=a, body="billing has it", at=at(52))  # billing holds: recomputed
+    ts.task_take(actor=p.sector_member, task=task, at=at(55))
+    ts.task_complete(actor=p.sector_member, task=task, note="Refunded", at=at(80))
+    cs.case_reply(actor=p.adviser, case=a, body="refunded", at=at(85))
+    cs.case_propose_solution(actor=p.adviser, case=a, solution="Fixed", at=at(90))
+    cs.case_receive_message(case=a, body="not yet", channel="portal", at=at(100))  # reopens
+    cs.case_hand_off(
+        actor=p.adviser,
+        case=a,
+        to_user=p.other_adviser,
+        customer_need="The phone does not charge after the refund.",
+        done_so_far="Refunded the charger and asked billing to check the invoice.",
+        at=at(110),
+    )
+    cs.case_propose_solution(actor=p.other_adviser, case=a, solution="Fixed now", at=at(120))
+    cs.case_confirm_solution(case=a, at=at(130))
+    # B: a manager (no sector): closed unconfirmed, reopened, a reply dated before the last event.
+    b = cs.case_open(actor=p.manager, customer=p.customer, subject="B", description="B", at=at(0))
+    cs.case_reply(actor=p.manager, case=b, body="r", at=at(10))
+    cs.case_close_unconfirmed(actor=p.manager, case=b, reason="No answer for two weeks", at=at(20))
+    cs.case_reopen(actor=p.manager, case=b, reason="The customer called back", at=at(25))
+    cs.case_reply(actor=p.manager, case=b, body="late", at=at(22))  # before last_at: recomputed
+    cs.case_reply(actor=p.manager, case=b, body="again", at=at(60))
+    cs.case_receive_message(case=b, body="thanks", channel="portal", at=at(61))
+    # C: a follow-up of the closed A, opened by the manager for the adviser.
+    cs.case_open(
+        actor=p.manager, customer=p.customer, subject="C", description="C", owner=p.adviser, at=at(140)
+    )
+
+    live = _all_rows()
+    assert live[0] and live[2] and live[3]  # flows, a task, steps (front desk -> billing -> front desk)
+    # The increments did most of the work: the log was re-read for the three task events, the reply
+    # while billing held the case, the reply right after billing's (a new step), the reopening of the
+    # closed B and its late reply; never for a message or a status, nor for the other replies.
+    assert len(recomputed) == 7, recomputed
+    assert "message_in" not in recomputed and "status" not in recomputed
+    assert rollups.rebuild_all(chunk=2) == Case.objects.count()
+    assert _all_rows() == live

@@ -1,0 +1,64 @@
+"""Without a broker, outbound mail leaves the request: a thread of the process sends it (pump.py)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.core import mail
+from django.test import override_settings
+
+from steward.cases.services import case_reply
+from steward.notifications import pump
+from steward.notifications.models import MailState, OutboundMail
+
+pytestmark = pytest.mark.django_db(transaction=True)  # the thread reads what the request committed
+
+
+def _wait_for(check, seconds: float = 10.0) -> bool:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if check():
+            return True
+        time.sleep(0.05)
+    return check()
+
+
+@override_settings(STEWARD_MAIL_SEND_IN_BACKGROUND=True, CELERY_TASK_ALWAYS_EAGER=True)
+def test_the_reply_mail_is_sent_by_the_background_thread_exactly_once(personas, monkeypatch):
+    sent_by: list[str] = []
+    real = pump._run
+
+    def run(q):
+        import threading
+
+        sent_by.append(threading.current_thread().name)
+        real(q)
+
+    monkeypatch.setattr(pump, "_run", run)
+    before = len(mail.outbox)
+    case_reply(actor=personas.adviser, case=personas.case, body="We are on it.")
+    row = OutboundMail.objects.filter(case=personas.case, kind="reply").get()
+    assert _wait_for(lambda: OutboundMail.objects.get(pk=row.pk).state == MailState.SENT)
+    pump.drain()  # the thread ends once its queue is done
+    assert sent_by == ["steward-outbox"]
+    assert len(mail.outbox) == before + 1 and mail.outbox[-1].to == [personas.customer.email]
+    # A second hand-over of the same row (a flush, another process) sends nothing more.
+    pump.submit(row.pk)
+    pump.drain()
+    assert len(mail.outbox) == before + 1
+    assert OutboundMail.objects.get(pk=row.pk).attempts == 1
+
+
+@override_settings(
+    STEWARD_MAIL_SEND_IN_BACKGROUND=True, CELERY_TASK_ALWAYS_EAGER=True, STEWARD_MAIL_FLUSH_SECONDS=0.1
+)
+def test_the_thread_flushes_due_rows_a_dead_process_left(personas):
+    """A row written but never handed over (its process died after the commit) is sent by the flush."""
+    case_reply(actor=personas.adviser, case=personas.case, body="We are on it.")
+    pump.drain()
+    row = OutboundMail.objects.filter(case=personas.case, kind="reply").get()
+    OutboundMail.objects.filter(pk=row.pk).update(state=MailState.PENDING, sent_at=None, attempts=0)
+    pump.submit(-3)  # nothing to send: only starts the thread, whose periodic flush finds the row
+    assert _wait_for(lambda: OutboundMail.objects.get(pk=row.pk).state == MailState.SENT)
+    pump.drain()
