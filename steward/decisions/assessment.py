@@ -46,7 +46,7 @@ from steward.analytics import economics as ec
 from steward.cases.models import Case, Commitment, CommitmentState, Status
 from steward.core.business_calendar import BusinessCalendar, calendar_for_team
 
-from . import forecast, impact, queueing
+from . import forecast, forecast_rollup, impact, queueing
 
 MITIGATIONS = ("backups_full_access", "notify_in_advance", "move_next_steps")  # codes stored by dec-app
 
@@ -649,12 +649,12 @@ def assess(spec: ScenarioSpec, *, now: datetime | None = None) -> Assessment:
 
     # --- history
     h_start, h_end = forecast.history_bounds(ws, now, weeks)
-    dem = forecast.demand(spec.team_id, h_start, h_end, tz, weeks)
+    # From the hourly rollup: the figures of forecast.demand, handling_times (over the whole hours) and
+    # contact_rates.
+    dem, aht, rates = forecast_rollup.history(spec.team_id, h_start, h_end, tz, weeks, n_min)
     flags.extend(dem.flags)
-    aht = forecast.handling_times(spec.team_id, h_start, h_end, n_min)
     if aht.defaulted:
         flags.append("aht_default")
-    rates = forecast.contact_rates(spec.team_id, h_start, h_end)
     cal_contacts = impact.calibration_factor(spec.calibration, impact.CAL_CONTACTS)
 
     # --- capacity per interval
