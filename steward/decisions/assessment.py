@@ -539,16 +539,30 @@ def _cost_inputs(now: datetime) -> CostFigures:
     """
     from django.core.cache import cache
 
+    seconds = settings.STEWARD_DECISION_COST_CACHE_SECONDS
+    cached: CostFigures | None = cache.get(_cost_key(now)) if seconds else None
+    if cached is None:
+        cached = refresh_cost_inputs(now)
+    return cached
+
+
+def _cost_key(now: datetime) -> str:
     from steward.costs.selectors import front_line_sector_id
 
-    key = f"steward:decision-costs:{timezone.localdate(now).isoformat()}:{front_line_sector_id()}"
+    return f"steward:decision-costs:{timezone.localdate(now).isoformat()}:{front_line_sector_id()}"
+
+
+def refresh_cost_inputs(now: datetime) -> CostFigures:
+    """Compute the cost figures and put them in the cache. The periodic job `tasks.refresh_cost_figures`
+    runs it every 15 minutes, so an assessment finds them there instead of computing them in its request
+    (about 30 s at 1,000,000 cases: past the statement timeout on a busy server)."""
+    from django.core.cache import cache
+
+    figures = _compute_cost_inputs(now)
     seconds = settings.STEWARD_DECISION_COST_CACHE_SECONDS
-    cached: CostFigures | None = cache.get(key) if seconds else None
-    if cached is None:
-        cached = _compute_cost_inputs(now)
-        if seconds:
-            cache.set(key, cached, seconds)
-    return cached
+    if seconds:
+        cache.set(_cost_key(now), figures, seconds)
+    return figures
 
 
 def _compute_cost_inputs(now: datetime) -> CostFigures:
