@@ -28,3 +28,19 @@ def test_the_job_fills_the_cache_the_assessment_reads(django_assert_max_num_quer
     assert cache.get(_cost_key(now)) is not None
     with django_assert_max_num_queries(1):  # the key's front-line sector only: no figures computed
         _cost_inputs(now)
+
+
+@override_settings(STEWARD_DECISION_COST_CACHE_SECONDS=600)
+def test_before_midnight_the_job_fills_the_next_day_too(monkeypatch) -> None:
+    from datetime import datetime, timedelta
+
+    from django.utils import timezone
+
+    late = timezone.make_aware(datetime(2026, 3, 2, 23, 55))
+    tomorrow = late + timedelta(minutes=10)
+    for at in (late, tomorrow):
+        cache.delete(_cost_key(at))
+    monkeypatch.setattr(timeutil, "now", lambda: late)
+    refresh_cost_figures()
+    assert cache.get(_cost_key(late)) is not None
+    assert cache.get(_cost_key(tomorrow)) is not None
