@@ -7,7 +7,7 @@ from django.core.cache import cache
 from django.test import override_settings
 
 from steward.core import timeutil
-from steward.decisions.assessment import _cost_inputs, _cost_key
+from steward.decisions.assessment import _cost_inputs, _cost_key, _p_history, _p_key
 from steward.decisions.tasks import refresh_cost_figures
 
 pytestmark = pytest.mark.django_db
@@ -25,9 +25,10 @@ def test_the_job_fills_the_cache_the_assessment_reads(django_assert_max_num_quer
     now = timeutil.now()
     cache.delete(_cost_key(now))
     refresh_cost_figures()
-    assert cache.get(_cost_key(now)) is not None
+    assert cache.get(_cost_key(now)) is not None and cache.get(_p_key(now)) is not None
     with django_assert_max_num_queries(1):  # the key's front-line sector only: no figures computed
         _cost_inputs(now)
+        _p_history(now)
 
 
 @override_settings(STEWARD_DECISION_COST_CACHE_SECONDS=600)
@@ -43,4 +44,4 @@ def test_before_midnight_the_job_fills_the_next_day_too(monkeypatch) -> None:
     monkeypatch.setattr(timeutil, "now", lambda: late)
     refresh_cost_figures()
     assert cache.get(_cost_key(late)) is not None
-    assert cache.get(_cost_key(tomorrow)) is not None
+    assert cache.get(_cost_key(tomorrow)) is not None and cache.get(_p_key(tomorrow)) is not None
