@@ -59,13 +59,35 @@ def history(
 
     # 1. The whole hours [a, b): the rollup (a covering index range of the team's rows).
     whole = _team(ContactHour.objects.filter(hour__gte=a, hour__lt=b), team_id, "team_id")
-    rows = (
-        whole.annotate(wd=ExtractIsoWeekDay("hour", tzinfo=tz), hr=ExtractHour("hour", tzinfo=tz))
-        .values("channel", "kind", "wd", "hr")
-        .annotate(c=Sum("contacts"), f=Sum("follow_ups"), r=Sum("replies"), n=Sum("notes"))
-        .values_list("channel", "kind", "wd", "hr", "c", "f", "r", "n")
-        .order_by()
-    )
+    sums = {"c": Sum("contacts"), "f": Sum("follow_ups"), "r": Sum("replies"), "n": Sum("notes")}
+    rows: Any
+    if team_id is not None:  # ~10,000 rows of one team: grouped by local weekday and hour in SQL
+        rows = (
+            whole.annotate(wd=ExtractIsoWeekDay("hour", tzinfo=tz), hr=ExtractHour("hour", tzinfo=tz))
+            .values("channel", "kind", "wd", "hr")
+            .annotate(**sums)
+            .values_list("channel", "kind", "wd", "hr", "c", "f", "r", "n")
+            .order_by()
+        )
+    else:
+        # Every team: ~190,000 rows at 1M, which PostgreSQL would sort on disk to group them by the
+        # computed weekday and hour (1.2 s). Summed per hour in the index's order instead (~20,000 rows),
+        # each hour placed in the local week here.
+        local: dict[datetime, tuple[int, int]] = {}
+
+        def week_hour(hour: datetime) -> tuple[int, int]:
+            if hour not in local:
+                at = hour.astimezone(tz)
+                local[hour] = (at.isoweekday(), at.hour)
+            return local[hour]
+
+        rows = (
+            (ch, kind, *week_hour(hour), c, f, r, n)
+            for hour, ch, kind, c, f, r, n in whole.values("hour", "channel", "kind")
+            .annotate(**sums)
+            .values_list("hour", "channel", "kind", "c", "f", "r", "n")
+            .order_by()
+        )
     for ch, kind, wd, hr, c, f, r, n in rows:
         demand[(ch, int(wd), int(hr))] += c
         by[(inbound, ch)] += c
