@@ -33,6 +33,12 @@ app.conf.beat_schedule = {
     "surveys-sweep-case-surveys": {"task": "steward.surveys.tasks.sweep_case_surveys", "schedule": 900.0},
     # Webhook deliveries whose task was lost: one more attempt each, every ten minutes.
     "surveys-flush-webhooks": {"task": "steward.surveys.tasks.flush_webhooks", "schedule": 600.0},
+    # The decision assessment's cost figures (seconds to compute on a large base), ahead of the cache's
+    # hour: an assessment reads them instead of computing them inside its request.
+    "decisions-refresh-cost-figures": {
+        "task": "steward.decisions.tasks.refresh_cost_figures",
+        "schedule": 900.0,
+    },
     # Expired portal sign-in tokens: removed a day after they expire.
     "portal-purge-login-tokens": {
         "task": "steward.portal.tasks.purge_login_tokens_task",

@@ -711,6 +711,10 @@ def rebuild_all(*, chunk: int = 5000, report: Callable[[str], None] | None = Non
             else:
                 model.objects.all().delete()
     _rebuild_contacts(chunk=max(chunk, 5000), report=report)
+    # The decision assessment's hourly contact counts (steward.decisions.contact_hours), set-based.
+    from steward.decisions import contact_hours
+
+    contact_hours.rebuild(report=report)
     if connection.vendor == "postgresql":
         done = _rebuild_pg(chunk=chunk, report=report)
         with connection.cursor() as cur:

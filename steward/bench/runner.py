@@ -235,8 +235,9 @@ def bench_decision(user: Any, team: Any) -> int:
 
 
 def warm_up() -> None:
-    """Fill the shared cache the pages read (the complaint churn estimate's population figures), as a
-    running installation has it: the first complaint page would otherwise compute them inside a request."""
+    """Fill the shared cache the pages read (the complaint churn estimate's population figures, the
+    decision assessment's population figures), as a running installation has it: the first complaint page or
+    assessment would otherwise compute them inside a request."""
     from django.utils import timezone
 
     from steward.analytics.economics_selectors import case_expected_loss
@@ -246,6 +247,10 @@ def warm_up() -> None:
     complaint = Case.objects.filter(kind=Kind.COMPLAINT).order_by("-pk").first()
     if complaint is not None:
         case_expected_loss(complaint, today=timezone.localdate(timeutil.now()))
+    # The decision assessment's population figures, which the periodic job keeps in the cache.
+    from steward.decisions.assessment import refresh_population_figures
+
+    refresh_population_figures(timeutil.now())
 
 
 def _headers(s: Scenario, fx: Fixtures) -> dict[str, str]:

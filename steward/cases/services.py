@@ -19,6 +19,8 @@ from steward.core import timeutil
 from steward.core.business_calendar import calendar_for_team
 from steward.core.errors import DomainError, NotPermitted, StaleVersion
 from steward.customers.models import Customer
+from steward.decisions.contact_hours import count as count_contact
+from steward.decisions.contact_hours import move_case as move_case_contacts
 
 from . import durations
 from .attachments import clean_filename, validate_uploads
@@ -233,6 +235,15 @@ def _add_inbound(
         data={"message": message.pk, "automatic": is_automatic},
         message=message,
     )
+    if not is_automatic:
+        count_contact(
+            team_id=case.team_id,
+            at=at,
+            channel=channel,
+            kind=case.kind,
+            contacts=1,
+            follow_ups=int(at > case.created_at),
+        )
     if attachments:
         _store_attachments(case, attachments, actor=uploader, at=at, message=message)
     return message
@@ -399,6 +410,7 @@ def case_open(
         created_at=at,
     )
     specs[1][2].update({"message": message.pk, "automatic": False})
+    count_contact(team_id=case.team_id, at=at, channel=channel, kind=kind, contacts=1)
     if attachments:
         _store_attachments(case, attachments, actor=actor, at=at, message=message)
     events = CaseEvent.objects.bulk_create(
@@ -500,6 +512,7 @@ def case_reply(
     message = Message.objects.create(
         case=case, direction=Direction.OUTBOUND, channel=case.channel, author=actor, body=body, created_at=at
     )
+    count_contact(team_id=case.team_id, at=at, channel=case.channel, kind=case.kind, replies=1)
     fields = _first_response(case, at)
     old = case.status
     # A proposed solution already waits for the customer; only the customer or a reopen moves it on.
@@ -539,6 +552,7 @@ def case_add_note(
     if not can_note(actor, case):
         raise NotPermitted(_("You may not write on this case."))
     note = Note.objects.create(case=case, author=actor, body=body, created_at=at)
+    count_contact(team_id=case.team_id, at=at, channel=case.channel, kind=case.kind, notes=1)
     _record(case, kind=EventKind.NOTE, actor=actor, at=at, data={"note": note.pk})
     if attachments:
         _store_attachments(case, attachments, actor=actor, at=at, note=note)
@@ -608,6 +622,8 @@ def case_hand_off(
         created_at=at,
     )
     from_id = case.owner_id
+    # The decision assessment's hourly counts follow the case's team (as its straight queries do).
+    move_case_contacts(case.pk, case.team_id, to_user.team_id)
     case.owner = to_user
     case.team_id = to_user.team_id
     _record(
@@ -735,6 +751,7 @@ def case_propose_solution(
         body=solution,
         created_at=at,
     )
+    count_contact(team_id=case.team_id, at=at, channel=case.channel, kind=case.kind, replies=1)
     old = case.status
     case.status = Status.SOLUTION_PROPOSED
     case.solution_proposed_at = at

@@ -9,8 +9,10 @@ Definitions (Steward-defined, metrics.md §5.2 leaves them open):
   now, for a window that has not started), bucketed in the team's time zone, divided by the weeks. When
   the history starts later the weeks since the first contact are used (flag `short_history`).
 - Handling time per channel (AHT): the front-line time the cost ledger books for that channel's work,
-  (replies × reply minutes + notes × note minutes of STEWARD_CONTACT_MINUTES) / contacts, over the same
-  weeks. With fewer than the minimum sample of contacts, or no booked minutes, the configured
+  (replies × reply minutes + notes × note minutes of STEWARD_CONTACT_MINUTES) / contacts, over the whole
+  clock hours (UTC) of the same weeks (`whole_hours`: the partial hours at both ends are left out, under
+  two hours of 8 weeks in a ratio; counting them would scan every reply, which has no time index).
+  With fewer than the minimum sample of contacts, or no booked minutes, the configured
   STEWARD_DECISION_DEFAULT_AHT_SECONDS stands in (flag `aht_default`).
 - Contacts per open case per day, by case kind: follow-up contacts (inbound, after the case was opened)
   in the history weeks / the days those cases were open within them.
@@ -38,6 +40,8 @@ from steward.cases.models import Case, Commitment, CommitmentState, Direction, M
 from steward.costs.selectors import contact_minutes
 from steward.surveys.models import QuestionnaireVersion, SurveyKind, SurveyResponse
 
+from .contact_hours import hour_floor
+
 DISSATISFIED_MAX = 3  # CSAT ≤ 3 of 5 (metrics.md §5.2 item 4)
 P_HISTORY_DAYS = 365
 # Used for a channel the setting STEWARD_DECISION_DEFAULT_AHT_SECONDS leaves out.
@@ -47,6 +51,14 @@ DEFAULT_AHT_SECONDS = {"phone": 360, "walk_in": 600, "chat": 480, "email": 600, 
 def history_bounds(window_start: datetime, now: datetime, weeks: int) -> tuple[datetime, datetime]:
     end = min(window_start, now)
     return end - timedelta(weeks=weeks), end
+
+
+def whole_hours(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """The whole UTC clock hours inside [start, end) (an empty range when there are none)."""
+    a = hour_floor(start)
+    if a < start:
+        a += timedelta(hours=1)
+    return a, max(a, hour_floor(end))
 
 
 def _contacts(team_id: int | None, start: datetime, end: datetime) -> Any:
@@ -69,7 +81,8 @@ class Demand:
 
 
 def demand(team_id: int | None, start: datetime, end: datetime, tz: ZoneInfo, weeks: int) -> Demand:
-    """Mean contacts per channel, weekday and hour (two queries)."""
+    """Mean contacts per channel, weekday and hour (two queries). The reference for
+    contact_hours.history(), which reads the same counts from the hourly rollup."""
     qs = _contacts(team_id, start, end)
     rows = (
         qs.annotate(wd=ExtractIsoWeekDay("created_at", tzinfo=tz), hr=ExtractHour("created_at", tzinfo=tz))
@@ -79,6 +92,17 @@ def demand(team_id: int | None, start: datetime, end: datetime, tz: ZoneInfo, we
     )
     counts = {(r["channel"], int(r["wd"]), int(r["hr"])): int(r["n"]) for r in rows}
     first = qs.aggregate(first=Min("created_at"))["first"]
+    return demand_from(counts, first, start, end, weeks)
+
+
+def demand_from(
+    counts: dict[tuple[str, int, int], int],
+    first: datetime | None,
+    start: datetime,
+    end: datetime,
+    weeks: int,
+) -> Demand:
+    """The means from the counts and the first contact of the range (shared by both ways of counting)."""
     flags: list[str] = []
     used = float(weeks)
     if first is None:
@@ -86,7 +110,7 @@ def demand(team_id: int | None, start: datetime, end: datetime, tz: ZoneInfo, we
     elif first > start + timedelta(days=7):
         used = max(1.0, (end - first) / timedelta(weeks=1))
         flags.append("short_history")
-    per_hour = {key: n / used for key, n in counts.items()}
+    per_hour = {key: n / used for key, n in counts.items() if n}
     return Demand(per_hour, used, sum(counts.values()), tuple(flags))
 
 
@@ -98,8 +122,7 @@ class Aht:
 
 
 def handling_times(team_id: int | None, start: datetime, end: datetime, n_min: int) -> Aht:
-    """AHT per channel from the booked front-line time (two queries)."""
-    minutes = contact_minutes()
+    """AHT per channel from the booked front-line time (two queries; the reference for the rollup)."""
     msgs = Message.objects.filter(created_at__gte=start, created_at__lt=end, is_automatic=False)
     notes = Note.objects.filter(created_at__gte=start, created_at__lt=end)
     if team_id is not None:
@@ -112,6 +135,12 @@ def handling_times(team_id: int | None, start: datetime, end: datetime, n_min: i
     note_counts = {
         r["case__channel"]: r["n"] for r in notes.values("case__channel").annotate(n=Count("pk")).order_by()
     }
+    return aht_from(by, note_counts, n_min)
+
+
+def aht_from(by: dict[tuple[str, str], int], note_counts: dict[str, int], n_min: int) -> Aht:
+    """AHT per channel from (direction, channel) message counts and notes per case channel."""
+    minutes = contact_minutes()
     defaults: dict[str, Any] = {**DEFAULT_AHT_SECONDS, **settings.STEWARD_DECISION_DEFAULT_AHT_SECONDS}
     seconds: dict[str, float] = {}
     defaulted: set[str] = set()
@@ -144,6 +173,11 @@ def contact_rates(team_id: int | None, start: datetime, end: datetime) -> Contac
     contacts = {
         r["case__kind"]: int(r["n"]) for r in follow.values("case__kind").annotate(n=Count("pk")).order_by()
     }
+    return rates_from(contacts, case_days(team_id, start, end))
+
+
+def case_days(team_id: int | None, start: datetime, end: datetime) -> dict[str, float]:
+    """Days the team's cases were open within [start, end), by case kind (one query)."""
     cases = Case.objects.filter(created_at__lt=end).filter(Q(closed_at__isnull=True) | Q(closed_at__gt=start))
     if team_id is not None:
         cases = cases.filter(team_id=team_id)
@@ -155,6 +189,11 @@ def contact_rates(team_id: int | None, start: datetime, end: datetime) -> Contac
     for r in cases.values("kind").annotate(d=Sum(open_for)).order_by():
         d = r["d"]
         days[r["kind"]] = 0.0 if d is None else d / timedelta(days=1)
+    return days
+
+
+def rates_from(contacts: dict[str, int], days: dict[str, float]) -> ContactRate:
+    contacts = {kind: n for kind, n in contacts.items() if n}
     rates = {kind: contacts.get(kind, 0) / d for kind, d in days.items() if d > 0}
     return ContactRate(rates, contacts, days)
 

@@ -31,6 +31,7 @@ from steward.cases.models import Case, Channel, Commitment, CommitmentState, Dir
 from steward.costs.models import SectorRate
 from steward.costs.selectors import front_line_sector_id
 from steward.customers.models import Customer
+from steward.decisions import contact_hours
 from steward.decisions.assessment import MITIGATIONS, AwayPeriod, ScenarioSpec, assess
 from steward.sectors.models import Distance, Sector
 from steward.surveys import questionnaire
@@ -220,6 +221,7 @@ class Command(BaseCommand):
                 )
             )
         Message.objects.bulk_create(messages, batch_size=5000)
+        contact_hours.rebuild(team_ids=[team.pk])  # bulk inserts bypass the services' upkeep
         Commitment.objects.bulk_create(
             Commitment(
                 case=c,
