@@ -42,7 +42,7 @@ from django.db.models.functions import Cast, Coalesce, ExtractYear, Least, Trunc
 from django.utils import timezone
 
 from steward.cases.models import Case, Kind, SectorTask, TaskState
-from steward.costs.models import Compensation, CompensationState, CostCategory, LineSource
+from steward.costs.models import Compensation, CompensationState, CostCategory, CostDay, LineSource
 from steward.costs.selectors import ledger_queryset
 from steward.customers.models import Customer, EconomicsInputs
 from steward.sectors.models import Sector
@@ -180,8 +180,25 @@ class CostOfQualityReport:
     months: int
 
 
+def _costday_sql() -> str:
+    return connection.ops.quote_name(CostDay._meta.db_table)
+
+
 def category_totals(period: Period) -> dict[str, CategoryTotal]:
-    """Σ amount per cost-of-quality category over the ledger lines booked in the period (one query)."""
+    """Σ amount per cost-of-quality category booked in the period, from the CostDay rollup (one query
+    over at most a few thousand rows; `category_totals_ledger` is the straight query it equals)."""
+    rows = _fetch(
+        "SELECT d.category, COALESCE(SUM(d.amount_minor), 0), COALESCE(SUM(d.lines), 0), "
+        f"COALESCE(SUM(d.unknown_lines), 0) FROM {_costday_sql()} d "
+        f"WHERE d.day >= %s AND d.day < %s AND d.category IN ({_in(CATEGORIES)}) GROUP BY d.category",
+        (period.start, period.end),
+    )
+    found = {c: CategoryTotal(c, int(a), int(n), int(u or 0)) for c, a, n, u in rows}
+    return {c: found.get(c, CategoryTotal(c, 0, 0, 0)) for c in CATEGORIES}
+
+
+def category_totals_ledger(period: Period) -> dict[str, CategoryTotal]:
+    """The reference: the same sums straight over the ledger lines (a full scan: tests only)."""
     sql, params = _ledger_sql(period)
     rows = _fetch(
         "SELECT l.category, COALESCE(SUM(l.amount_minor), 0), COUNT(*), "
@@ -317,13 +334,29 @@ class MonthCoq:
 
 
 def coq_trend(period: Period) -> list[MonthCoq]:
-    """Cost of quality per month and category (one query); months without a line show 0 booked."""
+    """Cost of quality per month and category, from the CostDay rollup (one query); months without a
+    line show 0 booked. `coq_trend_ledger` is the straight query it equals."""
+    rows = _fetch(
+        f"SELECT {_month_sql('d.day')} AS m, d.category, COALESCE(SUM(d.amount_minor), 0) "
+        f"FROM {_costday_sql()} d WHERE d.day >= %s AND d.day < %s AND d.category IN ({_in(CATEGORIES)}) "
+        "GROUP BY m, d.category ORDER BY m",
+        (period.start, period.end),
+    )
+    return _trend(period, rows)
+
+
+def coq_trend_ledger(period: Period) -> list[MonthCoq]:
+    """The reference: the trend straight over the ledger lines (a full scan: tests only)."""
     sql, params = _ledger_sql(period)
     rows = _fetch(
         f"SELECT {_month_sql('l.incurred_on')} AS m, l.category, COALESCE(SUM(l.amount_minor), 0) "
         f"FROM ({sql}) l WHERE l.category IN ({_in(CATEGORIES)}) GROUP BY m, l.category ORDER BY m",
         params,
     )
+    return _trend(period, rows)
+
+
+def _trend(period: Period, rows: list[tuple[Any, ...]]) -> list[MonthCoq]:
     by_month: dict[str, dict[str, int]] = defaultdict(dict)
     for m, cat, amount in rows:
         by_month[_month_label(m)][cat] = int(amount)

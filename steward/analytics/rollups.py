@@ -549,6 +549,9 @@ def rebuild_all(*, chunk: int = 5000, report: Callable[[str], None] | None = Non
             else:
                 model.objects.all().delete()
     _rebuild_contacts(chunk=max(chunk, 5000), report=report)
+    from steward.costs.rollup import rebuild as rebuild_costs
+
+    rebuild_costs(report=report)  # the cost-of-quality page's CostDay (one set-based statement)
     if connection.vendor == "postgresql":
         done = _rebuild_pg(chunk=chunk, report=report)
         with connection.cursor() as cur:
