@@ -62,6 +62,9 @@ class Part:
     params: tuple[Any, ...]
     sign: int = 1
     category: str | None = None
+    # The lines had no cost and have one now (a first rate): only their amount is added and they
+    # leave the unknown counts; minutes and line counts stay. One pass instead of before and after.
+    costed_now: bool = False
 
 
 def _union_sql(parts: Sequence[QuerySet[Any]]) -> tuple[str, tuple[Any, ...]] | None:
@@ -99,13 +102,18 @@ def _statement(parts: Sequence[Part]) -> tuple[str, tuple[Any, ...]]:
             raise ValueError("sign must be 1 or -1")
         s = p.sign
         category = "COALESCE(x.ln_category, '')" if p.category is None else "%s"
-        selects.append(
-            f"SELECT x.ln_day AS d, x.ln_source AS s, {category} AS c, {s} * x.ln_amount AS a, "
-            f"{s} * COALESCE(x.ln_minutes, 0) AS m, {s} AS n, "
-            f"CASE WHEN x.ln_amount IS NULL THEN {s} ELSE 0 END AS u, "
-            f"CASE WHEN x.ln_amount IS NULL THEN {s} * COALESCE(x.ln_minutes, 0) ELSE 0 END AS um "
-            f"FROM ({p.sql}) x"
-        )
+        # CASTs: a part compiled alone has NULL literals of no type where the union had its first part's.
+        minutes = "COALESCE(CAST(x.ln_minutes AS BIGINT), 0)"
+        amount = "CAST(x.ln_amount AS BIGINT)"
+        if p.costed_now:
+            cols = f"{amount} AS a, 0 AS m, 0 AS n, -1 AS u, -{minutes} AS um"
+        else:
+            cols = (
+                f"{s} * {amount} AS a, {s} * {minutes} AS m, {s} AS n, "
+                f"CASE WHEN x.ln_amount IS NULL THEN {s} ELSE 0 END AS u, "
+                f"CASE WHEN x.ln_amount IS NULL THEN {s} * {minutes} ELSE 0 END AS um"
+            )
+        selects.append(f"SELECT x.ln_day AS d, x.ln_source AS s, {category} AS c, {cols} FROM ({p.sql}) x")
         if p.category is not None:
             params.append(p.category)
         params.extend(p.params)
@@ -188,15 +196,21 @@ def reroll(scope: Scope, narrow: Callable[[QuerySet[Any]], QuerySet[Any]] | None
     apply([_lines(scope, narrow)])
 
 
-def reroll_sector(sector_id: int, start: date, end: date | None) -> Any:
-    """The staff time of one sector in [start, end) (a rate that gives it a cost)."""
+def cost_sector_time(sector_id: int, start: date, end: date | None) -> None:
+    """A new rate of a sector costs its staff time in [start, end), which had no cost: `rate_set`
+    refuses a rate that would re-cost costed time (a rate dated before the sector's first one, or its
+    first, only fills in time without a cost). Call it once the rate is saved. One statement, one pass
+    over the slice (at a million cases the first rate of the front line re-costs most replies: tens of
+    seconds, once per sector)."""
     from .selectors import STAFF_TIME_SOURCES
 
     last = (end or FAR_FUTURE).toordinal() - 1
-    return reroll(
+    part = _lines(
         Scope(start=start, end=date.fromordinal(last), sources=STAFF_TIME_SOURCES),
-        lambda qs: qs.filter(ln_sector=sector_id),
+        lambda qs: qs.filter(ln_sector=sector_id, ln_amount__isnull=False),
     )
+    if part is not None:
+        apply([Part(part.sql, part.params, costed_now=True)])
 
 
 def add_meeting(meeting_id: int) -> None:
@@ -231,6 +245,7 @@ def _move(scope: Scope, narrow: Callable[[QuerySet[Any]], QuerySet[Any]], before
 
 _LINE_EVENTS = {
     EventKind.MESSAGE_OUT: (LineSource.REPLY.value, "message"),
+    EventKind.SOLUTION_PROPOSED: (LineSource.REPLY.value, "message"),  # the solution is a reply
     EventKind.NOTE: (LineSource.NOTE.value, "note"),
     EventKind.HANDOFF: (LineSource.HANDOFF.value, "handoff"),
     EventKind.TASK_WORK_LOGGED: (LineSource.WORK_LOG.value, "log"),

@@ -205,9 +205,8 @@ def rate_set(
         .first()
     )
     try:
-        # The time this rate costs (until the next rate) had no cost: re-rolled into CostDay.
-        with transaction.atomic(), rollup.reroll_sector(sector.pk, effective_from, later):
-            return SectorRate.objects.create(
+        with transaction.atomic():
+            rate = SectorRate.objects.create(
                 sector=sector,
                 effective_from=effective_from,
                 hourly_rate_minor=hourly_rate_minor,
@@ -217,6 +216,9 @@ def rate_set(
                 created_at=at,
                 **inputs,  # type: ignore[arg-type]
             )
+            # The time this rate costs (until the next rate) had no cost until now: booked in CostDay.
+            rollup.cost_sector_time(sector.pk, effective_from, later)
+            return rate
     except IntegrityError:
         raise DomainError(_("This rate was just added by someone else."), field="effective_from") from None
 
