@@ -309,3 +309,46 @@ def rebuild(report: Callable[[str], None] | None = None) -> int:
     if report:
         report(f"  rollups: cost of quality, {n:,} day rows ({_time.monotonic() - began:,.0f} s)")
     return n
+
+
+# ------------------------------------------------------------------ a person moves to another sector
+
+# Replies, notes and handoffs are costed at their author's CURRENT sector's rate (the ledger joins the
+# person), so moving a person re-costs their past contacts: taken away before the save, added after.
+_AUTHOR_FIELD = {"Message": "author_id", "Note": "author_id", "Handoff": "by_id"}
+
+
+def _by_person(user_id: int) -> Callable[[QuerySet[Any]], QuerySet[Any]]:
+    def narrow(qs: QuerySet[Any]) -> QuerySet[Any]:
+        return qs.filter(**{_AUTHOR_FIELD[qs.model.__name__]: user_id})
+
+    return narrow
+
+
+def _contacts_scope() -> Scope:
+    return Scope(sources=_CONTACTS)
+
+
+def on_user_pre_save(sender: Any, instance: Any, update_fields: Any = None, **kwargs: Any) -> None:
+    """A person's sector about to change: their contacts leave CostDay (one query to compare, only
+    for saves that may change the sector; a login's save of last_login costs nothing)."""
+    if (
+        instance.pk is None
+        or kwargs.get("raw")
+        or (update_fields is not None and "sector" not in update_fields)
+    ):
+        return
+    old = type(instance).objects.filter(pk=instance.pk).values_list("sector_id", flat=True).first()
+    if old == instance.sector_id:
+        return
+    part = _lines(_contacts_scope(), _by_person(instance.pk))
+    if part is not None:
+        apply([Part(part.sql, part.params, sign=-1)])
+    instance._costday_moved = True
+
+
+def on_user_post_save(sender: Any, instance: Any, **kwargs: Any) -> None:
+    """... and come back costed at the new sector's rate."""
+    if getattr(instance, "_costday_moved", False):
+        instance._costday_moved = False
+        apply([_lines(_contacts_scope(), _by_person(instance.pk))])

@@ -225,6 +225,9 @@ def _history(personas) -> None:
         participants=[member, adviser, manager],  # the manager has no sector: cost unknown
         at=at(21),
     )
+    # The adviser moves to Billing (admin): their replies, notes and handoffs are costed at its rate.
+    adviser.sector_id = economy.billing.pk
+    adviser.save()
 
 
 def test_the_page_figures_from_the_rollup_equal_the_straight_query(personas):
