@@ -8,10 +8,10 @@ class CostsConfig(AppConfig):
     verbose_name = _("Cost of quality")
 
     def ready(self) -> None:
-        from steward.cases.signals import case_event_recorded
-
         from django.contrib.auth import get_user_model
         from django.db.models.signals import post_save, pre_save
+
+        from steward.cases.signals import case_event_recorded
 
         from .rollup import on_case_event, on_user_post_save, on_user_pre_save
 
