@@ -31,6 +31,7 @@ rebuild_rollups` (`rebuild()`: one set-based statement over the ledger).
 from __future__ import annotations
 
 import time as _time
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -182,7 +183,31 @@ def add_line(source: str, line_id: int) -> None:
         return
     sql, params = compiled
     with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            # Planning this statement costs 10 ms, running it 0.5 ms: PREPAREd once per connection
+            # (a session-level plan, not undone by a rollback), then only EXECUTEd.
+            cur.execute(f"EXECUTE {_prepared(cur, key, sql, params)}(%s)", (line_id,))
+            return
         cur.execute(sql, tuple(line_id if p == _PLACEHOLDER else p for p in params))
+
+
+# The statements PREPAREd on each database connection (a new connection prepares them again).
+_prepared_on: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], str]] = weakref.WeakKeyDictionary()
+
+
+def _prepared(cur: Any, key: tuple[Any, ...], sql: str, params: tuple[Any, ...]) -> str:
+    raw = connection.connection
+    names = _prepared_on.setdefault(raw, {})
+    name = names.get(key)
+    if name is None:
+        name = f"steward_costday_{len(names)}"
+        # Every parameter but the line id as a literal (module constants and settings, quoted by the
+        # driver); the id as the statement's one argument.
+        literal = connection.ops.compose_sql(sql, params)
+        literal = literal.replace(str(_PLACEHOLDER), "$1")
+        cur.execute(f"PREPARE {name}(bigint) AS {literal}")
+        names[key] = name
+    return name
 
 
 @contextmanager
