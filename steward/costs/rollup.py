@@ -203,7 +203,7 @@ def _prepared(cur: Any, key: tuple[Any, ...], sql: str, params: tuple[Any, ...])
         name = f"steward_costday_{len(names)}"
         # Every parameter but the line id as a literal (module constants and settings, quoted by the
         # driver); the id as the statement's one argument.
-        literal = connection.ops.compose_sql(sql, params)
+        literal = connection.ops.compose_sql(sql, params)  # type: ignore[attr-defined]
         literal = literal.replace(str(_PLACEHOLDER), "$1")
         cur.execute(f"PREPARE {name}(bigint) AS {literal}")
         names[key] = name
