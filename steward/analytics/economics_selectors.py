@@ -42,7 +42,7 @@ from django.db.models.functions import Cast, Coalesce, ExtractYear, Least, Trunc
 from django.utils import timezone
 
 from steward.cases.models import Case, Kind, SectorTask, TaskState
-from steward.costs.models import Compensation, CompensationState, CostCategory, LineSource
+from steward.costs.models import Compensation, CompensationState, CostCategory, CostDay, LineSource
 from steward.costs.selectors import ledger_queryset
 from steward.customers.models import Customer, EconomicsInputs
 from steward.sectors.models import Sector
@@ -180,8 +180,25 @@ class CostOfQualityReport:
     months: int
 
 
+def _costday_sql() -> str:
+    return connection.ops.quote_name(CostDay._meta.db_table)
+
+
 def category_totals(period: Period) -> dict[str, CategoryTotal]:
-    """Σ amount per cost-of-quality category over the ledger lines booked in the period (one query)."""
+    """Σ amount per cost-of-quality category booked in the period, from the CostDay rollup (one query
+    over at most a few thousand rows; `category_totals_ledger` is the straight query it equals)."""
+    rows = _fetch(
+        "SELECT d.category, COALESCE(SUM(d.amount_minor), 0), COALESCE(SUM(d.lines), 0), "
+        f"COALESCE(SUM(d.unknown_lines), 0) FROM {_costday_sql()} d "
+        f"WHERE d.day >= %s AND d.day < %s AND d.category IN ({_in(CATEGORIES)}) GROUP BY d.category",
+        (period.start, period.end),
+    )
+    found = {c: CategoryTotal(c, int(a), int(n), int(u or 0)) for c, a, n, u in rows}
+    return {c: found.get(c, CategoryTotal(c, 0, 0, 0)) for c in CATEGORIES}
+
+
+def category_totals_ledger(period: Period) -> dict[str, CategoryTotal]:
+    """The reference: the same sums straight over the ledger lines (a full scan: tests only)."""
     sql, params = _ledger_sql(period)
     rows = _fetch(
         "SELECT l.category, COALESCE(SUM(l.amount_minor), 0), COUNT(*), "
@@ -317,13 +334,29 @@ class MonthCoq:
 
 
 def coq_trend(period: Period) -> list[MonthCoq]:
-    """Cost of quality per month and category (one query); months without a line show 0 booked."""
+    """Cost of quality per month and category, from the CostDay rollup (one query); months without a
+    line show 0 booked. `coq_trend_ledger` is the straight query it equals."""
+    rows = _fetch(
+        f"SELECT {_month_sql('d.day')} AS m, d.category, COALESCE(SUM(d.amount_minor), 0) "
+        f"FROM {_costday_sql()} d WHERE d.day >= %s AND d.day < %s AND d.category IN ({_in(CATEGORIES)}) "
+        "GROUP BY m, d.category ORDER BY m",
+        (period.start, period.end),
+    )
+    return _trend(period, rows)
+
+
+def coq_trend_ledger(period: Period) -> list[MonthCoq]:
+    """The reference: the trend straight over the ledger lines (a full scan: tests only)."""
     sql, params = _ledger_sql(period)
     rows = _fetch(
         f"SELECT {_month_sql('l.incurred_on')} AS m, l.category, COALESCE(SUM(l.amount_minor), 0) "
         f"FROM ({sql}) l WHERE l.category IN ({_in(CATEGORIES)}) GROUP BY m, l.category ORDER BY m",
         params,
     )
+    return _trend(period, rows)
+
+
+def _trend(period: Period, rows: list[tuple[Any, ...]]) -> list[MonthCoq]:
     by_month: dict[str, dict[str, int]] = defaultdict(dict)
     for m, cat, amount in rows:
         by_month[_month_label(m)][cat] = int(amount)
@@ -667,7 +700,24 @@ def service_cost(period: Period) -> tuple[int, int]:
     return int(row[0]), int(row[1] or 0)
 
 
-def loyalty(period: Period) -> Loyalty:
+@dataclass(frozen=True)
+class ChurnEstimate:
+    """The part of the loyalty economics behind the expected churn loss of a dissatisfied customer
+    (Δp_churn × CLV, §1.4): what the case panel and the cost-of-quality page show."""
+
+    inputs: Inputs
+    base: CustomerBase
+    margin_minor: int | None
+    retention_monthly: float | None
+    discount_monthly: float | None
+    clv: ec.Clv
+    uplift: ec.ChurnUplift
+    expected_loss_per_dissatisfied: ec.Amount  # estimate
+
+
+def churn_estimate(period: Period) -> ChurnEstimate:
+    """Four queries (inputs, customer base, mean margin, uplift counts): `loyalty` without the cost to
+    serve, whose scan of every booked line of the period the estimate does not need."""
     inputs = inputs_for(period)
     base = customer_base(period)
     months = len(period.months) or max(1, round(period.days / 30.4375))
@@ -679,12 +729,6 @@ def loyalty(period: Period) -> Loyalty:
     )
     margin = mean_margin(period, inputs.margin_per_customer_minor)
     value = ec.clv(margin_minor=margin, retention=r_month, discount=d_month)
-    value_now = ec.clv(margin_minor=margin, retention=r_month, discount=d_month, include_current=True)
-    cac = ec.cac(sales_marketing_minor=inputs.sales_marketing_minor, new_customers=base.new)
-    served, unknown = service_cost(period)
-    served += inputs.account_management_minor
-    # The existing customers served in the period: those active at its start (some may leave during it).
-    cts = ec.cost_to_serve(service_cost_minor=served, active_customers=base.at_start)
     counts = uplift_counts(period)
     prior = None if inputs.churn_uplift_prior is None else float(inputs.churn_uplift_prior)
     up = ec.churn_uplift(
@@ -694,6 +738,28 @@ def loyalty(period: Period) -> Loyalty:
         comparable=counts.comparable,
         prior=prior,
     )
+    return ChurnEstimate(
+        inputs=inputs,
+        base=base,
+        margin_minor=margin,
+        retention_monthly=r_month,
+        discount_monthly=d_month,
+        clv=value,
+        uplift=up,
+        expected_loss_per_dissatisfied=ec.expected_churn_loss(up.value, value.minor),
+    )
+
+
+def loyalty(period: Period) -> Loyalty:
+    est = churn_estimate(period)
+    inputs, base, margin, value = est.inputs, est.base, est.margin_minor, est.clv
+    r_month, d_month = est.retention_monthly, est.discount_monthly
+    value_now = ec.clv(margin_minor=margin, retention=r_month, discount=d_month, include_current=True)
+    cac = ec.cac(sales_marketing_minor=inputs.sales_marketing_minor, new_customers=base.new)
+    served, unknown = service_cost(period)
+    served += inputs.account_management_minor
+    # The existing customers served in the period: those active at its start (some may leave during it).
+    cts = ec.cost_to_serve(service_cost_minor=served, active_customers=base.at_start)
     return Loyalty(
         period=period,
         currency=inputs.currency,
@@ -710,8 +776,8 @@ def loyalty(period: Period) -> Loyalty:
         service_unknown_lines=unknown,
         cts=cts,
         cac_to_cts=ec.acquisition_to_retention_ratio(cac, cts),
-        uplift=up,
-        expected_loss_per_dissatisfied=ec.expected_churn_loss(up.value, value.minor),
+        uplift=est.uplift,
+        expected_loss_per_dissatisfied=est.expected_loss_per_dissatisfied,
     )
 
 
@@ -897,20 +963,44 @@ def case_expected_loss(case: Case, *, today: date) -> CaseEstimate:
     low = SurveyResponse.objects.filter(case=case, kind=SurveyKind.CASE, csat__lte=DISSATISFIED_CSAT_MAX)
     if case.kind != Kind.COMPLAINT and not low.exists():
         return CaseEstimate(False, ec.Amount(None, "not_dissatisfied", estimate=True), None, None, "", period)
-    loss, uplift, clv, currency = _case_panel_figures(period)
-    return CaseEstimate(True, loss, uplift, clv, currency, period)
+    f = churn_figures(period)
+    return CaseEstimate(True, f.expected_loss, f.uplift, f.clv, f.currency, period)
 
 
-def _case_panel_figures(period: Period) -> tuple[ec.Amount, ec.ChurnUplift, ec.Clv, str]:
-    """The population figures behind every case's churn estimate (the last 12 complete months of every
-    customer: seconds at a million cases), computed once per period and kept in the cache for
-    STEWARD_CASE_CHURN_CACHE_SECONDS, so a complaint's case page does not recompute them (issue 9)."""
-    key = f"steward:case-churn:{period.start.isoformat()}:{period.end.isoformat()}"
+@dataclass(frozen=True)
+class ChurnFigures:
+    """The population figures behind the expected churn loss (estimates): per dissatisfied customer,
+    and how many customers were dissatisfied in the period."""
+
+    expected_loss: ec.Amount
+    uplift: ec.ChurnUplift
+    clv: ec.Clv
+    currency: str
+    dissatisfied_customers: int
+
+    @property
+    def at_risk_minor(self) -> int | None:
+        per = self.expected_loss.minor
+        return None if per is None else per * self.dissatisfied_customers
+
+
+def churn_figures(period: Period) -> ChurnFigures:
+    """The population figures behind every case's churn estimate and the cost-of-quality page's
+    (every customer of the period: seconds at a million cases), computed once per period and kept in
+    the cache for STEWARD_CASE_CHURN_CACHE_SECONDS, so a complaint's case page and the cost-of-quality
+    page do not recompute them (issue 9). Estimates, labelled as such: they may be that old."""
+    key = f"steward:case-churn:v2:{period.start.isoformat()}:{period.end.isoformat()}"
     seconds = settings.STEWARD_CASE_CHURN_CACHE_SECONDS
     cached = cache.get(key) if seconds else None
-    if cached is None:
-        figures = loyalty(period)
-        cached = (figures.expected_loss_per_dissatisfied, figures.uplift, figures.clv, figures.currency)
+    if not isinstance(cached, ChurnFigures):
+        est = churn_estimate(period)
+        cached = ChurnFigures(
+            expected_loss=est.expected_loss_per_dissatisfied,
+            uplift=est.uplift,
+            clv=est.clv,
+            currency=est.inputs.currency,
+            dissatisfied_customers=dissatisfied_cases(period).values("customer_id").distinct().count(),
+        )
         if seconds:
             cache.set(key, cached, seconds)
     return cached

@@ -715,6 +715,9 @@ def rebuild_all(*, chunk: int = 5000, report: Callable[[str], None] | None = Non
     from steward.decisions import contact_hours
 
     contact_hours.rebuild(report=report)
+    from steward.costs.rollup import rebuild as rebuild_costs
+
+    rebuild_costs(report=report)  # the cost-of-quality page's CostDay (one set-based statement)
     if connection.vendor == "postgresql":
         done = _rebuild_pg(chunk=chunk, report=report)
         with connection.cursor() as cur:

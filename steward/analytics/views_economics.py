@@ -111,11 +111,12 @@ def cost_of_quality(request: HttpRequest) -> HttpResponse | StreamingHttpRespons
     """Four categories, failure share, CoQ to revenue, COPQ with the estimate apart, trend by month."""
     money_reader(request)
     form, period, status = _period(request)
-    figures = es.loyalty(period)
-    dissatisfied = es.dissatisfied_cases(period).values("customer_id").distinct().count()
-    per = figures.expected_loss_per_dissatisfied
-    at_risk = None if per.minor is None else per.minor * dissatisfied
-    comparison = es.coq_comparison(period, expected_churn_loss=at_risk)
+    # The estimate's population figures come from the cache the case page shares (one population
+    # scan per period and hour, not per request); the booked figures from the CostDay rollup.
+    figures = es.churn_figures(period)
+    dissatisfied = figures.dissatisfied_customers
+    per = figures.expected_loss
+    comparison = es.coq_comparison(period, expected_churn_loss=figures.at_risk_minor)
     report = comparison.current
     trend = es.coq_trend(period)
     cur = report.currency

@@ -294,3 +294,33 @@ class ClassificationOverride(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source}:{self.source_id} → {self.category}"
+
+
+class CostDay(models.Model):
+    """The costs ledger summed per day, source and category: what the cost-of-quality page reads.
+
+    A rollup (steward/costs/rollup.py): maintained in the transaction of every write that books,
+    re-classifies or re-costs a line, and rebuilt set-based by `manage.py rebuild_rollups`. It holds the
+    costed amounts (minutes × the rate in force), so a page sums a few hundred rows whatever the number
+    of cases. `category` is "" for lines that are not a cost of quality (ordinary service).
+    """
+
+    day = models.DateField()
+    source = models.CharField(max_length=20, choices=LineSource.choices)
+    category = models.CharField(max_length=20, blank=True)
+    amount_minor = models.BigIntegerField(default=0)  # known amounts only
+    minutes = models.BigIntegerField(default=0)
+    lines = models.BigIntegerField(default=0)
+    unknown_lines = models.BigIntegerField(default=0)  # cost unknown (no rate): left out of the amount
+    unknown_minutes = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("cost of quality per day")
+        verbose_name_plural = _("cost of quality per day")
+        constraints = [
+            # The upserts' conflict target; also the index of a period read (day first).
+            models.UniqueConstraint(fields=["day", "source", "category"], name="costday_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day:%Y-%m-%d} {self.source} {self.category or '-'}: {self.amount_minor}"

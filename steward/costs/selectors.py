@@ -221,6 +221,9 @@ class Scope:
     case_id: int | None = None
     sources: frozenset[str] | None = None  # None: every source
     line_id: int | None = None  # one line (with a single source)
+    # The front-line sector as a subquery in the SQL instead of a value read first: the rollup's
+    # statements (rollup.py) are compiled once and must not cost a query per write.
+    front_line_in_sql: bool = False
 
     def wants(self, source: str) -> bool:
         return self.sources is None or source in self.sources
@@ -273,8 +276,19 @@ def _work_logs(scope: Scope, lo_hi: Bounds) -> QuerySet[Any]:
     )
 
 
+def _front_line_subquery() -> Subquery:
+    """front_line_sector_id() as SQL (evaluated once per statement)."""
+    slug = str(getattr(settings, "STEWARD_FRONT_LINE_SECTOR", "") or "").strip()
+    qs = Sector.objects.filter(slug=slug) if slug else Sector.objects.order_by("distance", "name")
+    return Subquery(qs.order_by("distance", "name", "pk").values("pk")[:1], output_field=IntegerField())
+
+
 def _contacts(scope: Scope, lo_hi: Bounds) -> list[QuerySet[Any]]:
-    front_line = front_line_sector_id()
+    front_line: Any = (
+        _front_line_subquery()
+        if scope.front_line_in_sql
+        else Value(front_line_sector_id(), output_field=IntegerField())
+    )
     standard = contact_minutes()
     parts: list[QuerySet[Any]] = []
 
@@ -306,7 +320,7 @@ def _contacts(scope: Scope, lo_hi: Bounds) -> list[QuerySet[Any]]:
                 qs,
                 source,
                 case="case_id",
-                sector=Coalesce(F(sector_field), Value(front_line, output_field=IntegerField())),
+                sector=Coalesce(F(sector_field), front_line),
                 day=TruncDate(at_field),
                 minutes=Value(standard[source], output_field=IntegerField()),
                 rule=rules.contact_rule(),

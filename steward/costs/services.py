@@ -25,7 +25,7 @@ from steward.core.errors import DomainError, NotPermitted
 from steward.reviews.models import Review
 from steward.sectors.models import Sector
 
-from . import classification, events
+from . import classification, events, rollup
 from .models import (
     ClassificationOverride,
     Compensation,
@@ -41,6 +41,7 @@ from .models import (
 )
 from .money import MAX_AMOUNT_MINOR, book, org_currency
 from .permissions import can_manage_costs
+from .selectors import Scope
 
 # A meeting longer than a working day is several meetings.
 MAX_MEETING_MINUTES = 8 * 60
@@ -197,9 +198,15 @@ def rate_set(
                 field="effective_from",
                 code="rewrites_past",
             )
+    later = (
+        SectorRate.objects.filter(sector=sector, effective_from__gt=effective_from)
+        .order_by("effective_from")
+        .values_list("effective_from", flat=True)
+        .first()
+    )
     try:
         with transaction.atomic():
-            return SectorRate.objects.create(
+            rate = SectorRate.objects.create(
                 sector=sector,
                 effective_from=effective_from,
                 hourly_rate_minor=hourly_rate_minor,
@@ -209,6 +216,9 @@ def rate_set(
                 created_at=at,
                 **inputs,  # type: ignore[arg-type]
             )
+            # The time this rate costs (until the next rate) had no cost until now: booked in CostDay.
+            rollup.cost_sector_time(sector.pk, effective_from, later)
+            return rate
     except IntegrityError:
         raise DomainError(_("This rate was just added by someone else."), field="effective_from") from None
 
@@ -397,9 +407,11 @@ def cost_entry_create(
         category=category,
         today=timezone.localdate(at),
     )
-    return CostEntry.objects.create(
+    entry = CostEntry.objects.create(
         **values, sector=sector, case=case, created_by=actor, created_at=at, updated_by=actor, updated_at=at
     )
+    rollup.add_line(LineSource.ENTRY, entry.pk)
+    return entry
 
 
 @transaction.atomic
@@ -446,15 +458,17 @@ def cost_entry_update(
     changes = {**values, "sector": sector, "case": case, "updated_by": actor, "updated_at": at}
     for key, value in changes.items():
         setattr(entry, key, value)
-    entry.save(update_fields=list(changes))
+    with rollup.reroll(Scope(sources=frozenset({LineSource.ENTRY}), line_id=entry.pk)):
+        entry.save(update_fields=list(changes))
     return entry
 
 
 @transaction.atomic
 def cost_entry_delete(*, actor: User, entry: CostEntry) -> None:
     _require_manager(actor)
-    ClassificationOverride.objects.filter(source=LineSource.ENTRY, source_id=entry.pk).delete()
-    CostEntry.objects.filter(pk=entry.pk).delete()
+    with rollup.reroll(Scope(sources=frozenset({LineSource.ENTRY}), line_id=entry.pk)):
+        ClassificationOverride.objects.filter(source=LineSource.ENTRY, source_id=entry.pk).delete()
+        CostEntry.objects.filter(pk=entry.pk).delete()
 
 
 # ------------------------------------------------------------------------------------ overrides
@@ -489,9 +503,10 @@ def line_override(
     if category not in CostCategory.values:
         raise DomainError(_("Choose a category."), field="category")
     reason = _clean(reason, field="reason", message=_("Say why this line belongs elsewhere."), max_length=500)
-    return ClassificationOverride.objects.create(
-        source=source, source_id=source_id, category=category, reason=reason, actor=actor, created_at=at
-    )
+    with rollup.reroll(Scope(sources=frozenset({source}), line_id=source_id)):
+        return ClassificationOverride.objects.create(
+            source=source, source_id=source_id, category=category, reason=reason, actor=actor, created_at=at
+        )
 
 
 # ------------------------------------------------------------------------------------ review meetings
@@ -526,4 +541,5 @@ def review_meeting_record(
     ReviewParticipant.objects.bulk_create(
         [ReviewParticipant(meeting=meeting, user=u, sector_id=u.sector_id) for u in people.values()]
     )
+    rollup.add_meeting(meeting.pk)
     return meeting
