@@ -21,14 +21,16 @@ from fractions import Fraction
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, Exists, IntegerField, Min, OuterRef, Subquery, Value
+from django.db.models import Count, Exists, F, IntegerField, Min, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from steward.cases.models import Case, CaseEvent, Direction, Handoff, Message
+from steward.cases import durations as case_durations
+from steward.cases.durations import HUMAN_REPLY_KINDS
+from steward.cases.models import Case, CaseEvent, Closure, Direction, Handoff, Message, Status
 
-from . import metrics
+from . import metrics, service_rollup
 from .metrics import CLOSING_KINDS, CUSTOMER_PENDING, TASK_CREATED, TASK_ENDS, TASK_KINDS, EventRow
-from .models import CaseContacts, CaseFlow, FlowStep, SectorTime, TaskFact
+from .models import CaseContacts, CaseFlow, FlowStep, SectorTime, ServiceDay, TaskFact
 
 # The kinds the lead-time attribution reads (selectors.attributions reads the same).
 ATTRIBUTION_KINDS = frozenset(
@@ -255,8 +257,52 @@ CONTACT_KINDS = frozenset(
 )
 
 
-def _contacts_of(case_ids: Any) -> list[CaseContacts]:
-    """The contact counts of these cases (a list or a subquery of ids), in one query."""
+_CASE_COPY = (
+    "created_at",
+    "closed_at",
+    "status",
+    "team_id",
+    "owner_id",
+    "category_id",
+    "channel",
+    "kind",
+    "reopen_count",
+    "closure",
+    "is_repeat_contact",
+    "first_response_at",
+    *case_durations.FIRST_RESPONSE,
+    *case_durations.RESOLUTION,
+    *case_durations.REQUESTER_WAIT,
+)
+
+
+def _copy_of_case(row: dict[str, Any]) -> dict[str, Any]:
+    """The CaseContacts columns copied from the case (what the dashboard filters, buckets and measures)."""
+    closed = row["status"] == Status.CLOSED
+    return {
+        "opened_at": row["created_at"],
+        "closed_at": row["closed_at"] if closed else None,
+        "team_id": row["team_id"],
+        "owner_id": row["owner_id"],
+        "category_id": row["category_id"],
+        "channel": row["channel"],
+        "kind": row["kind"],
+        "reopen_count": row["reopen_count"],
+        "confirmed": closed and row["closure"] == Closure.CONFIRMED,
+        "repeat_contact": bool(row["is_repeat_contact"]),
+        "answered": row["first_response_at"] is not None,
+        **{f: row[f] for f in (*case_durations.FIRST_RESPONSE, *case_durations.RESOLUTION)},
+        **{f: row[f] for f in case_durations.REQUESTER_WAIT},
+    }
+
+
+def _contacts_of(case_ids: Any, *, with_old: bool = False) -> list[tuple[dict[str, Any] | None, CaseContacts]]:
+    """The contact counts and case copies of these cases (a list or a subquery of ids), in one query.
+
+    With `with_old`, each comes with the values its CaseContacts row holds now (None without a row):
+    what the case contributed to ServiceDay, for the delta. The case rows are locked (a follow-up
+    refreshes an earlier case outside that case's own service lock).
+    """
     from steward.surveys.models import SurveyResponse
 
     def per_case(qs: Any) -> Coalesce:
@@ -276,41 +322,64 @@ def _contacts_of(case_ids: Any) -> list[CaseContacts]:
         .annotate(m=Min("created_at"))
         .values("m")
     )
-    rows = (
-        Case.objects.filter(pk__in=case_ids)
-        .annotate(
-            inb=per_case(inbound),
-            changes=per_case(Handoff.objects.filter(case=OuterRef("pk"))),
-            follow=Subquery(first),
-            flag=Exists(CaseEvent.objects.filter(case=OuterRef("pk"), kind="repeat_explanation")),
-            said=Exists(SurveyResponse.objects.filter(case=OuterRef("pk"), explained_more_than_once=True)),
+    old = {f"old_{f}": F(f"contacts_rollup__{f}") for f in service_rollup.FACT_FIELDS} if with_old else {}
+    qs = Case.objects.filter(pk__in=case_ids)
+    if with_old and connection.in_atomic_block and connection.features.has_select_for_update:
+        qs = qs.select_for_update(of=("self",), no_key=True)
+    rows = qs.annotate(
+        inb=per_case(inbound),
+        changes=per_case(Handoff.objects.filter(case=OuterRef("pk"))),
+        follow=Subquery(first),
+        flag=Exists(CaseEvent.objects.filter(case=OuterRef("pk"), kind="repeat_explanation")),
+        said=Exists(SurveyResponse.objects.filter(case=OuterRef("pk"), explained_more_than_once=True)),
+        **old,
+    ).values("pk", "inb", "changes", "follow", "flag", "said", *_CASE_COPY, *old)
+    out = []
+    for r in rows:
+        before = None
+        if with_old and r["old_opened_at"] is not None:
+            before = {f: r[f"old_{f}"] for f in service_rollup.FACT_FIELDS}
+        contacts = CaseContacts(
+            case_id=r["pk"],
+            inbound_before_close=r["inb"],
+            owner_changes=r["changes"],
+            first_follow_up_at=r["follow"],
+            repeat_flagged=r["flag"] or r["said"],
+            **_copy_of_case(r),
         )
-        .values_list("pk", "inb", "changes", "follow", "flag", "said")
-    )
-    return [
-        CaseContacts(
-            case_id=pk,
-            inbound_before_close=i,
-            owner_changes=c,
-            first_follow_up_at=f,
-            repeat_flagged=flag or said,
-        )
-        for pk, i, c, f, flag, said in rows
-    ]
+        out.append((before, contacts))
+    return out
+
+
+_CONTACT_FIELDS = [
+    f.attname for f in CaseContacts._meta.concrete_fields if not f.primary_key
+]
+
+
+def _fact(c: CaseContacts) -> dict[str, Any]:
+    return {f: getattr(c, f) for f in service_rollup.FACT_FIELDS}
 
 
 def refresh_contacts(case_ids: list[int]) -> None:
+    """These cases' CaseContacts rows, and the change of what they contribute to ServiceDay.
+
+    Three statements: the read (with the old copy), the upsert, and the ServiceDay delta (none when
+    nothing the dashboard counts moved).
+    """
+    pairs = _contacts_of(case_ids, with_old=True)
     CaseContacts.objects.bulk_create(
-        _contacts_of(case_ids),
+        [c for _old, c in pairs],
         update_conflicts=True,
         unique_fields=["case"],
-        update_fields=["inbound_before_close", "owner_changes", "first_follow_up_at", "repeat_flagged"],
+        update_fields=_CONTACT_FIELDS,
     )
+    service_rollup.apply(service_rollup.deltas((old, _fact(c)) for old, c in pairs))
 
 
 def on_case_event(sender: Any, event: CaseEvent, **kwargs: Any) -> None:
     """Receiver of `case_event_recorded`: the event's case's rollups, in the event's transaction."""
-    if event.kind in CONTACT_KINDS:
+    first_reply = event.kind in HUMAN_REPLY_KINDS and event.case.first_response_at == event.at
+    if event.kind in CONTACT_KINDS or first_reply:  # the first reply: answered, first response time
         ids = [event.case_id]
         if event.kind == "follow_up_linked" and event.case.follow_up_of_id:
             ids.append(event.case.follow_up_of_id)  # the earlier case "came back"
@@ -484,10 +553,18 @@ def _flow_of(
 
 
 _PG_CONTACTS = """
-INSERT INTO {contacts} (case_id, inbound_before_close, owner_changes, first_follow_up_at, repeat_flagged)
+INSERT INTO {contacts} (case_id, inbound_before_close, owner_changes, first_follow_up_at, repeat_flagged,
+  opened_at, closed_at, team_id, owner_id, category_id, channel, kind, reopen_count, confirmed,
+  repeat_contact, answered, first_response_seconds, first_response_business_seconds, resolution_seconds,
+  resolution_business_seconds, requester_wait_seconds, requester_wait_business_seconds)
 SELECT c.id, coalesce(m.n, 0), coalesce(h.n, 0), f.first,
   EXISTS (SELECT 1 FROM {events} e WHERE e.case_id = c.id AND e.kind = 'repeat_explanation')
-  OR EXISTS (SELECT 1 FROM {responses} r WHERE r.case_id = c.id AND r.explained_more_than_once)
+  OR EXISTS (SELECT 1 FROM {responses} r WHERE r.case_id = c.id AND r.explained_more_than_once),
+  c.created_at, CASE WHEN c.status = %s THEN c.closed_at END, c.team_id, c.owner_id, c.category_id,
+  c.channel, c.kind, c.reopen_count, c.status = %s AND c.closure = %s, c.is_repeat_contact,
+  c.first_response_at IS NOT NULL, c.first_response_seconds, c.first_response_business_seconds,
+  c.resolution_seconds, c.resolution_business_seconds, c.requester_wait_seconds,
+  c.requester_wait_business_seconds
 FROM {cases} c
 LEFT JOIN (
   SELECT m.case_id, count(*) AS n FROM {messages} m JOIN {cases} c2 ON c2.id = m.case_id
@@ -518,7 +595,7 @@ def _rebuild_contacts(*, chunk: int, report: Callable[[str], None] | None) -> No
                     events=q(CaseEvent._meta.db_table),
                     responses=q(SurveyResponse._meta.db_table),
                 ),
-                (Direction.INBOUND,),
+                (Status.CLOSED, Status.CLOSED, Closure.CONFIRMED, Direction.INBOUND),
             )
             if report:
                 report(f"  rollups: contacts of {cur.rowcount:,} cases ({_time.monotonic() - began:,.0f} s)")
@@ -527,7 +604,7 @@ def _rebuild_contacts(*, chunk: int, report: Callable[[str], None] | None) -> No
     for cases in _case_chunks(chunk):
         ids = Case.objects.filter(pk__gte=cases[0][0], pk__lte=cases[-1][0]).values("pk")
         with transaction.atomic():
-            CaseContacts.objects.bulk_create(_contacts_of(ids), batch_size=5000)
+            CaseContacts.objects.bulk_create([c for _old, c in _contacts_of(ids)], batch_size=5000)
         done += len(cases)
         if report:
             report(f"  rollups: contacts of {done:,} cases ({_time.monotonic() - began:,.0f} s)")
@@ -542,17 +619,21 @@ def rebuild_all(*, chunk: int = 5000, report: Callable[[str], None] | None = Non
     began = _time.monotonic()
     outer = connection.in_atomic_block  # TRUNCATE cannot run with pending FK checks (a test, a caller)
     with transaction.atomic():
-        for model in (CaseFlow, SectorTime, TaskFact, FlowStep, CaseContacts):
+        for model in (CaseFlow, SectorTime, TaskFact, FlowStep, CaseContacts, ServiceDay):
             if connection.vendor == "postgresql" and not outer:
                 with connection.cursor() as cur:
                     cur.execute(f"TRUNCATE {connection.ops.quote_name(model._meta.db_table)}")
             else:
                 model.objects.all().delete()
     _rebuild_contacts(chunk=max(chunk, 5000), report=report)
+    with transaction.atomic():
+        days = service_rollup.rebuild()
+    if report:
+        report(f"  rollups: {days:,} service day rows ({_time.monotonic() - began:,.0f} s)")
     if connection.vendor == "postgresql":
         done = _rebuild_pg(chunk=chunk, report=report)
         with connection.cursor() as cur:
-            for model in (CaseFlow, SectorTime, TaskFact, FlowStep, CaseContacts):
+            for model in (CaseFlow, SectorTime, TaskFact, FlowStep, CaseContacts, ServiceDay):
                 cur.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
         return done
     total = Case.objects.count()

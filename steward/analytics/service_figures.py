@@ -49,7 +49,9 @@ from __future__ import annotations
 
 import calendar
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
@@ -483,8 +485,42 @@ def _clean(row: Mapping[str, Any], keys: Iterable[str]) -> Counts:
     return {k: int(row.get(k) or 0) for k in keys}
 
 
+# ------------------------------------------------------------------ rollups or straight queries
+
+# The families "opened" and "resolved" and the durations are read from the day rollups
+# (service_days) when they can answer exactly; the straight queries below stay as the reference.
+_STRAIGHT = ContextVar("service_figures_straight", default=False)
+
+
+@contextmanager
+def straight() -> Iterator[None]:
+    """Within it, every figure comes from the straight queries on the cases (the reference the tests
+    compare the rollups with)."""
+    token = _STRAIGHT.set(True)
+    try:
+        yield
+    finally:
+        _STRAIGHT.reset(token)
+
+
+def _rollups() -> bool:
+    return not _STRAIGHT.get()
+
+
 def family_counts(family: str, period: Period, scope: Scope, *, now: datetime) -> Counts:
-    """Every count of a family's figures for the period and scope: one query."""
+    """Every count of a family's figures for the period and scope: one query (a second one for the
+    days still in the FCR window when the day rollups answer)."""
+    if _rollups():
+        from . import service_days
+
+        out = service_days.counts(family, period, scope, now=now, straight=straight_family_counts)
+        if out is not None:
+            return out
+    return straight_family_counts(family, period, scope, now=now)
+
+
+def straight_family_counts(family: str, period: Period, scope: Scope, *, now: datetime) -> Counts:
+    """family_counts from the family's rows themselves: one query."""
     aggs = _aggregates(FAMILIES[family], now)
     row = family_rows(family, period, scope, now=now).aggregate(**aggs)
     return _clean(row, aggs)
@@ -501,6 +537,21 @@ def family_breakdown(
     """The family's counts per team, owner, category, channel or kind: one GROUP BY query."""
     if dimension not in _DIMENSION_FIELDS:
         raise ValueError(f"unknown dimension {dimension!r}")
+    if _rollups():
+        from . import service_days
+
+        out = service_days.breakdown(
+            family, dimension, period, scope, now=now, straight=straight_family_breakdown
+        )
+        if out is not None:
+            return out
+    return straight_family_breakdown(family, dimension, period, scope, now=now)
+
+
+def straight_family_breakdown(
+    family: str, dimension: str, period: Period, scope: Scope, *, now: datetime
+) -> list[tuple[Group, Counts]]:
+    """family_breakdown from the family's rows themselves: one GROUP BY query."""
     aggs = _aggregates(FAMILIES[family], now)
     fields = _group_fields(family, dimension)
     prefix = FAMILIES[family].case_prefix
@@ -535,9 +586,22 @@ def family_trend(family: str, scope: Scope, *, now: datetime, months: int = 12) 
 
     Months with no rows are there, with zero counts (the formulas then give None, never 0 %).
     """
-    f = FAMILIES[family]
     keys = complete_months(now=now, months=months)
     period = Period(_midnight(keys[0]), _midnight(add_months(keys[-1], 1)))
+    by_month = None
+    if _rollups():
+        from . import service_days
+
+        by_month = service_days.by_month(family, period, scope, now=now, straight=straight_by_month)
+    if by_month is None:
+        by_month = straight_by_month(family, period, scope, now=now)
+    empty = dict.fromkeys(_aggregates(FAMILIES[family], now), 0)
+    return [(m, by_month.get(m, dict(empty))) for m in keys]
+
+
+def straight_by_month(family: str, period: Period, scope: Scope, *, now: datetime) -> dict[date, Counts]:
+    """The family's counts per month (organisation time) from its rows: one query."""
+    f = FAMILIES[family]
     aggs = _aggregates(f, now)
     rows = (
         family_rows(family, period, scope, now=now)
@@ -546,9 +610,7 @@ def family_trend(family: str, scope: Scope, *, now: datetime, months: int = 12) 
         .values("month")
         .annotate(**aggs)
     )
-    by_month = {_month_key(r["month"]): _clean(r, aggs) for r in rows}
-    empty = dict.fromkeys(aggs, 0)
-    return [(m, by_month.get(m, dict(empty))) for m in keys]
+    return {_month_key(r["month"]): _clean(r, aggs) for r in rows}
 
 
 def case_ids_counted(
@@ -659,9 +721,29 @@ def rounded(s: metrics.Summary) -> metrics.Summary:
     return metrics.Summary(s.n, _rf(s.median), _rf(s.p90), _rf(s.mean), _rf(s.max))
 
 
+def _measured(key: str, period: Period, scope: Scope, *, now: datetime) -> QuerySet[Any]:
+    """The measured cases of a duration: their CaseContacts copies (a partial index per duration),
+    or with `straight()` the cases themselves. Same rows, same columns."""
+    if _rollups():
+        from . import service_days
+
+        d = DURATIONS[key]
+        return service_days.duration_rows(d["family"], d["fields"][0], period, scope)
+    return _duration_rows(key, period, scope, now=now)
+
+
+def _month_of(key: str) -> Any:
+    family = DURATIONS[key]["family"]
+    if _rollups():
+        from . import service_days
+
+        return service_days.month_of(family)
+    return TruncMonth(FAMILIES[family].date_field, tzinfo=org_tz())
+
+
 def duration_summary(key: str, period: Period, scope: Scope, *, now: datetime) -> Durations:
     """n, median, p90, mean and max of a duration (seconds, calendar and business): one query."""
-    out = _summaries(key, _duration_rows(key, period, scope, now=now), (), lambda r: None)
+    out = _summaries(key, _measured(key, period, scope, now=now), (), lambda r: None)
     return out.get(None, _NO_DURATIONS)
 
 
@@ -669,21 +751,22 @@ def duration_breakdown(
     key: str, dimension: str, period: Period, scope: Scope, *, now: datetime
 ) -> dict[Any, Durations]:
     """A duration's summaries per group of a dimension (keys as in `family_breakdown`): one query."""
-    family = DURATIONS[key]["family"]
-    fields = _group_fields(family, dimension)
-    return _summaries(key, _duration_rows(key, period, scope, now=now), fields, lambda r: r[fields[0]])
+    if dimension not in _DIMENSION_FIELDS:
+        raise ValueError(f"unknown dimension {dimension!r}")
+    field = _DIMENSION_FIELDS[dimension][0]  # the key alone: the labels come with the families
+    prefix = "" if _rollups() else FAMILIES[DURATIONS[key]["family"]].case_prefix
+    return _summaries(
+        key, _measured(key, period, scope, now=now), (prefix + field,), lambda r: r[prefix + field]
+    )
 
 
 def duration_trend(
     key: str, scope: Scope, *, now: datetime, months: int = 12
 ) -> list[tuple[date, Durations]]:
     """A duration's summaries per complete month: one query grouped by month."""
-    family = FAMILIES[DURATIONS[key]["family"]]
     keys = complete_months(now=now, months=months)
     period = Period(_midnight(keys[0]), _midnight(add_months(keys[-1], 1)))
-    qs = _duration_rows(key, period, scope, now=now).annotate(
-        month=TruncMonth(family.date_field, tzinfo=org_tz())
-    )
+    qs = _measured(key, period, scope, now=now).annotate(month=_month_of(key))
     by_month = _summaries(key, qs, ("month",), lambda r: _month_key(r["month"]))
     return [(m, by_month.get(m, _NO_DURATIONS)) for m in keys]
 
