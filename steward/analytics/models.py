@@ -168,6 +168,8 @@ class CaseContacts(models.Model):
         verbose_name = _("case contacts rollup")
         verbose_name_plural = _("case contacts rollups")
         indexes = [
+            # The days of the FCR window, which the dashboard reads case by case (service_days).
+            models.Index(fields=["closed_at"], name="contacts_closed"),
             models.Index(
                 fields=["opened_at"],
                 include=["first_response_seconds", "first_response_business_seconds"],
@@ -195,7 +197,9 @@ class CaseContacts(models.Model):
 class ServiceDay(models.Model):
     """The counts of the service dashboard's case families for one day (organisation time zone).
 
-    `family` "o": cases opened that day; "r": cases closed that day (and closed now). One row per day
+    `family` "o": cases opened that day; "r": cases closed that day (and closed now); "h": handoffs
+    made that day (for all cases only: a handoff moves every earlier one of its case to the new
+    owner, so per-owner handoff counts stay with the straight query). One row per day
     for all cases (`dim` "") and one per day and value of each scope field (`dim` "team", "owner",
     "category", "channel" or "kind", `key` the value as text, "" for none; the matching column holds
     the value, for filters and labels). Kept by `rollups.refresh_contacts` as deltas of the case's
@@ -226,6 +230,7 @@ class ServiceDay(models.Model):
     flagged = models.IntegerField(default=0)
     changed_owner = models.IntegerField(default=0)
     owner_changes = models.IntegerField(default=0)
+    short_summary = models.IntegerField(default=0)  # family "h": handoffs without a real summary
 
     class Meta:
         verbose_name = _("service day rollup")

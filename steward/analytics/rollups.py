@@ -22,7 +22,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Count, Exists, F, IntegerField, Min, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Length
 
 from steward.cases import durations as case_durations
 from steward.cases.durations import HUMAN_REPLY_KINDS
@@ -296,12 +296,15 @@ def _copy_of_case(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _contacts_of(case_ids: Any, *, with_old: bool = False) -> list[tuple[dict[str, Any] | None, CaseContacts]]:
+def _contacts_of(
+    case_ids: Any, *, with_old: bool = False, handoff: int | None = None
+) -> list[tuple[dict[str, Any] | None, CaseContacts, tuple[Any, int, int] | None]]:
     """The contact counts and case copies of these cases (a list or a subquery of ids), in one query.
 
     With `with_old`, each comes with the values its CaseContacts row holds now (None without a row):
     what the case contributed to ServiceDay, for the delta. The case rows are locked (a follow-up
-    refreshes an earlier case outside that case's own service lock).
+    refreshes an earlier case outside that case's own service lock). With the id of a new `handoff`,
+    the lengths of its summary come along (`_new_handoff`).
     """
     from steward.surveys.models import SurveyResponse
 
@@ -323,6 +326,13 @@ def _contacts_of(case_ids: Any, *, with_old: bool = False) -> list[tuple[dict[st
         .values("m")
     )
     old = {f"old_{f}": F(f"contacts_rollup__{f}") for f in service_rollup.FACT_FIELDS} if with_old else {}
+    if handoff is not None:
+        new = Handoff.objects.filter(pk=handoff)
+        old |= {
+            "h_at": Subquery(new.values("created_at")),
+            "h_need": Subquery(new.annotate(n=Length("customer_need")).values("n")),
+            "h_done": Subquery(new.annotate(n=Length("done_so_far")).values("n")),
+        }
     qs = Case.objects.filter(pk__in=case_ids)
     if with_old and connection.in_atomic_block and connection.features.has_select_for_update:
         qs = qs.select_for_update(of=("self",), no_key=True)
@@ -336,6 +346,9 @@ def _contacts_of(case_ids: Any, *, with_old: bool = False) -> list[tuple[dict[st
     ).values("pk", "inb", "changes", "follow", "flag", "said", *_CASE_COPY, *old)
     out = []
     for r in rows:
+        made = None
+        if handoff is not None and r["h_at"] is not None:
+            made = (r["h_at"], r["h_need"] or 0, r["h_done"] or 0)
         before = None
         if with_old and r["old_opened_at"] is not None:
             before = {f: r[f"old_{f}"] for f in service_rollup.FACT_FIELDS}
@@ -347,7 +360,7 @@ def _contacts_of(case_ids: Any, *, with_old: bool = False) -> list[tuple[dict[st
             repeat_flagged=r["flag"] or r["said"],
             **_copy_of_case(r),
         )
-        out.append((before, contacts))
+        out.append((before, contacts, made))
     return out
 
 
@@ -360,20 +373,25 @@ def _fact(c: CaseContacts) -> dict[str, Any]:
     return {f: getattr(c, f) for f in service_rollup.FACT_FIELDS}
 
 
-def refresh_contacts(case_ids: list[int]) -> None:
-    """These cases' CaseContacts rows, and the change of what they contribute to ServiceDay.
+def refresh_contacts(case_ids: list[int], *, handoff: int | None = None) -> None:
+    """These cases' CaseContacts rows, and the change of what they contribute to ServiceDay (with a
+    new `handoff`, its count in the all-cases row of its day).
 
     Three statements: the read (with the old copy), the upsert, and the ServiceDay delta (none when
     nothing the dashboard counts moved).
     """
-    pairs = _contacts_of(case_ids, with_old=True)
+    rows = _contacts_of(case_ids, with_old=True, handoff=handoff)
+    extra = {}
+    for _old, _c, made in rows:
+        if made is not None:
+            extra.update(service_rollup.handoff_contribution(*made))
     CaseContacts.objects.bulk_create(
-        [c for _old, c in pairs],
+        [c for _old, c, _made in rows],
         update_conflicts=True,
         unique_fields=["case"],
         update_fields=_CONTACT_FIELDS,
     )
-    service_rollup.apply(service_rollup.deltas((old, _fact(c)) for old, c in pairs))
+    service_rollup.apply(service_rollup.deltas(((old, _fact(c)) for old, c, _made in rows), extra))
 
 
 def on_case_event(sender: Any, event: CaseEvent, **kwargs: Any) -> None:
@@ -383,7 +401,8 @@ def on_case_event(sender: Any, event: CaseEvent, **kwargs: Any) -> None:
         ids = [event.case_id]
         if event.kind == "follow_up_linked" and event.case.follow_up_of_id:
             ids.append(event.case.follow_up_of_id)  # the earlier case "came back"
-        refresh_contacts(ids)
+        handoff = (event.data or {}).get("handoff") if event.kind == "handoff" else None
+        refresh_contacts(ids, handoff=handoff if isinstance(handoff, int) else None)
     if event.kind not in ATTRIBUTION_KINDS and event.sector_id is None:
         return  # nothing the analysis screens read changed (a customer message, a note, ...)
     refresh_case(event.case, event)
@@ -604,7 +623,7 @@ def _rebuild_contacts(*, chunk: int, report: Callable[[str], None] | None) -> No
     for cases in _case_chunks(chunk):
         ids = Case.objects.filter(pk__gte=cases[0][0], pk__lte=cases[-1][0]).values("pk")
         with transaction.atomic():
-            CaseContacts.objects.bulk_create([c for _old, c in _contacts_of(ids)], batch_size=5000)
+            CaseContacts.objects.bulk_create([c for _old, c, _made in _contacts_of(ids)], batch_size=5000)
         done += len(cases)
         if report:
             report(f"  rollups: contacts of {done:,} cases ({_time.monotonic() - began:,.0f} s)")

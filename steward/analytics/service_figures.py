@@ -513,7 +513,7 @@ def family_counts(family: str, period: Period, scope: Scope, *, now: datetime) -
     if _rollups():
         from . import service_days
 
-        out = service_days.counts(family, period, scope, now=now, straight=straight_family_counts)
+        out = service_days.counts(family, period, scope, now=now)
         if out is not None:
             return out
     return straight_family_counts(family, period, scope, now=now)
@@ -540,9 +540,7 @@ def family_breakdown(
     if _rollups():
         from . import service_days
 
-        out = service_days.breakdown(
-            family, dimension, period, scope, now=now, straight=straight_family_breakdown
-        )
+        out = service_days.breakdown(family, dimension, period, scope, now=now)
         if out is not None:
             return out
     return straight_family_breakdown(family, dimension, period, scope, now=now)
@@ -592,7 +590,7 @@ def family_trend(family: str, scope: Scope, *, now: datetime, months: int = 12) 
     if _rollups():
         from . import service_days
 
-        by_month = service_days.by_month(family, period, scope, now=now, straight=straight_by_month)
+        by_month = service_days.by_month(family, period, scope, now=now)
     if by_month is None:
         by_month = straight_by_month(family, period, scope, now=now)
     empty = dict.fromkeys(_aggregates(FAMILIES[family], now), 0)
@@ -1012,8 +1010,7 @@ def figure_from_counts(key: str, counts: Counts) -> Figure:
         return Figure(key, m.proportion(k, n, reason=m.NO_RESPONSES), parts)
     if key == "fcr":
         pending = counts.get("fcr.pending", 0)
-        outcomes = [m.FCR] * k + [m.NOT_FCR] * (n - k) + [m.PENDING] * pending
-        return Figure(key, m.fcr_rate(outcomes).rate, parts, {"pending": pending})
+        return Figure(key, m.fcr_rate_from_counts(k, n - k, pending).rate, parts, {"pending": pending})
     if key == "reopen":
         rr = m.reopen_rates(reopened_cases=k, reopens=counts.get("reopen.reopens", 0), resolved_cases=n)
         return Figure(key, rr.rate, parts, {"per_case": rr.per_case})

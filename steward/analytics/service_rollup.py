@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from .models import ServiceDay
 
-OPENED, RESOLVED = "o", "r"
+OPENED, RESOLVED, HANDOFF = "o", "r", "h"
 DIMS = ("team", "owner", "category", "channel", "kind")
 COUNTERS = (
     "rows",
@@ -39,6 +39,7 @@ COUNTERS = (
     "flagged",
     "changed_owner",
     "owner_changes",
+    "short_summary",
 )
 # The CaseContacts columns a contribution is computed from (the copy of the case).
 FACT_FIELDS = (
@@ -125,9 +126,23 @@ def _counters(**values: Any) -> list[int]:
     return [int(values.get(name, 0) or 0) for name in COUNTERS]
 
 
-def deltas(pairs: Iterable[tuple[Mapping[str, Any] | None, Mapping[str, Any] | None]]) -> dict[Key, tuple[dict[str, Any], list[int]]]:
-    """New minus old contributions of some cases, summed per ServiceDay key; keys that net to zero left out."""
+def handoff_contribution(at: datetime, need_chars: int, done_chars: int) -> dict[Key, tuple[dict[str, Any], list[int]]]:
+    """A new handoff (made at `at`; its summary's lengths) in the all-cases row of its day."""
+    from steward.cases.summaries import MIN_CHARS
+
+    short = need_chars < MIN_CHARS or done_chars < MIN_CHARS
+    return {(HANDOFF, local_day(at), "", ""): ({}, _counters(rows=1, short_summary=short))}
+
+
+def deltas(
+    pairs: Iterable[tuple[Mapping[str, Any] | None, Mapping[str, Any] | None]],
+    extra: Mapping[Key, tuple[dict[str, Any], list[int]]] | None = None,
+) -> dict[Key, tuple[dict[str, Any], list[int]]]:
+    """New minus old contributions of some cases (plus `extra`, a new handoff), summed per ServiceDay
+    key; keys that net to zero are left out."""
     acc: dict[Key, tuple[dict[str, Any], list[int]]] = {}
+    for key, (cols, counters) in (extra or {}).items():
+        acc[key] = (cols, list(counters))
     for old, new in pairs:
         for sign, fact in ((-1, old), (1, new)):
             for key, (cols, counters) in contributions(fact).items():
@@ -187,7 +202,8 @@ FROM (
   SELECT 'o' AS family, (c.opened_at AT TIME ZONE %(tz)s)::date AS day, c.team_id, c.owner_id,
     c.category_id, c.channel, c.kind, 1 AS rows, c.repeat_contact::int AS repeat_contact,
     (NOT c.answered)::int AS unanswered, 0 AS fcr_k, 0 AS reopened, 0 AS reopens, 0 AS confirmed,
-    0 AS exposed, 0 AS exposed_flagged, 0 AS flagged, 0 AS changed_owner, 0 AS owner_changes
+    0 AS exposed, 0 AS exposed_flagged, 0 AS flagged, 0 AS changed_owner, 0 AS owner_changes,
+    0 AS short_summary
   FROM {contacts} c WHERE c.opened_at IS NOT NULL
   UNION ALL
   SELECT 'r', (c.closed_at AT TIME ZONE %(tz)s)::date, c.team_id, c.owner_id, c.category_id, c.channel,
@@ -197,11 +213,17 @@ FROM (
     (c.reopen_count >= 1)::int, c.reopen_count, c.confirmed::int,
     (c.inbound_before_close >= 2 OR c.owner_changes >= 1)::int,
     ((c.inbound_before_close >= 2 OR c.owner_changes >= 1) AND c.repeat_flagged)::int,
-    c.repeat_flagged::int, (c.owner_changes >= 1)::int, c.owner_changes
+    c.repeat_flagged::int, (c.owner_changes >= 1)::int, c.owner_changes, 0
   FROM {contacts} c WHERE c.closed_at IS NOT NULL AND c.opened_at IS NOT NULL
 ) f
 CROSS JOIN (VALUES (''), ('team'), ('owner'), ('category'), ('channel'), ('kind')) AS d(dim)
 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
+"""
+
+_PG_HANDOFFS = """
+INSERT INTO {days} (family, day, dim, key, channel, kind, {counters})
+SELECT 'h', (h.created_at AT TIME ZONE %(tz)s)::date, '', '', '', '', {sums}
+FROM {handoffs} h GROUP BY 2
 """
 
 
@@ -209,24 +231,47 @@ def rebuild() -> int:
     """ServiceDay from the CaseContacts copies (fill those first). Returns the rows written."""
     from .models import CaseContacts
 
+    from steward.cases.models import Handoff
+    from steward.cases.summaries import MIN_CHARS
+
     ServiceDay.objects.all().delete()
     if connection.vendor == "postgresql":
         q = connection.ops.quote_name
+        days = q(ServiceDay._meta.db_table)
+        counters = ", ".join(q(c) for c in COUNTERS)
+        short = "length(h.customer_need) < %(min)s OR length(h.done_so_far) < %(min)s"
+        handoff_sums = ", ".join(
+            "count(*)" if c == "rows" else f"count(*) FILTER (WHERE {short})" if c == "short_summary" else "0"
+            for c in COUNTERS
+        )
+        params = {"tz": settings.TIME_ZONE, "window": fcr_window(), "min": MIN_CHARS}
         with connection.cursor() as cur:
             cur.execute(
                 _PG_DAYS.format(
-                    days=q(ServiceDay._meta.db_table),
+                    days=days,
                     contacts=q(CaseContacts._meta.db_table),
-                    counters=", ".join(q(c) for c in COUNTERS),
+                    counters=counters,
                     sums=", ".join(f"sum(f.{q(c)})" for c in COUNTERS),
                 ),
-                {"tz": settings.TIME_ZONE, "window": fcr_window()},
+                params,
             )
-            return cur.rowcount
+            n = cur.rowcount
+            cur.execute(
+                _PG_HANDOFFS.format(
+                    days=days, handoffs=q(Handoff._meta.db_table), counters=counters, sums=handoff_sums
+                ),
+                params,
+            )
+            return n + cur.rowcount
     # SQLite (tests, small installs): the same contributions, summed in Python.
     acc: dict[Key, tuple[dict[str, Any], list[int]]] = {}
     for fact in CaseContacts.objects.values(*FACT_FIELDS).iterator(chunk_size=5000):
         for key, (cols, counters) in contributions(fact).items():
+            _cols, total = acc.setdefault(key, (cols, [0] * len(COUNTERS)))
+            for i, v in enumerate(counters):
+                total[i] += v
+    for at, need, done in Handoff.objects.values_list("created_at", "customer_need", "done_so_far").iterator():
+        for key, (cols, counters) in handoff_contribution(at, len(need), len(done)).items():
             _cols, total = acc.setdefault(key, (cols, [0] * len(COUNTERS)))
             for i, v in enumerate(counters):
                 total[i] += v
