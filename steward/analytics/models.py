@@ -145,6 +145,8 @@ class CaseContacts(models.Model):
     first_follow_up_at = models.DateTimeField(null=True)
     # A repeat-explanation event (the adviser's flag) or the customer's "yes" in the case survey.
     repeat_flagged = models.BooleanField(default=False)
+    # The customer's last (non-automatic) message: how long the case has waited on us (the risk list).
+    last_inbound_at = models.DateTimeField(null=True)
     # The case as the dashboard sees it (a copy, kept with the row).
     opened_at = models.DateTimeField(null=True)
     closed_at = models.DateTimeField(null=True)  # only while the case is closed

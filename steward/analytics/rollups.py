@@ -21,7 +21,7 @@ from fractions import Fraction
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, Exists, F, IntegerField, Min, OuterRef, Subquery, Value
+from django.db.models import Count, Exists, F, IntegerField, Max, Min, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce, Length
 
 from steward.cases import durations as case_durations
@@ -312,12 +312,9 @@ def _contacts_of(
         sub = qs.order_by().values("case").annotate(c=Count("pk")).values("c")
         return Coalesce(Subquery(sub, output_field=IntegerField()), Value(0))
 
-    inbound = Message.objects.filter(
-        case=OuterRef("pk"),
-        direction=Direction.INBOUND,
-        is_automatic=False,
-        created_at__lte=OuterRef("closed_at"),
-    )
+    customer = Message.objects.filter(case=OuterRef("pk"), direction=Direction.INBOUND, is_automatic=False)
+    inbound = customer.filter(created_at__lte=OuterRef("closed_at"))
+    last_in = customer.order_by().values("case").annotate(m=Max("created_at")).values("m")
     first = (
         Case.objects.filter(follow_up_of=OuterRef("pk"))
         .order_by()
@@ -340,10 +337,11 @@ def _contacts_of(
         inb=per_case(inbound),
         changes=per_case(Handoff.objects.filter(case=OuterRef("pk"))),
         follow=Subquery(first),
+        last_in=Subquery(last_in),
         flag=Exists(CaseEvent.objects.filter(case=OuterRef("pk"), kind="repeat_explanation")),
         said=Exists(SurveyResponse.objects.filter(case=OuterRef("pk"), explained_more_than_once=True)),
         **old,
-    ).values("pk", "inb", "changes", "follow", "flag", "said", *_CASE_COPY, *old)
+    ).values("pk", "inb", "changes", "follow", "last_in", "flag", "said", *_CASE_COPY, *old)
     out = []
     for r in rows:
         made = None
@@ -358,6 +356,7 @@ def _contacts_of(
             owner_changes=r["changes"],
             first_follow_up_at=r["follow"],
             repeat_flagged=r["flag"] or r["said"],
+            last_inbound_at=r["last_in"],
             **_copy_of_case(r),
         )
         out.append((before, contacts, made))
@@ -573,21 +572,23 @@ def _flow_of(
 
 _PG_CONTACTS = """
 INSERT INTO {contacts} (case_id, inbound_before_close, owner_changes, first_follow_up_at, repeat_flagged,
+  last_inbound_at,
   opened_at, closed_at, team_id, owner_id, category_id, channel, kind, reopen_count, confirmed,
   repeat_contact, answered, first_response_seconds, first_response_business_seconds, resolution_seconds,
   resolution_business_seconds, requester_wait_seconds, requester_wait_business_seconds)
 SELECT c.id, coalesce(m.n, 0), coalesce(h.n, 0), f.first,
   EXISTS (SELECT 1 FROM {events} e WHERE e.case_id = c.id AND e.kind = 'repeat_explanation')
   OR EXISTS (SELECT 1 FROM {responses} r WHERE r.case_id = c.id AND r.explained_more_than_once),
-  c.created_at, CASE WHEN c.status = %s THEN c.closed_at END, c.team_id, c.owner_id, c.category_id,
+  m.last, c.created_at, CASE WHEN c.status = %s THEN c.closed_at END, c.team_id, c.owner_id, c.category_id,
   c.channel, c.kind, c.reopen_count, c.status = %s AND c.closure = %s, c.is_repeat_contact,
   c.first_response_at IS NOT NULL, c.first_response_seconds, c.first_response_business_seconds,
   c.resolution_seconds, c.resolution_business_seconds, c.requester_wait_seconds,
   c.requester_wait_business_seconds
 FROM {cases} c
 LEFT JOIN (
-  SELECT m.case_id, count(*) AS n FROM {messages} m JOIN {cases} c2 ON c2.id = m.case_id
-  WHERE m.direction = %s AND NOT m.is_automatic AND m.created_at <= c2.closed_at GROUP BY m.case_id
+  SELECT m.case_id, count(*) FILTER (WHERE m.created_at <= c2.closed_at) AS n, max(m.created_at) AS last
+  FROM {messages} m JOIN {cases} c2 ON c2.id = m.case_id
+  WHERE m.direction = %s AND NOT m.is_automatic GROUP BY m.case_id
 ) m ON m.case_id = c.id
 LEFT JOIN (SELECT case_id, count(*) AS n FROM {handoffs} GROUP BY case_id) h ON h.case_id = c.id
 LEFT JOIN (

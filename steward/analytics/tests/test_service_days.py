@@ -116,3 +116,18 @@ def test_rollups_give_the_straight_figures_on_generated_data(db, settings):
     for now in (end - timedelta(hours=5), end + timedelta(days=2), end + timedelta(days=40)):
         check_dashboard(now, scopes, ["team", "owner", "channel"])
     same(lambda: sf.trends(TREND_KEYS, Scope(), now=end))
+
+
+def test_the_waiting_list_pages_in_the_straight_order(log, personas):
+    from steward.cases.services import case_receive_message
+
+    # E (open, never answered) writes again: it now waits since that message, not since its opening.
+    case_receive_message(case=log.e, body="Any news?", at=NOW - timedelta(hours=2))
+    for scope in (Scope(), Scope(owner=personas.adviser.pk)):
+        source = sf.risk_page_source("waiting", scope, now=NOW)
+        got = [(c.pk, c.waiting_since) for c in source[0:25]]
+        with sf.straight():
+            ref = list(sf.risk_list("waiting", scope, now=NOW).values_list("pk", "waiting_since"))
+        assert got == ref and source.count() == len(ref)
+        assert [(c.pk, c.waiting_since) for c in source[1:2]] == ref[1:2]
+    assert (log.e.pk, NOW - timedelta(hours=2)) in got
