@@ -322,7 +322,9 @@ def _contacts_of(
         .annotate(m=Min("created_at"))
         .values("m")
     )
-    old = {f"old_{f}": F(f"contacts_rollup__{f}") for f in service_rollup.FACT_FIELDS} if with_old else {}
+    old: dict[str, Any] = (
+        {f"old_{f}": F(f"contacts_rollup__{f}") for f in service_rollup.FACT_FIELDS} if with_old else {}
+    )
     if handoff is not None:
         new = Handoff.objects.filter(pk=handoff)
         old |= {
@@ -363,9 +365,7 @@ def _contacts_of(
     return out
 
 
-_CONTACT_FIELDS = [
-    f.attname for f in CaseContacts._meta.concrete_fields if not f.primary_key
-]
+_CONTACT_FIELDS = [f.attname for f in CaseContacts._meta.concrete_fields if not f.primary_key]
 
 
 def _fact(c: CaseContacts) -> dict[str, Any]:

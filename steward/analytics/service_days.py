@@ -227,13 +227,13 @@ def by_month(family: str, period: Period, scope: Scope, *, now: Any) -> dict[dat
         .values("month")
         .annotate(**_SUMS)
     )
-    out = {_first_of(r["month"]): _counts(family, r) for r in rows}
+    out = {_first_of(r["month"]): _counts(family, dict(r)) for r in rows}
     if tail is not None:
         aggs = tail_aggregates(now)
-        rows = _tail_rows(tail, scope).order_by().annotate(month=month_of("resolved")).values("month")
-        for r in rows.annotate(**aggs):
+        tail_rows = _tail_rows(tail, scope).order_by().annotate(month=month_of("resolved")).values("month")
+        for r in tail_rows.annotate(**aggs):
             month = _first_of(_local(r["month"]))
-            out[month] = _add(out.get(month, {}), _clean(r, aggs))
+            out[month] = _add(out.get(month, {}), _clean(dict(r), aggs))
     return out
 
 

@@ -1236,9 +1236,12 @@ def owner_away_without_cover(scope: Scope, *, now: datetime) -> QuerySet[Case]:
 
 def waiting_longest(scope: Scope, *, now: datetime) -> QuerySet[Case]:
     """Open cases waiting on us, longest since the customer's last message first."""
-    return Case.objects.for_list().filter(scope.q(), status__in=WAITING_ON_US).annotate(
-        waiting_since=_waiting_since()
-    ).order_by("waiting_since", "id")
+    return (
+        Case.objects.for_list()
+        .filter(scope.q(), status__in=WAITING_ON_US)
+        .annotate(waiting_since=_waiting_since())
+        .order_by("waiting_since", "id")
+    )
 
 
 def _waiting_since() -> Any:

@@ -13,7 +13,6 @@ taken as over; the dashboard reads the days still inside the window from the cas
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -59,7 +58,13 @@ FACT_FIELDS = (
     "first_follow_up_at",
     "repeat_flagged",
 )
-_DIM_COLUMN = {"team": "team_id", "owner": "owner_id", "category": "category_id", "channel": "channel", "kind": "kind"}
+_DIM_COLUMN = {
+    "team": "team_id",
+    "owner": "owner_id",
+    "category": "category_id",
+    "channel": "channel",
+    "kind": "kind",
+}
 
 
 def fcr_window() -> timedelta:
@@ -81,7 +86,11 @@ def contributions(fact: Mapping[str, Any] | None) -> dict[Key, tuple[dict[str, A
         return {}
     per_family: list[tuple[str, date, list[int]]] = []
     per_family.append(
-        (OPENED, local_day(fact["opened_at"]), _counters(rows=1, repeat_contact=fact["repeat_contact"], unanswered=not fact["answered"]))
+        (
+            OPENED,
+            local_day(fact["opened_at"]),
+            _counters(rows=1, repeat_contact=fact["repeat_contact"], unanswered=not fact["answered"]),
+        )
     )
     closed = fact.get("closed_at")
     if closed is not None:
@@ -114,7 +123,10 @@ def contributions(fact: Mapping[str, Any] | None) -> dict[Key, tuple[dict[str, A
         for dim in DIMS:
             value = fact[_DIM_COLUMN[dim]]
             key = "" if value is None else str(value)
-            out[(family, day, dim, key)] = ({_DIM_COLUMN[dim]: value if value is not None else _none(dim)}, counters)
+            out[(family, day, dim, key)] = (
+                {_DIM_COLUMN[dim]: value if value is not None else _none(dim)},
+                counters,
+            )
     return out
 
 
@@ -126,7 +138,9 @@ def _counters(**values: Any) -> list[int]:
     return [int(values.get(name, 0) or 0) for name in COUNTERS]
 
 
-def handoff_contribution(at: datetime, need_chars: int, done_chars: int) -> dict[Key, tuple[dict[str, Any], list[int]]]:
+def handoff_contribution(
+    at: datetime, need_chars: int, done_chars: int
+) -> dict[Key, tuple[dict[str, Any], list[int]]]:
     """A new handoff (made at `at`; its summary's lengths) in the all-cases row of its day."""
     from steward.cases.summaries import MIN_CHARS
 
@@ -227,12 +241,21 @@ FROM {handoffs} h GROUP BY 2
 """
 
 
+def _sum_into(
+    acc: dict[Key, tuple[dict[str, Any], list[int]]], more: Mapping[Key, tuple[dict[str, Any], list[int]]]
+) -> None:
+    for key, (cols, counters) in more.items():
+        total = acc.setdefault(key, (cols, [0] * len(COUNTERS)))[1]
+        for i, v in enumerate(counters):
+            total[i] += v
+
+
 def rebuild() -> int:
     """ServiceDay from the CaseContacts copies (fill those first). Returns the rows written."""
-    from .models import CaseContacts
-
     from steward.cases.models import Handoff
     from steward.cases.summaries import MIN_CHARS
+
+    from .models import CaseContacts
 
     ServiceDay.objects.all().delete()
     if connection.vendor == "postgresql":
@@ -244,7 +267,7 @@ def rebuild() -> int:
             "count(*)" if c == "rows" else f"count(*) FILTER (WHERE {short})" if c == "short_summary" else "0"
             for c in COUNTERS
         )
-        params = {"tz": settings.TIME_ZONE, "window": fcr_window(), "min": MIN_CHARS}
+        params: dict[str, Any] = {"tz": settings.TIME_ZONE, "window": fcr_window(), "min": MIN_CHARS}
         with connection.cursor() as cur:
             cur.execute(
                 _PG_DAYS.format(
@@ -266,15 +289,11 @@ def rebuild() -> int:
     # SQLite (tests, small installs): the same contributions, summed in Python.
     acc: dict[Key, tuple[dict[str, Any], list[int]]] = {}
     for fact in CaseContacts.objects.values(*FACT_FIELDS).iterator(chunk_size=5000):
-        for key, (cols, counters) in contributions(fact).items():
-            _cols, total = acc.setdefault(key, (cols, [0] * len(COUNTERS)))
-            for i, v in enumerate(counters):
-                total[i] += v
-    for at, need, done in Handoff.objects.values_list("created_at", "customer_need", "done_so_far").iterator():
-        for key, (cols, counters) in handoff_contribution(at, len(need), len(done)).items():
-            _cols, total = acc.setdefault(key, (cols, [0] * len(COUNTERS)))
-            for i, v in enumerate(counters):
-                total[i] += v
+        _sum_into(acc, contributions(fact))
+    for at, need, done in Handoff.objects.values_list(
+        "created_at", "customer_need", "done_so_far"
+    ).iterator():
+        _sum_into(acc, handoff_contribution(at, len(need), len(done)))
     ServiceDay.objects.bulk_create(
         [
             ServiceDay(

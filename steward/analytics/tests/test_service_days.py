@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -16,8 +17,8 @@ from django.utils import timezone
 from steward.analytics import rollups
 from steward.analytics import service_figures as sf
 from steward.analytics.models import ServiceDay
-from steward.analytics.service_rollup import COUNTERS
 from steward.analytics.service_figures import Scope
+from steward.analytics.service_rollup import COUNTERS
 from steward.analytics.service_views import BREAKDOWN_KEYS, TREND_KEYS
 from steward.analytics.tests.service_log import NOW, build_service_log
 from steward.cases.models import Case, Channel, Kind
@@ -46,12 +47,12 @@ def check_dashboard(now: datetime, scopes: list[Scope], dims: list[str]) -> None
         period = sf.period_for(choice, today=today)
         for p in (period, sf.previous_period(choice, period)):
             for scope in scopes:
-                same(lambda p=p, scope=scope: figures_of(sf.figures(p, scope, now=now)))
+                same(partial(lambda p, scope: figures_of(sf.figures(p, scope, now=now)), p, scope))
             for dim in dims:
-                same(lambda p=p, dim=dim: sf.breakdown(dim, p, Scope(), now=now))
-                same(lambda p=p, dim=dim: sf.breakdown(dim, p, Scope(), now=now, keys=BREAKDOWN_KEYS))
+                same(partial(sf.breakdown, dim, p, Scope(), now=now))
+                same(partial(sf.breakdown, dim, p, Scope(), now=now, keys=BREAKDOWN_KEYS))
     for scope in scopes:
-        same(lambda scope=scope: sf.trends(list(sf.FIGURES), scope, now=now))
+        same(partial(sf.trends, list(sf.FIGURES), scope, now=now))
 
 
 @pytest.fixture
@@ -67,7 +68,6 @@ def service_days() -> dict[tuple[Any, ...], tuple[Any, ...]]:
         "family", "day", "dim", "key", "team_id", "owner_id", "category_id", "channel", "kind", *COUNTERS
     )
     return {r[:4]: r[4:] for r in rows if any(r[9:])}
-
 
 
 def test_rollups_give_the_straight_figures_on_the_service_log(log, personas):
@@ -127,7 +127,8 @@ def test_the_waiting_list_pages_in_the_straight_order(log, personas):
         source = sf.risk_page_source("waiting", scope, now=NOW)
         got = [(c.pk, c.waiting_since) for c in source[0:25]]
         with sf.straight():
-            ref = list(sf.risk_list("waiting", scope, now=NOW).values_list("pk", "waiting_since"))
+            waiting = sf.risk_list("waiting", scope, now=NOW)
+            ref = [(c.pk, c.waiting_since) for c in waiting]  # type: ignore[attr-defined]
         assert got == ref and source.count() == len(ref)
         assert [(c.pk, c.waiting_since) for c in source[1:2]] == ref[1:2]
     assert (log.e.pk, NOW - timedelta(hours=2)) in got
