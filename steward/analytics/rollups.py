@@ -395,13 +395,14 @@ def refresh_contacts(case_ids: list[int], *, handoff: int | None = None) -> None
 
 def on_case_event(sender: Any, event: CaseEvent, **kwargs: Any) -> None:
     """Receiver of `case_event_recorded`: the event's case's rollups, in the event's transaction."""
-    first_reply = event.kind in HUMAN_REPLY_KINDS and event.case.first_response_at == event.at
-    if event.kind in CONTACT_KINDS or first_reply:  # the first reply: answered, first response time
+    if event.kind in CONTACT_KINDS:
         ids = [event.case_id]
         if event.kind == "follow_up_linked" and event.case.follow_up_of_id:
             ids.append(event.case.follow_up_of_id)  # the earlier case "came back"
         handoff = (event.data or {}).get("handoff") if event.kind == "handoff" else None
         refresh_contacts(ids, handoff=handoff if isinstance(handoff, int) else None)
+    elif event.kind in HUMAN_REPLY_KINDS and event.case.first_response_at == event.at:
+        service_rollup.first_reply(event.case)  # answered, first response time: one statement
     if event.kind not in ATTRIBUTION_KINDS and event.sector_id is None:
         return  # nothing the analysis screens read changed (a customer message, a note, ...)
     refresh_case(event.case, event)

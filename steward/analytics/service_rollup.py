@@ -200,17 +200,67 @@ def apply(changes: Mapping[Key, tuple[dict[str, Any], list[int]]]) -> None:
         cur.execute(sql, rows)
 
 
-# ------------------------------------------------------------------ rebuild
-
-_PG_DAYS = """
-INSERT INTO {days} (family, day, dim, key, team_id, owner_id, category_id, channel, kind, {counters})
-SELECT f.family, f.day, d.dim,
-  CASE d.dim WHEN '' THEN '' WHEN 'team' THEN coalesce(f.team_id::text, '')
+_KEY_SQL = """CASE d.dim WHEN '' THEN '' WHEN 'team' THEN coalesce(f.team_id::text, '')
     WHEN 'owner' THEN coalesce(f.owner_id::text, '') WHEN 'category' THEN coalesce(f.category_id::text, '')
     WHEN 'channel' THEN f.channel ELSE f.kind END,
   CASE WHEN d.dim = 'team' THEN f.team_id END, CASE WHEN d.dim = 'owner' THEN f.owner_id END,
   CASE WHEN d.dim = 'category' THEN f.category_id END,
-  CASE WHEN d.dim = 'channel' THEN f.channel ELSE '' END, CASE WHEN d.dim = 'kind' THEN f.kind ELSE '' END,
+  CASE WHEN d.dim = 'channel' THEN f.channel ELSE '' END, CASE WHEN d.dim = 'kind' THEN f.kind ELSE '' END"""
+_DIM_VALUES = "(VALUES (''), ('team'), ('owner'), ('category'), ('channel'), ('kind')) AS d(dim)"
+
+# The first human reply of a case changes two things the dashboard reads: the case is answered (the
+# "opened" rows' `unanswered` goes down by one) and it has a first response time. One statement: the
+# copy is updated only if it still said unanswered, and its scope fields give the rows to change.
+_PG_FIRST_REPLY = """
+WITH f AS (
+  UPDATE {contacts} SET answered = true, first_response_seconds = %(calendar)s,
+    first_response_business_seconds = %(business)s
+  WHERE case_id = %(case)s AND NOT answered AND opened_at IS NOT NULL
+  RETURNING opened_at, team_id, owner_id, category_id, channel, kind
+)
+INSERT INTO {days} (family, day, dim, key, team_id, owner_id, category_id, channel, kind, {counters})
+SELECT 'o', (f.opened_at AT TIME ZONE %(tz)s)::date, d.dim, {key}, {values}
+FROM f CROSS JOIN {dims}
+ON CONFLICT (family, dim, key, day) DO UPDATE SET unanswered = {days}.unanswered + excluded.unanswered
+"""
+
+
+def first_reply(case: Any) -> None:
+    """The case's first human reply was just stamped on it (cases.services._first_response)."""
+    from steward.cases import durations as case_durations
+
+    from .models import CaseContacts
+
+    if connection.vendor != "postgresql":  # SQLite: the general refresh (a few statements)
+        from .rollups import refresh_contacts
+
+        refresh_contacts([case.pk])
+        return
+    q = connection.ops.quote_name
+    calendar, business = case_durations.FIRST_RESPONSE
+    sql = _PG_FIRST_REPLY.format(
+        contacts=q(CaseContacts._meta.db_table),
+        days=q(ServiceDay._meta.db_table),
+        counters=", ".join(q(c) for c in COUNTERS),
+        key=_KEY_SQL,
+        values=", ".join("-1" if c == "unanswered" else "0" for c in COUNTERS),
+        dims=_DIM_VALUES,
+    )
+    params = {
+        "calendar": getattr(case, calendar),
+        "business": getattr(case, business),
+        "case": case.pk,
+        "tz": settings.TIME_ZONE,
+    }
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+
+
+# ------------------------------------------------------------------ rebuild
+
+_PG_DAYS = """
+INSERT INTO {days} (family, day, dim, key, team_id, owner_id, category_id, channel, kind, {counters})
+SELECT f.family, f.day, d.dim, {key},
   {sums}
 FROM (
   SELECT 'o' AS family, (c.opened_at AT TIME ZONE %(tz)s)::date AS day, c.team_id, c.owner_id,
@@ -230,7 +280,7 @@ FROM (
     c.repeat_flagged::int, (c.owner_changes >= 1)::int, c.owner_changes, 0
   FROM {contacts} c WHERE c.closed_at IS NOT NULL AND c.opened_at IS NOT NULL
 ) f
-CROSS JOIN (VALUES (''), ('team'), ('owner'), ('category'), ('channel'), ('kind')) AS d(dim)
+CROSS JOIN {dims}
 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
 """
 
@@ -275,6 +325,8 @@ def rebuild() -> int:
                     contacts=q(CaseContacts._meta.db_table),
                     counters=counters,
                     sums=", ".join(f"sum(f.{q(c)})" for c in COUNTERS),
+                    key=_KEY_SQL,
+                    dims=_DIM_VALUES,
                 ),
                 params,
             )
