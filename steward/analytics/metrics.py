@@ -1072,10 +1072,14 @@ def fcr_rate(outcomes: Iterable[str], *, n_min: int = N_MIN) -> FcrRate:
         if o not in tally:
             raise ValueError(f"unknown FCR outcome {o!r}")
         tally[o] += 1
-    return FcrRate(
-        proportion(tally[FCR], tally[FCR] + tally[NOT_FCR], reason=NO_RESOLVED_CASES, n_min=n_min),
-        tally[PENDING],
-    )
+    return fcr_rate_from_counts(tally[FCR], tally[NOT_FCR], tally[PENDING], n_min=n_min)
+
+
+def fcr_rate_from_counts(fcr: int, not_fcr: int, pending: int, *, n_min: int = N_MIN) -> FcrRate:
+    """`fcr_rate` of outcomes already counted (the dashboard's SQL counts): no list of a year's cases."""
+    if min(fcr, not_fcr, pending) < 0:
+        raise ValueError("an outcome count cannot be negative")
+    return FcrRate(proportion(fcr, fcr + not_fcr, reason=NO_RESOLVED_CASES, n_min=n_min), pending)
 
 
 def repeat_contact_rate(repeat_contacts: int, inbound_contacts: int, *, n_min: int = N_MIN) -> Proportion:

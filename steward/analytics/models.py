@@ -113,11 +113,29 @@ class FlowStep(models.Model):
         return f"case {self.case_id}: {self.source} → {self.target}"
 
 
+def _dimension(model: str) -> models.ForeignKey:  # type: ignore[type-arg]
+    """A copy of a case's team, owner or category: joinable for labels, no constraint, no index (a
+    deleted team keeps its history, and the write path stays one row)."""
+    return models.ForeignKey(
+        model,
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+
+
 class CaseContacts(models.Model):
-    """Per case, what the service dashboard's resolved-case figures (FCR, owner continuity, repeat
-    explanation) used to count with correlated subqueries for every closed case of the period:
-    inbound customer messages up to the close, owner changes (handoffs), the first follow-up case,
-    whether the customer had to explain again."""
+    """Per case, what the service dashboard counts about it (service_figures, families "opened" and
+    "resolved", and the duration figures): inbound customer messages up to the close, owner changes
+    (handoffs), the first follow-up case, whether the customer had to explain again, plus a copy of
+    the case's scope fields, dates, outcome flags and durations.
+
+    The copy is what the case contributed to `ServiceDay` when the row was last written: the next
+    refresh subtracts it and adds the new one (rollups.refresh_contacts). The duration columns are
+    read through the partial indexes below (exact medians need every value of the period, but only
+    those: no scan of the case table)."""
 
     case = models.OneToOneField(
         Case, primary_key=True, on_delete=models.CASCADE, related_name="contacts_rollup"
@@ -127,10 +145,102 @@ class CaseContacts(models.Model):
     first_follow_up_at = models.DateTimeField(null=True)
     # A repeat-explanation event (the adviser's flag) or the customer's "yes" in the case survey.
     repeat_flagged = models.BooleanField(default=False)
+    # The customer's last (non-automatic) message: how long the case has waited on us (the risk list).
+    last_inbound_at = models.DateTimeField(null=True)
+    # The case as the dashboard sees it (a copy, kept with the row).
+    opened_at = models.DateTimeField(null=True)
+    closed_at = models.DateTimeField(null=True)  # only while the case is closed
+    team = _dimension("accounts.Team")
+    owner = _dimension("accounts.User")
+    category = _dimension("cases.Category")
+    channel = models.CharField(max_length=10, blank=True)
+    kind = models.CharField(max_length=20, blank=True)
+    reopen_count = models.IntegerField(default=0)
+    confirmed = models.BooleanField(default=False)
+    repeat_contact = models.BooleanField(default=False)
+    answered = models.BooleanField(default=False)  # a first human reply was sent
+    first_response_seconds = models.IntegerField(null=True)
+    first_response_business_seconds = models.IntegerField(null=True)
+    resolution_seconds = models.IntegerField(null=True)
+    resolution_business_seconds = models.IntegerField(null=True)
+    requester_wait_seconds = models.IntegerField(null=True)
+    requester_wait_business_seconds = models.IntegerField(null=True)
 
     class Meta:
         verbose_name = _("case contacts rollup")
         verbose_name_plural = _("case contacts rollups")
+        indexes = [
+            # The days of the FCR window, which the dashboard reads case by case (service_days).
+            models.Index(fields=["closed_at"], name="contacts_closed"),
+            models.Index(
+                fields=["opened_at"],
+                include=["first_response_seconds", "first_response_business_seconds"],
+                condition=models.Q(first_response_seconds__isnull=False),
+                name="contacts_first_response",
+            ),
+            models.Index(
+                fields=["closed_at"],
+                include=["resolution_seconds", "resolution_business_seconds"],
+                condition=models.Q(resolution_seconds__isnull=False),
+                name="contacts_resolution",
+            ),
+            models.Index(
+                fields=["closed_at"],
+                include=["requester_wait_seconds", "requester_wait_business_seconds"],
+                condition=models.Q(requester_wait_seconds__isnull=False),
+                name="contacts_requester_wait",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"case {self.case_id}"
+
+
+class ServiceDay(models.Model):
+    """The counts of the service dashboard's case families for one day (organisation time zone).
+
+    `family` "o": cases opened that day; "r": cases closed that day (and closed now); "h": handoffs
+    made that day (for all cases only: a handoff moves every earlier one of its case to the new
+    owner, so per-owner handoff counts stay with the straight query). One row per day
+    for all cases (`dim` "") and one per day and value of each scope field (`dim` "team", "owner",
+    "category", "channel" or "kind", `key` the value as text, "" for none; the matching column holds
+    the value, for filters and labels). Kept by `rollups.refresh_contacts` as deltas of the case's
+    `CaseContacts` copy, in the transaction of the event; rebuilt set-based by `rollups.rebuild_all`.
+
+    Resolved counts assume the FCR window is over (no case pending): the dashboard reads the days of
+    the window from the cases themselves (service_figures), so "pending" stays a function of now.
+    """
+
+    family = models.CharField(max_length=1)
+    day = models.DateField()
+    dim = models.CharField(max_length=8, blank=True)
+    key = models.CharField(max_length=32, blank=True)
+    team = _dimension("accounts.Team")
+    owner = _dimension("accounts.User")
+    category = _dimension("cases.Category")
+    channel = models.CharField(max_length=10, blank=True)
+    kind = models.CharField(max_length=20, blank=True)
+    rows = models.IntegerField(default=0)
+    repeat_contact = models.IntegerField(default=0)
+    unanswered = models.IntegerField(default=0)
+    fcr_k = models.IntegerField(default=0)
+    reopened = models.IntegerField(default=0)
+    reopens = models.IntegerField(default=0)
+    confirmed = models.IntegerField(default=0)
+    exposed = models.IntegerField(default=0)
+    exposed_flagged = models.IntegerField(default=0)
+    flagged = models.IntegerField(default=0)
+    changed_owner = models.IntegerField(default=0)
+    owner_changes = models.IntegerField(default=0)
+    short_summary = models.IntegerField(default=0)  # family "h": handoffs without a real summary
+
+    class Meta:
+        verbose_name = _("service day rollup")
+        verbose_name_plural = _("service day rollups")
+        constraints = [
+            # Also the read path: family, scope value, then a range of days.
+            models.UniqueConstraint(fields=["family", "dim", "key", "day"], name="serviceday_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.family} {self.day} {self.dim}={self.key}"

@@ -24,14 +24,16 @@ from fractions import Fraction
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, Exists, IntegerField, Min, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Exists, F, IntegerField, Max, Min, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce, Length
 
-from steward.cases.models import Case, CaseEvent, Direction, Handoff, Message
+from steward.cases import durations as case_durations
+from steward.cases.durations import HUMAN_REPLY_KINDS
+from steward.cases.models import Case, CaseEvent, Closure, Direction, Handoff, Message, Status
 
-from . import metrics
+from . import metrics, service_rollup
 from .metrics import CLOSING_KINDS, CUSTOMER_PENDING, TASK_CREATED, TASK_ENDS, TASK_KINDS, EventRow
-from .models import CaseContacts, CaseFlow, FlowStep, SectorTime, TaskFact
+from .models import CaseContacts, CaseFlow, FlowStep, SectorTime, ServiceDay, TaskFact
 
 # The kinds the lead-time attribution reads (selectors.attributions reads the same).
 ATTRIBUTION_KINDS = frozenset(
@@ -258,20 +260,64 @@ CONTACT_KINDS = frozenset(
 )
 
 
-def _contacts_of(case_ids: Any) -> list[CaseContacts]:
-    """The contact counts of these cases (a list or a subquery of ids), in one query."""
+_CASE_COPY = (
+    "created_at",
+    "closed_at",
+    "status",
+    "team_id",
+    "owner_id",
+    "category_id",
+    "channel",
+    "kind",
+    "reopen_count",
+    "closure",
+    "is_repeat_contact",
+    "first_response_at",
+    *case_durations.FIRST_RESPONSE,
+    *case_durations.RESOLUTION,
+    *case_durations.REQUESTER_WAIT,
+)
+
+
+def _copy_of_case(row: dict[str, Any]) -> dict[str, Any]:
+    """The CaseContacts columns copied from the case (what the dashboard filters, buckets and measures)."""
+    closed = row["status"] == Status.CLOSED
+    return {
+        "opened_at": row["created_at"],
+        "closed_at": row["closed_at"] if closed else None,
+        "team_id": row["team_id"],
+        "owner_id": row["owner_id"],
+        "category_id": row["category_id"],
+        "channel": row["channel"],
+        "kind": row["kind"],
+        "reopen_count": row["reopen_count"],
+        "confirmed": closed and row["closure"] == Closure.CONFIRMED,
+        "repeat_contact": bool(row["is_repeat_contact"]),
+        "answered": row["first_response_at"] is not None,
+        **{f: row[f] for f in (*case_durations.FIRST_RESPONSE, *case_durations.RESOLUTION)},
+        **{f: row[f] for f in case_durations.REQUESTER_WAIT},
+    }
+
+
+def _contacts_of(
+    case_ids: Any, *, with_old: bool = False, handoff: int | None = None
+) -> list[tuple[dict[str, Any] | None, CaseContacts, tuple[Any, int, int] | None]]:
+    """The contact counts and case copies of these cases (a list or a subquery of ids), in one query.
+
+    With `with_old`, each comes with the values its CaseContacts row holds now (None without a row):
+    what the case contributed to ServiceDay, for the delta. The case rows are locked (a follow-up
+    refreshes an earlier case outside that case's own service lock). With the id of a new `handoff`,
+    the lengths of its summary come along (`_new_handoff`).
+    """
     from steward.surveys.models import SurveyResponse
 
     def per_case(qs: Any) -> Coalesce:
         sub = qs.order_by().values("case").annotate(c=Count("pk")).values("c")
         return Coalesce(Subquery(sub, output_field=IntegerField()), Value(0))
 
-    inbound = Message.objects.filter(
-        case=OuterRef("pk"),
-        direction=Direction.INBOUND,
-        is_automatic=False,
-        created_at__lte=OuterRef("closed_at"),
-    )
+    customer = Message.objects.filter(case=OuterRef("pk"), direction=Direction.INBOUND, is_automatic=False)
+    inbound = customer.filter(created_at__lte=OuterRef("closed_at"))
+    last_in = customer.order_by().values("case").annotate(m=Max("created_at")).values("m")
     first = (
         Case.objects.filter(follow_up_of=OuterRef("pk"))
         .order_by()
@@ -279,59 +325,88 @@ def _contacts_of(case_ids: Any) -> list[CaseContacts]:
         .annotate(m=Min("created_at"))
         .values("m")
     )
-    rows = (
-        Case.objects.filter(pk__in=case_ids)
-        .annotate(
-            inb=per_case(inbound),
-            changes=per_case(Handoff.objects.filter(case=OuterRef("pk"))),
-            follow=Subquery(first),
-            flag=Exists(CaseEvent.objects.filter(case=OuterRef("pk"), kind="repeat_explanation")),
-            said=Exists(SurveyResponse.objects.filter(case=OuterRef("pk"), explained_more_than_once=True)),
-        )
-        .values_list("pk", "inb", "changes", "follow", "flag", "said")
+    old: dict[str, Any] = (
+        {f"old_{f}": F(f"contacts_rollup__{f}") for f in service_rollup.FACT_FIELDS} if with_old else {}
     )
-    return [
-        CaseContacts(
-            case_id=pk,
-            inbound_before_close=i,
-            owner_changes=c,
-            first_follow_up_at=f,
-            repeat_flagged=flag or said,
+    if handoff is not None:
+        new = Handoff.objects.filter(pk=handoff)
+        old |= {
+            "h_at": Subquery(new.values("created_at")),
+            "h_need": Subquery(new.annotate(n=Length("customer_need")).values("n")),
+            "h_done": Subquery(new.annotate(n=Length("done_so_far")).values("n")),
+        }
+    qs = Case.objects.filter(pk__in=case_ids)
+    if with_old and connection.in_atomic_block and connection.features.has_select_for_update:
+        qs = qs.select_for_update(of=("self",), no_key=True)
+    rows = qs.annotate(
+        inb=per_case(inbound),
+        changes=per_case(Handoff.objects.filter(case=OuterRef("pk"))),
+        follow=Subquery(first),
+        last_in=Subquery(last_in),
+        flag=Exists(CaseEvent.objects.filter(case=OuterRef("pk"), kind="repeat_explanation")),
+        said=Exists(SurveyResponse.objects.filter(case=OuterRef("pk"), explained_more_than_once=True)),
+        **old,
+    ).values("pk", "inb", "changes", "follow", "last_in", "flag", "said", *_CASE_COPY, *old)
+    out = []
+    for r in rows:
+        made = None
+        if handoff is not None and r["h_at"] is not None:
+            made = (r["h_at"], r["h_need"] or 0, r["h_done"] or 0)
+        before = None
+        if with_old and r["old_opened_at"] is not None:
+            before = {f: r[f"old_{f}"] for f in service_rollup.FACT_FIELDS}
+        contacts = CaseContacts(
+            case_id=r["pk"],
+            inbound_before_close=r["inb"],
+            owner_changes=r["changes"],
+            first_follow_up_at=r["follow"],
+            repeat_flagged=r["flag"] or r["said"],
+            last_inbound_at=r["last_in"],
+            **_copy_of_case(r),
         )
-        for pk, i, c, f, flag, said in rows
-    ]
+        out.append((before, contacts, made))
+    return out
 
 
-def _counts_something(row: CaseContacts) -> bool:
-    """Rows are kept only for cases with something to count: the readers take a case without a row as
-    0 / no follow-up / not flagged (service_figures), so a new case needs no row (issue 9: one INSERT
-    fewer when a case is opened), and the rebuild writes the same rows."""
-    return bool(
-        row.inbound_before_close
-        or row.owner_changes
-        or row.first_follow_up_at is not None
-        or row.repeat_flagged
+_CONTACT_FIELDS = [f.attname for f in CaseContacts._meta.concrete_fields if not f.primary_key]
+
+
+def _fact(c: CaseContacts) -> dict[str, Any]:
+    return {f: getattr(c, f) for f in service_rollup.FACT_FIELDS}
+
+
+def refresh_contacts(case_ids: list[int], *, handoff: int | None = None) -> None:
+    """These cases' CaseContacts rows, and the change of what they contribute to ServiceDay (with a
+    new `handoff`, its count in the all-cases row of its day).
+
+    Three statements: the read (with the old copy), the upsert, and the ServiceDay delta (none when
+    nothing the dashboard counts moved).
+    """
+    rows = _contacts_of(case_ids, with_old=True, handoff=handoff)
+    extra = {}
+    for _old, _c, made in rows:
+        if made is not None:
+            extra.update(service_rollup.handoff_contribution(*made))
+    CaseContacts.objects.bulk_create(
+        [c for _old, c, _made in rows],
+        update_conflicts=True,
+        unique_fields=["case"],
+        update_fields=_CONTACT_FIELDS,
     )
+    service_rollup.apply(service_rollup.deltas(((old, _fact(c)) for old, c, _made in rows), extra))
 
 
-def refresh_contacts(case_ids: list[int]) -> None:
-    rows = _contacts_of(case_ids)
-    kept = [r for r in rows if _counts_something(r)]
-    if kept:
-        CaseContacts.objects.bulk_create(
-            kept,
-            update_conflicts=True,
-            unique_fields=["case"],
-            update_fields=["inbound_before_close", "owner_changes", "first_follow_up_at", "repeat_flagged"],
-        )
-    empty = [r.case_id for r in rows if not _counts_something(r)]
-    if empty:
-        CaseContacts.objects.filter(case_id__in=empty).delete()
-
-
-# Kinds whose contact counts cannot change while the case is open (closed_at NULL): the inbound count
-# only counts messages up to the close, and neither kind adds a handoff, a follow-up or a flag.
+# While the case is open (closed_at NULL) a status change moves nothing CaseContacts holds (the copy's
+# closure fields are written at closure, the inbound count only counts messages up to the close), and a
+# customer's message only moves `last_inbound_at` (the waiting list): one UPDATE instead of the refresh.
 OPEN_CASE_QUIET_CONTACT_KINDS = frozenset({"message_in", "status"})
+
+
+def _note_inbound(message: Message) -> None:
+    """A customer's message on an open case: its time as the case's last inbound (one statement)."""
+    CaseContacts.objects.filter(case_id=message.case_id).filter(
+        Q(last_inbound_at__isnull=True) | Q(last_inbound_at__lt=message.created_at)
+    ).update(last_inbound_at=message.created_at)
 
 
 def _opened_rows(event: CaseEvent) -> None:
@@ -465,14 +540,23 @@ def on_case_event(sender: Any, event: CaseEvent, opening: bool = False, **kwargs
     `opening`: the event belongs to a case created in this same transaction (case_open)."""
     if opening and event.kind == "opened":
         _opened_rows(event)
+        refresh_contacts([event.case_id])  # the case's copy and what it adds to ServiceDay
         return
-    if event.kind in CONTACT_KINDS and not (
-        event.kind in OPEN_CASE_QUIET_CONTACT_KINDS and event.case.closed_at is None
-    ):
+    message = kwargs.get("message")
+    if event.kind in OPEN_CASE_QUIET_CONTACT_KINDS and event.case.closed_at is None:
+        if event.kind == "message_in":
+            if message is None:
+                refresh_contacts([event.case_id])
+            elif message.direction == Direction.INBOUND and not message.is_automatic:
+                _note_inbound(message)
+    elif event.kind in CONTACT_KINDS:
         ids = [event.case_id]
         if event.kind == "follow_up_linked" and event.case.follow_up_of_id:
             ids.append(event.case.follow_up_of_id)  # the earlier case "came back"
-        refresh_contacts(ids)
+        handoff = (event.data or {}).get("handoff") if event.kind == "handoff" else None
+        refresh_contacts(ids, handoff=handoff if isinstance(handoff, int) else None)
+    elif event.kind in HUMAN_REPLY_KINDS and event.case.first_response_at == event.at:
+        service_rollup.first_reply(event.case)  # answered, first response time: one statement
     if event.kind not in ATTRIBUTION_KINDS and event.sector_id is None:
         return  # nothing the analysis screens read changed (a customer message, a note, ...)
     if not advance_flow(event):
@@ -643,22 +727,30 @@ def _flow_of(
 
 
 _PG_CONTACTS = """
-INSERT INTO {contacts} (case_id, inbound_before_close, owner_changes, first_follow_up_at, repeat_flagged)
-SELECT * FROM (
-SELECT c.id, coalesce(m.n, 0) AS inb, coalesce(h.n, 0) AS chg, f.first,
+INSERT INTO {contacts} (case_id, inbound_before_close, owner_changes, first_follow_up_at, repeat_flagged,
+  last_inbound_at,
+  opened_at, closed_at, team_id, owner_id, category_id, channel, kind, reopen_count, confirmed,
+  repeat_contact, answered, first_response_seconds, first_response_business_seconds, resolution_seconds,
+  resolution_business_seconds, requester_wait_seconds, requester_wait_business_seconds)
+SELECT c.id, coalesce(m.n, 0), coalesce(h.n, 0), f.first,
   EXISTS (SELECT 1 FROM {events} e WHERE e.case_id = c.id AND e.kind = 'repeat_explanation')
-  OR EXISTS (SELECT 1 FROM {responses} r WHERE r.case_id = c.id AND r.explained_more_than_once) AS flag
+  OR EXISTS (SELECT 1 FROM {responses} r WHERE r.case_id = c.id AND r.explained_more_than_once),
+  m.last, c.created_at, CASE WHEN c.status = %s THEN c.closed_at END, c.team_id, c.owner_id, c.category_id,
+  c.channel, c.kind, c.reopen_count, c.status = %s AND c.closure = %s, c.is_repeat_contact,
+  c.first_response_at IS NOT NULL, c.first_response_seconds, c.first_response_business_seconds,
+  c.resolution_seconds, c.resolution_business_seconds, c.requester_wait_seconds,
+  c.requester_wait_business_seconds
 FROM {cases} c
 LEFT JOIN (
-  SELECT m.case_id, count(*) AS n FROM {messages} m JOIN {cases} c2 ON c2.id = m.case_id
-  WHERE m.direction = %s AND NOT m.is_automatic AND m.created_at <= c2.closed_at GROUP BY m.case_id
+  SELECT m.case_id, count(*) FILTER (WHERE m.created_at <= c2.closed_at) AS n, max(m.created_at) AS last
+  FROM {messages} m JOIN {cases} c2 ON c2.id = m.case_id
+  WHERE m.direction = %s AND NOT m.is_automatic GROUP BY m.case_id
 ) m ON m.case_id = c.id
 LEFT JOIN (SELECT case_id, count(*) AS n FROM {handoffs} GROUP BY case_id) h ON h.case_id = c.id
 LEFT JOIN (
   SELECT follow_up_of_id, min(created_at) AS first FROM {cases} WHERE follow_up_of_id IS NOT NULL
   GROUP BY follow_up_of_id
 ) f ON f.follow_up_of_id = c.id
-) x WHERE x.inb > 0 OR x.chg > 0 OR x.first IS NOT NULL OR x.flag
 """
 
 
@@ -679,7 +771,7 @@ def _rebuild_contacts(*, chunk: int, report: Callable[[str], None] | None) -> No
                     events=q(CaseEvent._meta.db_table),
                     responses=q(SurveyResponse._meta.db_table),
                 ),
-                (Direction.INBOUND,),
+                (Status.CLOSED, Status.CLOSED, Closure.CONFIRMED, Direction.INBOUND),
             )
             if report:
                 report(f"  rollups: contacts of {cur.rowcount:,} cases ({_time.monotonic() - began:,.0f} s)")
@@ -688,8 +780,7 @@ def _rebuild_contacts(*, chunk: int, report: Callable[[str], None] | None) -> No
     for cases in _case_chunks(chunk):
         ids = Case.objects.filter(pk__gte=cases[0][0], pk__lte=cases[-1][0]).values("pk")
         with transaction.atomic():
-            rows = [r for r in _contacts_of(ids) if _counts_something(r)]
-            CaseContacts.objects.bulk_create(rows, batch_size=5000)
+            CaseContacts.objects.bulk_create([c for _old, c, _made in _contacts_of(ids)], batch_size=5000)
         done += len(cases)
         if report:
             report(f"  rollups: contacts of {done:,} cases ({_time.monotonic() - began:,.0f} s)")
@@ -704,7 +795,7 @@ def rebuild_all(*, chunk: int = 5000, report: Callable[[str], None] | None = Non
     began = _time.monotonic()
     outer = connection.in_atomic_block  # TRUNCATE cannot run with pending FK checks (a test, a caller)
     with transaction.atomic():
-        for model in (CaseFlow, SectorTime, TaskFact, FlowStep, CaseContacts):
+        for model in (CaseFlow, SectorTime, TaskFact, FlowStep, CaseContacts, ServiceDay):
             if connection.vendor == "postgresql" and not outer:
                 with connection.cursor() as cur:
                     cur.execute(f"TRUNCATE {connection.ops.quote_name(model._meta.db_table)}")
@@ -718,10 +809,14 @@ def rebuild_all(*, chunk: int = 5000, report: Callable[[str], None] | None = Non
     from steward.costs.rollup import rebuild as rebuild_costs
 
     rebuild_costs(report=report)  # the cost-of-quality page's CostDay (one set-based statement)
+    with transaction.atomic():
+        days = service_rollup.rebuild()
+    if report:
+        report(f"  rollups: {days:,} service day rows ({_time.monotonic() - began:,.0f} s)")
     if connection.vendor == "postgresql":
         done = _rebuild_pg(chunk=chunk, report=report)
         with connection.cursor() as cur:
-            for model in (CaseFlow, SectorTime, TaskFact, FlowStep, CaseContacts):
+            for model in (CaseFlow, SectorTime, TaskFact, FlowStep, CaseContacts, ServiceDay):
                 cur.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
         return done
     total = Case.objects.count()

@@ -49,7 +49,9 @@ from __future__ import annotations
 
 import calendar
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
@@ -483,8 +485,42 @@ def _clean(row: Mapping[str, Any], keys: Iterable[str]) -> Counts:
     return {k: int(row.get(k) or 0) for k in keys}
 
 
+# ------------------------------------------------------------------ rollups or straight queries
+
+# The families "opened" and "resolved" and the durations are read from the day rollups
+# (service_days) when they can answer exactly; the straight queries below stay as the reference.
+_STRAIGHT = ContextVar("service_figures_straight", default=False)
+
+
+@contextmanager
+def straight() -> Iterator[None]:
+    """Within it, every figure comes from the straight queries on the cases (the reference the tests
+    compare the rollups with)."""
+    token = _STRAIGHT.set(True)
+    try:
+        yield
+    finally:
+        _STRAIGHT.reset(token)
+
+
+def _rollups() -> bool:
+    return not _STRAIGHT.get()
+
+
 def family_counts(family: str, period: Period, scope: Scope, *, now: datetime) -> Counts:
-    """Every count of a family's figures for the period and scope: one query."""
+    """Every count of a family's figures for the period and scope: one query (a second one for the
+    days still in the FCR window when the day rollups answer)."""
+    if _rollups():
+        from . import service_days
+
+        out = service_days.counts(family, period, scope, now=now)
+        if out is not None:
+            return out
+    return straight_family_counts(family, period, scope, now=now)
+
+
+def straight_family_counts(family: str, period: Period, scope: Scope, *, now: datetime) -> Counts:
+    """family_counts from the family's rows themselves: one query."""
     aggs = _aggregates(FAMILIES[family], now)
     row = family_rows(family, period, scope, now=now).aggregate(**aggs)
     return _clean(row, aggs)
@@ -501,6 +537,19 @@ def family_breakdown(
     """The family's counts per team, owner, category, channel or kind: one GROUP BY query."""
     if dimension not in _DIMENSION_FIELDS:
         raise ValueError(f"unknown dimension {dimension!r}")
+    if _rollups():
+        from . import service_days
+
+        out = service_days.breakdown(family, dimension, period, scope, now=now)
+        if out is not None:
+            return out
+    return straight_family_breakdown(family, dimension, period, scope, now=now)
+
+
+def straight_family_breakdown(
+    family: str, dimension: str, period: Period, scope: Scope, *, now: datetime
+) -> list[tuple[Group, Counts]]:
+    """family_breakdown from the family's rows themselves: one GROUP BY query."""
     aggs = _aggregates(FAMILIES[family], now)
     fields = _group_fields(family, dimension)
     prefix = FAMILIES[family].case_prefix
@@ -535,9 +584,22 @@ def family_trend(family: str, scope: Scope, *, now: datetime, months: int = 12) 
 
     Months with no rows are there, with zero counts (the formulas then give None, never 0 %).
     """
-    f = FAMILIES[family]
     keys = complete_months(now=now, months=months)
     period = Period(_midnight(keys[0]), _midnight(add_months(keys[-1], 1)))
+    by_month = None
+    if _rollups():
+        from . import service_days
+
+        by_month = service_days.by_month(family, period, scope, now=now)
+    if by_month is None:
+        by_month = straight_by_month(family, period, scope, now=now)
+    empty = dict.fromkeys(_aggregates(FAMILIES[family], now), 0)
+    return [(m, by_month.get(m, dict(empty))) for m in keys]
+
+
+def straight_by_month(family: str, period: Period, scope: Scope, *, now: datetime) -> dict[date, Counts]:
+    """The family's counts per month (organisation time) from its rows: one query."""
+    f = FAMILIES[family]
     aggs = _aggregates(f, now)
     rows = (
         family_rows(family, period, scope, now=now)
@@ -546,9 +608,7 @@ def family_trend(family: str, scope: Scope, *, now: datetime, months: int = 12) 
         .values("month")
         .annotate(**aggs)
     )
-    by_month = {_month_key(r["month"]): _clean(r, aggs) for r in rows}
-    empty = dict.fromkeys(aggs, 0)
-    return [(m, by_month.get(m, dict(empty))) for m in keys]
+    return {_month_key(r["month"]): _clean(r, aggs) for r in rows}
 
 
 def case_ids_counted(
@@ -659,9 +719,29 @@ def rounded(s: metrics.Summary) -> metrics.Summary:
     return metrics.Summary(s.n, _rf(s.median), _rf(s.p90), _rf(s.mean), _rf(s.max))
 
 
+def _measured(key: str, period: Period, scope: Scope, *, now: datetime) -> QuerySet[Any]:
+    """The measured cases of a duration: their CaseContacts copies (a partial index per duration),
+    or with `straight()` the cases themselves. Same rows, same columns."""
+    if _rollups():
+        from . import service_days
+
+        d = DURATIONS[key]
+        return service_days.duration_rows(d["family"], d["fields"][0], period, scope)
+    return _duration_rows(key, period, scope, now=now)
+
+
+def _month_of(key: str) -> Any:
+    family = DURATIONS[key]["family"]
+    if _rollups():
+        from . import service_days
+
+        return service_days.month_of(family)
+    return TruncMonth(FAMILIES[family].date_field, tzinfo=org_tz())
+
+
 def duration_summary(key: str, period: Period, scope: Scope, *, now: datetime) -> Durations:
     """n, median, p90, mean and max of a duration (seconds, calendar and business): one query."""
-    out = _summaries(key, _duration_rows(key, period, scope, now=now), (), lambda r: None)
+    out = _summaries(key, _measured(key, period, scope, now=now), (), lambda r: None)
     return out.get(None, _NO_DURATIONS)
 
 
@@ -669,21 +749,22 @@ def duration_breakdown(
     key: str, dimension: str, period: Period, scope: Scope, *, now: datetime
 ) -> dict[Any, Durations]:
     """A duration's summaries per group of a dimension (keys as in `family_breakdown`): one query."""
-    family = DURATIONS[key]["family"]
-    fields = _group_fields(family, dimension)
-    return _summaries(key, _duration_rows(key, period, scope, now=now), fields, lambda r: r[fields[0]])
+    if dimension not in _DIMENSION_FIELDS:
+        raise ValueError(f"unknown dimension {dimension!r}")
+    field = _DIMENSION_FIELDS[dimension][0]  # the key alone: the labels come with the families
+    prefix = "" if _rollups() else FAMILIES[DURATIONS[key]["family"]].case_prefix
+    return _summaries(
+        key, _measured(key, period, scope, now=now), (prefix + field,), lambda r: r[prefix + field]
+    )
 
 
 def duration_trend(
     key: str, scope: Scope, *, now: datetime, months: int = 12
 ) -> list[tuple[date, Durations]]:
     """A duration's summaries per complete month: one query grouped by month."""
-    family = FAMILIES[DURATIONS[key]["family"]]
     keys = complete_months(now=now, months=months)
     period = Period(_midnight(keys[0]), _midnight(add_months(keys[-1], 1)))
-    qs = _duration_rows(key, period, scope, now=now).annotate(
-        month=TruncMonth(family.date_field, tzinfo=org_tz())
-    )
+    qs = _measured(key, period, scope, now=now).annotate(month=_month_of(key))
     by_month = _summaries(key, qs, ("month",), lambda r: _month_key(r["month"]))
     return [(m, by_month.get(m, _NO_DURATIONS)) for m in keys]
 
@@ -929,8 +1010,7 @@ def figure_from_counts(key: str, counts: Counts) -> Figure:
         return Figure(key, m.proportion(k, n, reason=m.NO_RESPONSES), parts)
     if key == "fcr":
         pending = counts.get("fcr.pending", 0)
-        outcomes = [m.FCR] * k + [m.NOT_FCR] * (n - k) + [m.PENDING] * pending
-        return Figure(key, m.fcr_rate(outcomes).rate, parts, {"pending": pending})
+        return Figure(key, m.fcr_rate_from_counts(k, n - k, pending).rate, parts, {"pending": pending})
     if key == "reopen":
         rr = m.reopen_rates(reopened_cases=k, reopens=counts.get("reopen.reopens", 0), resolved_cases=n)
         return Figure(key, rr.rate, parts, {"per_case": rr.per_case})
@@ -1156,17 +1236,56 @@ def owner_away_without_cover(scope: Scope, *, now: datetime) -> QuerySet[Case]:
 
 def waiting_longest(scope: Scope, *, now: datetime) -> QuerySet[Case]:
     """Open cases waiting on us, longest since the customer's last message first."""
+    return (
+        Case.objects.for_list()
+        .filter(scope.q(), status__in=WAITING_ON_US)
+        .annotate(waiting_since=_waiting_since())
+        .order_by("waiting_since", "id")
+    )
+
+
+def _waiting_since() -> Any:
+    """The customer's last (non-automatic) message, else the opening. The last message is kept on the
+    case's CaseContacts row (rollups.refresh_contacts, at every customer message); with `straight()`
+    it is read from the messages."""
+    if _rollups():
+        return Coalesce(F("contacts_rollup__last_inbound_at"), F("created_at"))
     last_in = (
         Message.objects.filter(case=OuterRef("pk"), direction=Direction.INBOUND, is_automatic=False)
         .order_by("-created_at", "-id")
         .values("created_at")[:1]
     )
-    return (
-        Case.objects.for_list()
-        .filter(scope.q(), status__in=WAITING_ON_US)
-        .annotate(waiting_since=Coalesce(Subquery(last_in), F("created_at")))
-        .order_by("waiting_since", "id")
-    )
+    return Coalesce(Subquery(last_in), F("created_at"))
+
+
+class _TwoStep:
+    """A risk list for the Paginator, read in one query per page that picks the page's ids on the
+    case table alone (narrow rows, sorted) before joining the customer, owner and next step of those
+    ids only: sorting every waiting case with its joins was most of the page's time at 1M cases."""
+
+    def __init__(self, narrow: QuerySet[Case], full: QuerySet[Case]) -> None:
+        self.narrow, self.full = narrow, full
+
+    def count(self) -> int:
+        return self.narrow.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, k: slice) -> list[Case]:
+        return list(self.full.filter(pk__in=self.narrow.values("pk")[k]))
+
+
+def risk_page_source(name: str, scope: Scope, *, now: datetime) -> Any:
+    """What the dashboard pages for a risk list (the same cases, in the same order, as `risk_list`)."""
+    if name == "waiting":
+        narrow = (
+            Case.objects.filter(scope.q(), status__in=WAITING_ON_US)
+            .annotate(waiting_since=_waiting_since())
+            .order_by("waiting_since", "id")
+        )
+        return _TwoStep(narrow, waiting_longest(scope, now=now))
+    return risk_list(name, scope, now=now)
 
 
 def risk_list(name: str, scope: Scope, *, now: datetime) -> QuerySet[Case]:

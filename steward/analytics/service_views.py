@@ -142,7 +142,7 @@ def _risk_pages(request: HttpRequest, scope: sf.Scope, now: datetime) -> list[tu
         (
             name,
             _risk_title(name),
-            Paginator(sf.risk_list(name, scope, now=now), PAGE_SIZE).get_page(
+            Paginator(sf.risk_page_source(name, scope, now=now), PAGE_SIZE).get_page(
                 request.GET.get(f"{name}_page")
             ),
         )
@@ -151,7 +151,8 @@ def _risk_pages(request: HttpRequest, scope: sf.Scope, now: datetime) -> list[tu
 
 
 def _risk_page(request: HttpRequest, name: str, scope: sf.Scope, now: datetime) -> Page:
-    return Paginator(sf.risk_list(name, scope, now=now), PAGE_SIZE).get_page(request.GET.get(f"{name}_page"))
+    source = sf.risk_page_source(name, scope, now=now)
+    return Paginator(source, PAGE_SIZE).get_page(request.GET.get(f"{name}_page"))
 
 
 def service_dashboard(request: HttpRequest) -> HttpResponse:
