@@ -544,7 +544,7 @@ def on_case_event(sender: Any, event: CaseEvent, opening: bool = False, **kwargs
         return
     message = kwargs.get("message")
     if event.kind in OPEN_CASE_QUIET_CONTACT_KINDS and event.case.closed_at is None:
-        if event.kind == "message_in":
+        if event.kind == "message_in" and not opening:  # an opening's message: read by the refresh above
             if message is None:
                 refresh_contacts([event.case_id])
             elif message.direction == Direction.INBOUND and not message.is_automatic:
