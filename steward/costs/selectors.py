@@ -552,15 +552,25 @@ def register_churn_estimator(estimator: Callable[[int], Any] | None) -> None:
     _churn_estimator = estimator
 
 
-def case_cost(case_id: int) -> CaseCost:
-    """A fixed number of queries whatever the case's size: front-line sector, totals, pending, sectors."""
+def case_cost(case_id: int, compensations: Iterable[Compensation] | None = None) -> CaseCost:
+    """A fixed number of queries whatever the case's size: front-line sector, totals, pending, sectors.
+
+    `compensations`: every compensation of the case when the caller has read them already (the case
+    page's panel lists them): the pending amount is summed from them instead of one more query."""
     totals = _case_totals(case_id, ("ln_source", "ln_sector"))
     currency = org_currency()
-    pending = (
-        Compensation.objects.filter(case_id=case_id, state=CompensationState.PENDING)
-        .order_by()
-        .values_list("amount_minor", flat=True)
-    )
+    if compensations is None:
+        pending = list(
+            Compensation.objects.filter(case_id=case_id, state=CompensationState.PENDING)
+            .order_by()
+            .values_list("amount_minor", flat=True)
+        )
+    else:
+        pending = [
+            c.amount_minor
+            for c in compensations
+            if c.case_id == case_id and c.state == CompensationState.PENDING
+        ]
     cost = CaseCost(currency=currency, compensation_pending_minor=sum(pending))
     sector_ids = {t.key[1] for t in totals if t.key[1] is not None}
     sectors = Sector.objects.in_bulk(sector_ids) if sector_ids else {}

@@ -6,13 +6,15 @@ to managers and executives (can_see_money); the case's actors see the request fo
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
 from django import template
+from django.utils import translation
 
 from steward.accounts.models import User
-from steward.cases.models import Case, CaseEvent
+from steward.cases.models import Case, CaseEvent, EventKind
 
 from .. import events, selectors
 from ..forms import CompensationForm, DecisionForm
@@ -33,8 +35,19 @@ def money(amount_minor: int | None, currency: str = "") -> str:
 @register.filter
 def event_label(event: CaseEvent) -> str:
     """The timeline label of an event, including the costs app's compensation events."""
-    label = events.LABELS.get(event.kind)
-    return str(label) if label is not None else event.get_kind_display()
+    label = _event_labels(translation.get_language()).get(event.kind)
+    return label if label is not None else event.get_kind_display()
+
+
+@functools.cache
+def _event_labels(language: str | None) -> dict[str, str]:
+    """Every event kind's label in one language, translated once per process: get_kind_display() builds
+    and hashes a dict of all 30 lazy labels on every call (issue 9: 0.1 ms per timeline entry)."""
+    with translation.override(language):
+        return {
+            **{value: str(label) for value, label in EventKind.choices},
+            **{value: str(label) for value, label in events.LABELS.items()},
+        }
 
 
 @dataclass
@@ -70,7 +83,7 @@ def case_costs(case: Case, user: User, user_can_act: bool) -> CaseCostsPanel | N
         limit_minor=approval_limit_minor(),
     )
     if show_money:
-        panel.cost = selectors.case_cost(case.pk)
+        panel.cost = selectors.case_cost(case.pk, panel.compensations)
         panel.currency = panel.cost.currency
     if panel.can_request:
         panel.request_form = CompensationForm(auto_id="comp_%s")
