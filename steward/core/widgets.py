@@ -36,7 +36,7 @@ class FastSelect(forms.Select):
     def render(
         self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
     ) -> SafeString:
-        if isinstance(self.choices, ModelChoiceIterator):
+        if type(self.choices) is ModelChoiceIterator:
             # Read the choices with one ordinary query: the iterator's own path is a server-side cursor
             # (DECLARE, FETCH, CLOSE: three round trips per select and page, issue 9). Same rows, order
             # and labels; this widget is the form instance's own copy, so nothing outlives the request.

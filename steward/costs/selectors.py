@@ -477,12 +477,34 @@ def _case_totals(case_id: int, by: Sequence[str]) -> list[Total]:
         query, params = _totals_sql(_union(Scope(case_id=_CASE_PLACEHOLDER)), by)
         if _CASE_PLACEHOLDER not in params or str(_CASE_PLACEHOLDER) in query:
             return _totals(Scope(case_id=case_id), by)  # not parametrised as expected: build it per case
-        compiled = _case_totals_sql.setdefault(key, (query, params))
+        compiled = _case_totals_sql.setdefault(key, _bound(qs_db, query, params))
     query, params = compiled
+    if not params:  # constants bound once (PostgreSQL): only the case id changes
+        return _run_totals(qs_db, query.replace(str(_CASE_PLACEHOLDER), str(int(case_id))), None, by)
     return _run_totals(qs_db, query, [case_id if p == _CASE_PLACEHOLDER else p for p in params], by)
 
 
-def _run_totals(db: str, query: str, params: list[Any], by: Sequence[str]) -> list[Total]:
+def _bound(db: str, query: str, params: list[Any]) -> tuple[str, list[Any]]:
+    """The totals SQL with its ~1,100 constant parameters (rule codes, minutes, currency…) written in
+    once, as PostgreSQL literals by the driver itself (the same text the client-side binding sends on
+    every execution), leaving the case placeholder to be replaced by the id: binding them took 2.7 ms
+    of CPU per case page (issue 9). Elsewhere (SQLite), or if the placeholder is not found exactly once
+    per parameter, the parameters are kept."""
+    connection = connections[db]
+    if connection.vendor != "postgresql":
+        return query, params
+    with connection.cursor() as cursor:
+        mogrify = getattr(cursor.cursor, "mogrify", None)  # client-side binding cursors only
+        if mogrify is None:
+            return query, params
+        literal = mogrify(query, params)
+    if literal.count(str(_CASE_PLACEHOLDER)) != params.count(_CASE_PLACEHOLDER):
+        return query, params
+    return literal, []
+
+
+def _run_totals(db: str, query: str, params: list[Any] | None, by: Sequence[str]) -> list[Total]:
+    """`params` None: the SQL has its values written in (_bound), so a "%" in it is not a placeholder."""
     with connections[db].cursor() as cursor:
         cursor.execute(query, params)
         rows = cursor.fetchall()
