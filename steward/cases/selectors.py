@@ -152,13 +152,16 @@ def case_timeline_with_commitments(case: Case) -> tuple[list[TimelineEntry], lis
     # Read into dicts by id, so without ORDER BY (order_by()): the models' default ordering only cost
     # SQL compilation and a sort. Only the joins the page shows (issue 9): who wrote a message or note
     # and who promised a step is the event's actor; a handoff shows its two people.
+    # Notes and handoffs are read only when the event log has one (the log is the source of truth:
+    # every note and handoff is written with its event), so most cases skip those two queries.
+    kinds = {e.kind for e in events}
+    handoffs = Handoff.objects.filter(case=case).select_related("from_user", "to_user").order_by()
     objects: dict[str, dict[int, Any]] = {
         "message": {m.pk: m for m in Message.objects.filter(case=case).order_by()},
-        "note": {n.pk: n for n in Note.objects.filter(case=case).order_by()},
-        "handoff": {
-            h.pk: h
-            for h in Handoff.objects.filter(case=case).select_related("from_user", "to_user").order_by()
-        },
+        "note": {n.pk: n for n in Note.objects.filter(case=case).order_by()}
+        if EventKind.NOTE in kinds
+        else {},
+        "handoff": {h.pk: h for h in handoffs} if EventKind.HANDOFF in kinds else {},
         "commitment": {c.pk: c for c in Commitment.objects.filter(case=case).order_by()},
     }
     commitments = list(objects["commitment"].values())

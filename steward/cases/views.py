@@ -30,7 +30,7 @@ from steward.sectors.views import task_rows
 
 from . import forms as f
 from . import selectors, services, task_selectors, task_services
-from .models import Attachment, Case, Commitment, Kind, Status
+from .models import Attachment, Case, Commitment, EventKind, Kind, Status
 
 
 def _user(request: HttpRequest) -> User:
@@ -298,9 +298,16 @@ def _render_case(
         "denied": denied,
         "now": now,
         "is_manager": user.manages_cases,
-        "task_rows": task_rows(user, task_selectors.case_tasks(case)),
+        "task_rows": task_rows(user, _tasks(case, timeline)),
     }
     return render(request, "cases/detail.html", context, status=status)
+
+
+def _tasks(case: Case, timeline: list[selectors.TimelineEntry]) -> list[Any]:
+    """The case's sector tasks, read only when its event log shows one was created (every task is)."""
+    if not any(entry.event.kind == EventKind.TASK_CREATED for entry in timeline):
+        return []
+    return task_selectors.case_tasks(case)
 
 
 def _with_status_labels(cases: Iterable[Case]) -> list[Case]:
