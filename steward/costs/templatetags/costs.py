@@ -7,6 +7,7 @@ to managers and executives (can_see_money); the case's actors see the request fo
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,17 +70,25 @@ class CaseCostsPanel:
 
 
 @register.simple_tag
-def case_costs(case: Case, user: User, user_can_act: bool) -> CaseCostsPanel | None:
-    """None for people who neither see money nor act on the case (the section is not shown)."""
+def case_costs(
+    case: Case, user: User, user_can_act: bool, timeline: Iterable[Any] | None = None
+) -> CaseCostsPanel | None:
+    """None for people who neither see money nor act on the case (the section is not shown).
+
+    `timeline`: the case page's timeline entries (their events), when it has them: compensations are
+    read only if the event log has a request (every compensation is written with its event), so most
+    cases skip that query (issue 9)."""
     show_money = can_see_money(user)
     if not show_money and not user_can_act:
         return None
+    # No timeline (or a template without one: ""): read them.
+    requested = not timeline or any(entry.event.kind == events.COMPENSATION_REQUESTED for entry in timeline)
     panel = CaseCostsPanel(
         show_money=show_money,
         can_request=bool(user_can_act),
         can_decide=can_manage_costs(user),
         user_id=user.pk,
-        compensations=selectors.case_compensations(case.pk),
+        compensations=selectors.case_compensations(case.pk) if requested else [],
         limit_minor=approval_limit_minor(),
     )
     if show_money:
