@@ -4,19 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Page
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
-from django.utils import formats, timezone
-from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -30,7 +25,8 @@ from steward.sectors.views import task_rows
 
 from . import forms as f
 from . import selectors, services, task_selectors, task_services
-from .models import Attachment, Case, Commitment, EventKind, Kind, Status
+from .list_rows import rows_html
+from .models import Attachment, Case, Commitment, EventKind, Status
 
 
 def _user(request: HttpRequest) -> User:
@@ -64,7 +60,6 @@ def case_list(request: HttpRequest) -> HttpResponse:
         selectors.case_list(user=user, filters=filters, now=now), settings.STEWARD_CASE_PAGE_SIZE
     )
     page_obj = page.get_page(request.GET.get("page"))
-    _label_rows(page_obj, now)
     query = data.copy()
     query.pop("page", None)
     context = {
@@ -73,39 +68,10 @@ def case_list(request: HttpRequest) -> HttpResponse:
         "now": now,
         "query": query.urlencode(),
         "scope": filters.scope,
-        # Translated once for the page, not once per row.
-        "customer_title": _("All cases of this customer"),
-        "none_label": _("none"),
+        "rows_html": rows_html(page_obj.object_list, now),
     }
     template = "cases/list.html#results" if request.htmx else "cases/list.html"  # type: ignore[attr-defined]
     return render(request, template, context)
-
-
-def _label_rows(page_obj: Page, now: datetime) -> None:
-    """Each listed case gets what its row shows worked out here, once per page or in plain Python per
-    row, rather than through the template engine's tags and filters (issue 9: URL reversals, lazy
-    translations, date filters and truncation were most of the list's rendering time): its link, kind
-    and status labels, creation date, next step line and whether that step is overdue."""
-    marker = 999_999_999
-    link = reverse("cases:detail", args=[marker]).replace(str(marker), "{}")
-    kinds = {value: str(label) for value, label in Kind.choices}
-    statuses = {value: str(label) for value, label in Status.choices}
-    rows = list(page_obj.object_list)
-    for c in rows:
-        c.link = link.format(c.pk)
-        c.kind_label = kinds.get(c.kind, c.kind)
-        c.status_label = statuses.get(c.status, c.status)
-        created = timezone.localtime(c.created_at)
-        c.created_iso = created.isoformat()  # what |date:"c" writes
-        c.created_short = formats.date_format(created, "SHORT_DATE_FORMAT")
-        due = c.next_step_due
-        if due is not None:
-            c.next_step_overdue = due < now
-            text = Truncator(c.next_step_text or "").chars(40)
-            c.next_step_line = (
-                f"{text} · {formats.date_format(timezone.localtime(due), 'SHORT_DATETIME_FORMAT')}"
-            )
-    page_obj.object_list = rows
 
 
 @login_required
