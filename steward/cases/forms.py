@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from django import forms
+from django.forms.models import ModelChoiceIterator
 from django.utils.translation import gettext_lazy as _
 
 from steward.accounts.models import Role, User
@@ -38,8 +40,26 @@ class MultipleFileField(forms.FileField):
         return [single(data, initial)] if data else []
 
 
+class UserChoiceIterator(ModelChoiceIterator):
+    """A select of people read as (id, name) rows: the same options, values, order and labels as
+    Django's iterator (User.display_name), without building a full User per option. The owner and
+    handoff selects list every adviser: 200 at a million cases, twice on the case page (issue 9).
+    Validation still reads the chosen User through the field's queryset."""
+
+    def __iter__(self) -> Iterator[tuple[Any, Any]]:
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        rows = self.queryset.values_list("pk", "first_name", "last_name", "username")
+        for pk, first, last, username in rows:
+            yield (pk, f"{first} {last}".strip() or username)  # = User.display_name
+
+
+class UserChoiceField(forms.ModelChoiceField):
+    iterator = UserChoiceIterator
+
+
 def owner_choices() -> forms.ModelChoiceField:
-    return forms.ModelChoiceField(
+    return UserChoiceField(
         label=_("To"),
         queryset=User.objects.filter(is_active=True, role__in=[Role.ADVISER, Role.MANAGER]).order_by(
             "first_name", "username"
@@ -56,7 +76,7 @@ class CaseFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=200)
     status = forms.ChoiceField(label=_("Status"), choices=STATUS_FILTER_CHOICES, required=False)
     kind = forms.ChoiceField(label=_("Kind"), choices=[("", _("Any kind")), *Kind.choices], required=False)
-    owner = forms.ModelChoiceField(
+    owner = UserChoiceField(
         label=_("Owner"),
         queryset=User.objects.filter(role__in=[Role.ADVISER, Role.MANAGER]),
         required=False,
@@ -77,7 +97,7 @@ class CaseOpenForm(forms.Form):
     category = forms.ModelChoiceField(label=_("Category"), queryset=Category.objects.all(), required=False)
     priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices, initial=Priority.NORMAL)
     channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices, initial=Channel.PHONE)
-    owner = forms.ModelChoiceField(
+    owner = UserChoiceField(
         label=_("Owner"), queryset=User.objects.filter(is_active=True, role__in=[Role.ADVISER, Role.MANAGER])
     )
     attachments = MultipleFileField(label=_("Attachments"), required=False)
@@ -99,7 +119,7 @@ class NoteForm(forms.Form):
 
 
 class HandoffForm(VersionedForm):
-    to_user = forms.ModelChoiceField(label=_("Hand over to"), queryset=User.objects.none())
+    to_user = UserChoiceField(label=_("Hand over to"), queryset=User.objects.none())
     customer_need = forms.CharField(
         label=_("What the customer needs"),
         widget=forms.Textarea(attrs={"rows": 3}),

@@ -36,7 +36,9 @@ def case_get_for_user(user: User, pk: Any) -> Case:
         raise Http404 from None
     case = (
         Case.objects.visible_to(user)
-        .select_related("customer", "owner", "owner__backup", "category", "team", "follow_up_of")
+        # Not follow_up_of: the case page links it by id (follow_up_of_id); a join to a second case row
+        # read every column of it for nothing.
+        .select_related("customer", "owner", "owner__backup", "category", "team")
         .filter(pk=pk)
         .first()
     )
@@ -83,7 +85,9 @@ def case_list(*, user: User, filters: CaseFilters, now: datetime) -> QuerySet[Ca
         if term.lstrip("#").isdigit():
             text |= Q(pk=int(term.lstrip("#")))
         qs = qs.filter(text)
-    return qs.for_list().order_by("-created_at", "-id")
+    # The case list and the API list show the customer, the owner and the category, never the owner's
+    # backup (for_list's extra join: 25-200 more User rows built per page for nothing).
+    return qs.select_related("customer", "owner", "category").with_next_step().order_by("-created_at", "-id")
 
 
 # A search term matching more customers than this is matched through a join instead of a list of ids.
@@ -145,13 +149,20 @@ def case_timeline_with_commitments(case: Case) -> tuple[list[TimelineEntry], lis
             by_message.setdefault(a.message_id, []).append(a)
         elif a.note_id:
             by_note.setdefault(a.note_id, []).append(a)
+    # Read into dicts by id, so without ORDER BY (order_by()): the models' default ordering only cost
+    # SQL compilation and a sort. Only the joins the page shows (issue 9): who wrote a message or note
+    # and who promised a step is the event's actor; a handoff shows its two people.
+    # Notes and handoffs are read only when the event log has one (the log is the source of truth:
+    # every note and handoff is written with its event), so most cases skip those two queries.
+    kinds = {e.kind for e in events}
+    handoffs = Handoff.objects.filter(case=case).select_related("from_user", "to_user").order_by()
     objects: dict[str, dict[int, Any]] = {
-        "message": {m.pk: m for m in Message.objects.filter(case=case).select_related("author")},
-        "note": {n.pk: n for n in Note.objects.filter(case=case).select_related("author")},
-        "handoff": {
-            h.pk: h for h in Handoff.objects.filter(case=case).select_related("from_user", "to_user", "by")
-        },
-        "commitment": {c.pk: c for c in Commitment.objects.filter(case=case).select_related("promised_by")},
+        "message": {m.pk: m for m in Message.objects.filter(case=case).order_by()},
+        "note": {n.pk: n for n in Note.objects.filter(case=case).order_by()}
+        if EventKind.NOTE in kinds
+        else {},
+        "handoff": {h.pk: h for h in handoffs} if EventKind.HANDOFF in kinds else {},
+        "commitment": {c.pk: c for c in Commitment.objects.filter(case=case).order_by()},
     }
     commitments = list(objects["commitment"].values())
     entries = []
@@ -181,7 +192,6 @@ def case_other_cases(case: Case, *, user: User, limit: int = 10) -> QuerySet[Cas
         Case.objects.visible_to(user)
         .filter(customer_id=case.customer_id)
         .exclude(pk=case.pk)
-        .select_related("owner")
         .order_by("-created_at")[:limit]
     )
 

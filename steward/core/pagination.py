@@ -34,7 +34,7 @@ class CappedCountPaginator(Paginator):
     "about". A full COUNT(*) over a million cases costs hundreds of milliseconds on every page view.
     """
 
-    cap = 10_000
+    cap = 1_000
 
     def __init__(self, object_list: Any, per_page: int, **kwargs: Any) -> None:
         super().__init__(object_list, per_page, **kwargs)

@@ -491,12 +491,34 @@ def _case_totals(case_id: int, by: Sequence[str]) -> list[Total]:
         query, params = _totals_sql(_union(Scope(case_id=_CASE_PLACEHOLDER)), by)
         if _CASE_PLACEHOLDER not in params or str(_CASE_PLACEHOLDER) in query:
             return _totals(Scope(case_id=case_id), by)  # not parametrised as expected: build it per case
-        compiled = _case_totals_sql.setdefault(key, (query, params))
+        compiled = _case_totals_sql.setdefault(key, _bound(qs_db, query, params))
     query, params = compiled
+    if not params:  # constants bound once (PostgreSQL): only the case id changes
+        return _run_totals(qs_db, query.replace(str(_CASE_PLACEHOLDER), str(int(case_id))), None, by)
     return _run_totals(qs_db, query, [case_id if p == _CASE_PLACEHOLDER else p for p in params], by)
 
 
-def _run_totals(db: str, query: str, params: list[Any], by: Sequence[str]) -> list[Total]:
+def _bound(db: str, query: str, params: list[Any]) -> tuple[str, list[Any]]:
+    """The totals SQL with its ~1,100 constant parameters (rule codes, minutes, currency…) written in
+    once, as PostgreSQL literals by the driver itself (the same text the client-side binding sends on
+    every execution), leaving the case placeholder to be replaced by the id: binding them took 2.7 ms
+    of CPU per case page (issue 9). Elsewhere (SQLite), or if the placeholder is not found exactly once
+    per parameter, the parameters are kept."""
+    connection = connections[db]
+    if connection.vendor != "postgresql":
+        return query, params
+    with connection.cursor() as cursor:
+        mogrify = getattr(cursor.cursor, "mogrify", None)  # client-side binding cursors only
+        if mogrify is None:
+            return query, params
+        literal = mogrify(query, params)
+    if literal.count(str(_CASE_PLACEHOLDER)) != params.count(_CASE_PLACEHOLDER):
+        return query, params
+    return literal, []
+
+
+def _run_totals(db: str, query: str, params: list[Any] | None, by: Sequence[str]) -> list[Total]:
+    """`params` None: the SQL has its values written in (_bound), so a "%" in it is not a placeholder."""
     with connections[db].cursor() as cursor:
         cursor.execute(query, params)
         rows = cursor.fetchall()
@@ -566,15 +588,25 @@ def register_churn_estimator(estimator: Callable[[int], Any] | None) -> None:
     _churn_estimator = estimator
 
 
-def case_cost(case_id: int) -> CaseCost:
-    """A fixed number of queries whatever the case's size: front-line sector, totals, pending, sectors."""
+def case_cost(case_id: int, compensations: Iterable[Compensation] | None = None) -> CaseCost:
+    """A fixed number of queries whatever the case's size: front-line sector, totals, pending, sectors.
+
+    `compensations`: every compensation of the case when the caller has read them already (the case
+    page's panel lists them): the pending amount is summed from them instead of one more query."""
     totals = _case_totals(case_id, ("ln_source", "ln_sector"))
     currency = org_currency()
-    pending = (
-        Compensation.objects.filter(case_id=case_id, state=CompensationState.PENDING)
-        .order_by()
-        .values_list("amount_minor", flat=True)
-    )
+    if compensations is None:
+        pending = list(
+            Compensation.objects.filter(case_id=case_id, state=CompensationState.PENDING)
+            .order_by()
+            .values_list("amount_minor", flat=True)
+        )
+    else:
+        pending = [
+            c.amount_minor
+            for c in compensations
+            if c.case_id == case_id and c.state == CompensationState.PENDING
+        ]
     cost = CaseCost(currency=currency, compensation_pending_minor=sum(pending))
     sector_ids = {t.key[1] for t in totals if t.key[1] is not None}
     sectors = Sector.objects.in_bulk(sector_ids) if sector_ids else {}

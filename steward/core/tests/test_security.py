@@ -106,8 +106,9 @@ TEMPLATE_FROM_TEXT = re.compile(
 
 # Reviewed exceptions, each with why it is safe. A new one needs the same review.
 MARKS_SAFE_REVIEWED = {
-    # The case list's selects rendered in Python for speed (issue 9): every name, value and label is
-    # passed through conditional_escape/format_html before the joined markup is marked safe.
+    # The case forms' selects, inputs and textareas rendered in Python for speed (issue 9): every name,
+    # value, attribute and label is passed through conditional_escape/format_html before the joined
+    # markup is marked safe (the rendered HTML is the same as Django's widget templates).
     "steward/core/widgets.py",
 }
 

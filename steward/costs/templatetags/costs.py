@@ -6,13 +6,16 @@ to managers and executives (can_see_money); the case's actors see the request fo
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django import template
+from django.utils import translation
 
 from steward.accounts.models import User
-from steward.cases.models import Case, CaseEvent
+from steward.cases.models import Case, CaseEvent, EventKind
 
 from .. import events, selectors
 from ..forms import CompensationForm, DecisionForm
@@ -33,8 +36,19 @@ def money(amount_minor: int | None, currency: str = "") -> str:
 @register.filter
 def event_label(event: CaseEvent) -> str:
     """The timeline label of an event, including the costs app's compensation events."""
-    label = events.LABELS.get(event.kind)
-    return str(label) if label is not None else event.get_kind_display()
+    label = _event_labels(translation.get_language()).get(event.kind)
+    return label if label is not None else event.get_kind_display()
+
+
+@functools.cache
+def _event_labels(language: str | None) -> dict[str, str]:
+    """Every event kind's label in one language, translated once per process: get_kind_display() builds
+    and hashes a dict of all 30 lazy labels on every call (issue 9: 0.1 ms per timeline entry)."""
+    with translation.override(language):
+        return {
+            **{value: str(label) for value, label in EventKind.choices},
+            **{value: str(label) for value, label in events.LABELS.items()},
+        }
 
 
 @dataclass
@@ -56,21 +70,29 @@ class CaseCostsPanel:
 
 
 @register.simple_tag
-def case_costs(case: Case, user: User, user_can_act: bool) -> CaseCostsPanel | None:
-    """None for people who neither see money nor act on the case (the section is not shown)."""
+def case_costs(
+    case: Case, user: User, user_can_act: bool, timeline: Iterable[Any] | None = None
+) -> CaseCostsPanel | None:
+    """None for people who neither see money nor act on the case (the section is not shown).
+
+    `timeline`: the case page's timeline entries (their events), when it has them: compensations are
+    read only if the event log has a request (every compensation is written with its event), so most
+    cases skip that query (issue 9)."""
     show_money = can_see_money(user)
     if not show_money and not user_can_act:
         return None
+    # No timeline (or a template without one: ""): read them.
+    requested = not timeline or any(entry.event.kind == events.COMPENSATION_REQUESTED for entry in timeline)
     panel = CaseCostsPanel(
         show_money=show_money,
         can_request=bool(user_can_act),
         can_decide=can_manage_costs(user),
         user_id=user.pk,
-        compensations=selectors.case_compensations(case.pk),
+        compensations=selectors.case_compensations(case.pk) if requested else [],
         limit_minor=approval_limit_minor(),
     )
     if show_money:
-        panel.cost = selectors.case_cost(case.pk)
+        panel.cost = selectors.case_cost(case.pk, panel.compensations)
         panel.currency = panel.cost.currency
     if panel.can_request:
         panel.request_form = CompensationForm(auto_id="comp_%s")

@@ -147,6 +147,28 @@ def test_case_cost_groups_staff_time_by_sector_and_flags_missing_rates(personas)
     assert cost.expected_churn_loss is None  # the economics helper's slot
 
 
+def test_the_case_panels_precompiled_totals_equal_the_straight_query(personas):
+    """The case page's totals SQL is compiled once (on PostgreSQL with its constants written in, only
+    the case id replaced per case): the same totals as building the ledger query for that case."""
+    from .. import selectors
+
+    p = personas
+    rate(p, p.billing, "2026-03-01", 6000)
+    cases = [complaint(p) for _ in range(3)]
+    for i, case in enumerate(cases):
+        t = task(p, case, p.billing, "2026-03-02", p.sector_member)
+        for j in range(i + 1):
+            work(t, p.sector_member, "2026-03-03", 10 + j, hour=9 + j)
+        case_reply(actor=p.adviser, case=case, body="On it.", at=at("2026-03-02", 12))
+        case_add_note(actor=p.adviser, case=case, body="Note", at=at("2026-03-02", 13))
+    by = ("ln_source", "ln_sector")
+    selectors._case_totals_sql.clear()
+    for case in [*cases, cases[0]]:  # the first case again: the compiled SQL is reused
+        straight = selectors._totals(selectors.Scope(case_id=case.pk), by)
+        assert straight and selectors._case_totals(case.pk, by) == straight
+    assert len(selectors._case_totals_sql) == 1
+
+
 def test_the_economics_hook_fills_the_expected_churn_loss_slot_without_touching_the_total(personas):
     from .. import selectors
 
