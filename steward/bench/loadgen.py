@@ -332,6 +332,8 @@ class Context:
     closed: list[ClosedCase] = field(default_factory=list)
     # Per-case hooks, called with the CaseSim once it is played, before its row is written.
     case_hooks: list[Callable[[CaseSim], None]] = field(default_factory=list)
+    # Called once after the last case (data that needs the whole period, e.g. NPS campaigns).
+    finishers: list[Callable[[], None]] = field(default_factory=list)
 
     def sink(self, model: type[models.Model]) -> Sink:
         return self.sinks[model]
@@ -1010,7 +1012,7 @@ def generate(
     # The surveys and compensation the services would have added to these cases (loadgen_extras).
     from .loadgen_extras import install
 
-    install(ctx, ids, seed=seed, prefix=prefix)
+    install(ctx, ids, seed=seed, prefix=prefix, start=start)
     progress = Progress(cases, report)
 
     with connection.cursor() as django_cursor:
@@ -1145,6 +1147,9 @@ def _load(
         if done % batch == 0:
             flush()
             progress.tick(done, sum(s.written for s in sinks.values()))
+    flush()
+    for finish in ctx.finishers:
+        finish()
     flush()
     return done
 

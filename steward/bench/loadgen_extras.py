@@ -11,6 +11,10 @@ What the services would have written for a played case (`loadgen.CaseSim`), step
   questions, sometimes a comment; no NPS, which only the relationship survey asks), event
   SURVEY_ANSWERED; a low CSAT or "not solved" opens a FollowUp for the manager of the owner's team
   (`follow_up_assignee`) with event SURVEY_FOLLOW_UP, most of them done later (SURVEY_FOLLOW_UP_DONE).
+- `nps_campaign_run` once a quarter (segment: customers with a case closed in the last 90 days, as
+  `selectors.segment_customers` reads it at the campaign's date; the quarter is longer than the quiet
+  period, so nobody is skipped): relationship surveys (NPS 0-10 and a comment), a quarter of them
+  answered; a detractor opens a follow-up for the manager who sent the campaign (no case, no event).
 - `costs.services.compensation_request` on some closed complaints, by the acting owner: within the
   approval limit approved at once (two events at the same instant), above it decided later by a
   manager (`compensation_decide`), a few still pending.
@@ -21,6 +25,7 @@ lower them). A random generator of its own keeps the cases themselves identical 
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import random
 from dataclasses import dataclass
@@ -39,14 +44,16 @@ from steward.notifications.notices import mail_language
 from steward.surveys import questionnaire
 from steward.surveys.demo import COMMENTS_BAD, COMMENTS_GOOD, DONE_NOTES
 from steward.surveys.models import (
+    CampaignState,
     FollowUp,
     FollowUpReason,
     FollowUpState,
+    NpsCampaign,
     Survey,
     SurveyKind,
     SurveyResponse,
 )
-from steward.surveys.services import LOW_CSAT
+from steward.surveys.services import LOW_CSAT, NPS_DETRACTOR
 
 from .loadgen import CaseSim, Context, Ids, Person, Sink, _cum, _pick
 
@@ -129,7 +136,22 @@ COMPENSATION_COLUMNS = [
     "created_at",
     "decided_at",
 ]
+CAMPAIGN_COLUMNS = [
+    "id",
+    "created_by_id",
+    "created_at",
+    "segment",
+    "matched",
+    "sent",
+    "skipped",
+    "state",
+    "finished_at",
+]
+NPS_EVERY = timedelta(days=91)  # longer than the default quiet period (STEWARD_NPS_QUIET_DAYS = 90)
+NPS_WINDOW_DAYS = 90  # the segment: closed within the last 90 days
+NPS_RESPONSE_RATE = 0.25
 MODELS_AND_COLUMNS = [
+    (NpsCampaign, CAMPAIGN_COLUMNS),
     (Survey, SURVEY_COLUMNS),
     (SurveyResponse, RESPONSE_COLUMNS),
     (FollowUp, FOLLOW_UP_COLUMNS),
@@ -154,6 +176,9 @@ class Extras:
     limit: int
     managers_by_team: dict[int, tuple[int, int | None]]  # team -> (manager id, sector id)
     first_manager: tuple[int, int | None] | None
+    campaigns: list[datetime]  # when each quarterly NPS campaign went out
+    # Per campaign: the customers in its segment, with how badly their recent cases went (the worst).
+    segments: list[dict[int, float]]
 
     # ---------------------------------------------------------------- the case survey
 
@@ -303,6 +328,117 @@ class Extras:
             data = {"follow_up": follow_up_id, "note": note}
             sim.late.append((done_at, EventKind.SURVEY_FOLLOW_UP_DONE, manager_id, sector_id, data))
 
+    # ---------------------------------------------------------------- relationship NPS
+
+    def nps_segment(self, sim: CaseSim) -> None:
+        """Which campaign's segment this case puts its customer in: closed at the campaign's date,
+        closed within the window before it (one campaign at most per closed interval)."""
+        if not sim.closed_intervals:
+            return
+        trouble = self._trouble(sim)
+        for closed_from, closed_until in sim.closed_intervals:
+            i = bisect.bisect_left(self.campaigns, closed_from)
+            if i == len(self.campaigns):
+                continue
+            at = self.campaigns[i]
+            if at - closed_from <= timedelta(days=NPS_WINDOW_DAYS) and (
+                closed_until is None or closed_until > at
+            ):
+                seg = self.segments[i]
+                seg[sim.customer_id] = max(seg.get(sim.customer_id, 0.0), trouble)
+
+    def nps_campaigns(self) -> None:
+        """nps_campaign_run for each quarter, with its surveys, answers and detractor follow-ups."""
+        rng, ctx = self.rng, self.ctx
+        sender = ctx.staff.managers[0]
+        languages = {cid: mail_language(lang) for cid, lang in ctx.customers}
+        for at, segment in zip(self.campaigns, self.segments, strict=True):
+            if not segment:
+                continue
+            campaign_id = ctx.ids.take(NpsCampaign)
+            ctx.sinks[NpsCampaign].add(
+                (
+                    campaign_id,
+                    sender.id,
+                    at,
+                    {"closed_within_days": NPS_WINDOW_DAYS},
+                    len(segment),
+                    len(segment),
+                    0,
+                    CampaignState.DONE,
+                    at + timedelta(minutes=1 + len(segment) // 2000),
+                )
+            )
+            for customer_id in sorted(segment):
+                survey_id = ctx.ids.take(Survey)
+                answered_at = at + timedelta(hours=0.5 * (24 * 20 / 0.5) ** (rng.random() ** 1.6))
+                answered = rng.random() < NPS_RESPONSE_RATE and answered_at <= ctx.end
+                token = hashlib.sha256(f"loadgen:{survey_id}:{rng.getrandbits(64)}".encode()).hexdigest()
+                ctx.sinks[Survey].add(
+                    (
+                        survey_id,
+                        SurveyKind.RELATIONSHIP,
+                        None,
+                        customer_id,
+                        campaign_id,
+                        languages.get(customer_id, "en"),
+                        self.version,
+                        False,
+                        token,
+                        at,
+                        at + self.link,
+                        answered_at if answered else None,
+                        sender.id,
+                    )
+                )
+                if not answered:
+                    continue
+                trouble = min(segment[customer_id], 3.5)
+                score = max(0, min(10, round(rng.gauss(8.6 - 1.3 * trouble, 1.8))))
+                comment = ""
+                if rng.random() < 0.2:
+                    comment = rng.choice(COMMENTS_GOOD if score >= 7 else COMMENTS_BAD)
+                response_id = ctx.ids.take(SurveyResponse)
+                ctx.sinks[SurveyResponse].add(
+                    (
+                        response_id,
+                        survey_id,
+                        None,
+                        customer_id,
+                        SurveyKind.RELATIONSHIP,
+                        answered_at,
+                        self.version,
+                        None,
+                        None,
+                        score,
+                        None,
+                        None,
+                        None,
+                        None,
+                        comment,
+                    )
+                )
+                if score <= NPS_DETRACTOR:
+                    # follow_up_assignee without a case: the manager who sent the campaign. No case event.
+                    done_at = answered_at + timedelta(hours=1 * 72 ** rng.random())
+                    done = rng.random() < FOLLOW_UP_DONE_SHARE and done_at <= ctx.end
+                    ctx.sinks[FollowUp].add(
+                        (
+                            ctx.ids.take(FollowUp),
+                            response_id,
+                            None,
+                            customer_id,
+                            sender.id,
+                            FollowUpReason.DETRACTOR,
+                            FollowUpState.DONE if done else FollowUpState.OPEN,
+                            answered_at,
+                            answered_at + self.follow_up_days,
+                            done_at if done else None,
+                            sender.id if done else None,
+                            rng.choice(DONE_NOTES) if done else "",
+                        )
+                    )
+
     # ---------------------------------------------------------------- compensation
 
     def compensation(self, sim: CaseSim) -> None:
@@ -402,7 +538,7 @@ def _managers() -> tuple[dict[int, tuple[int, int | None]], tuple[int, int | Non
     return by_team, first
 
 
-def install(ctx: Context, ids: Ids, *, seed: int, prefix: str) -> list[type[Any]]:
+def install(ctx: Context, ids: Ids, *, seed: int, prefix: str, start: datetime) -> list[type[Any]]:
     """Add the sinks and the per-case hooks to `ctx`; returns the models written."""
 
     for model, columns in MODELS_AND_COLUMNS:
@@ -411,6 +547,11 @@ def install(ctx: Context, ids: Ids, *, seed: int, prefix: str) -> list[type[Any]
     version = questionnaire.current_version()
     currency = org_currency()
     by_team, first = _managers()
+    campaigns = []
+    at = start + timedelta(days=100, hours=10)  # a quarter of history first, then every quarter
+    while at <= ctx.end - timedelta(days=7):
+        campaigns.append(at)
+        at += NPS_EVERY
     extras = Extras(
         ctx=ctx,
         rng=random.Random(f"loadgen-extras-{seed}"),
@@ -425,7 +566,10 @@ def install(ctx: Context, ids: Ids, *, seed: int, prefix: str) -> list[type[Any]
         limit=approval_limit_minor(),
         managers_by_team=by_team,
         first_manager=first,
+        campaigns=campaigns,
+        segments=[{} for _ in campaigns],
     )
     # Order matters for the event log: the survey is sent on closure, compensation comes later.
-    ctx.case_hooks += [extras.survey, extras.compensation]
+    ctx.case_hooks += [extras.survey, extras.compensation, extras.nps_segment]
+    ctx.finishers.append(extras.nps_campaigns)
     return [model for model, _columns in MODELS_AND_COLUMNS]

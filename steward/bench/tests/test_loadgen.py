@@ -30,7 +30,14 @@ from steward.cases.summaries import summary_problem
 from steward.costs.models import Compensation, CompensationState
 from steward.costs.services import approval_limit_minor
 from steward.customers.models import Customer
-from steward.surveys.models import FollowUp, FollowUpState, Survey, SurveyKind, SurveyResponse
+from steward.surveys.models import (
+    FollowUp,
+    FollowUpState,
+    NpsCampaign,
+    Survey,
+    SurveyKind,
+    SurveyResponse,
+)
 from steward.surveys.services import is_low_score
 
 END = datetime(2026, 6, 1, tzinfo=UTC)
@@ -175,12 +182,12 @@ CLOSING = (EventKind.SOLUTION_CONFIRMED, EventKind.CLOSED_UNCONFIRMED)
 
 def test_surveys_are_the_ones_the_services_send_and_answers_follow_the_case(loaded, settings):
     logs = _logs()
-    surveys = list(Survey.objects.all())
-    assert all(s.kind == SurveyKind.CASE and s.case_id for s in surveys)
+    surveys = list(Survey.objects.filter(kind=SurveyKind.CASE))
+    assert all(s.case_id and s.campaign_id is None for s in surveys)
     assert len({s.case_id for s in surveys}) == len(surveys)  # one case survey per case
     closed_long_ago = Case.objects.filter(status=Status.CLOSED, closed_at__lt=END - timedelta(hours=1))
     assert len(surveys) >= closed_long_ago.count() * 0.99  # every closed case is surveyed
-    responses = {r.survey_id: r for r in SurveyResponse.objects.all()}
+    responses = {r.survey_id: r for r in SurveyResponse.objects.filter(kind=SurveyKind.CASE)}
     follow_ups = {f.response_id: f for f in FollowUp.objects.all()}
     for survey in surveys:
         assert survey.case_id is not None
@@ -258,6 +265,52 @@ def test_surveys_are_the_ones_the_services_send_and_answers_follow_the_case(load
         if shapes[r.case_id or 0][0] or shapes[r.case_id or 0][1] == "unconfirmed"
     ]
     assert sum(rough) / len(rough) < sum(smooth) / len(smooth) - 0.5
+
+
+def test_quarterly_nps_campaigns_reach_the_segment_once_per_quiet_period(loaded, settings):
+    campaigns = list(NpsCampaign.objects.order_by("created_at"))
+    assert len(campaigns) >= 6  # two years, one a quarter
+    quiet = timedelta(days=settings.STEWARD_NPS_QUIET_DAYS)
+    logs = _logs()
+    cases_of = defaultdict(list)
+    for case_id, customer_id in Case.objects.values_list("pk", "customer_id"):
+        cases_of[customer_id].append(case_id)
+    last_sent: dict[int, datetime] = {}
+    for campaign in campaigns:
+        surveys = list(campaign.surveys.order_by("customer_id"))
+        assert campaign.sent == campaign.matched == len(surveys) > 0 and campaign.skipped == 0
+        assert campaign.state == "done" and campaign.segment == {"closed_within_days": 90}
+        for survey in surveys:
+            assert survey.kind == SurveyKind.RELATIONSHIP and survey.case_id is None
+            assert survey.sent_at == campaign.created_at and survey.sent_by_id == campaign.created_by_id
+            # The quiet period: no second relationship survey to the same customer within it.
+            previous = last_sent.get(survey.customer_id)
+            assert previous is None or survey.sent_at - previous >= quiet
+            last_sent[survey.customer_id] = survey.sent_at
+
+            # segment_customers at the campaign's date: a case closed then, within the last 90 days.
+            def closed_then(case_id: int, at: datetime) -> bool:
+                status_at = [
+                    e for e in logs[case_id] if e.at <= at and e.kind in (*CLOSING, EventKind.REOPENED)
+                ]
+                return (
+                    bool(status_at)
+                    and status_at[-1].kind in CLOSING
+                    and at - status_at[-1].at <= timedelta(days=90)
+                )
+
+            assert any(closed_then(c, survey.sent_at) for c in cases_of[survey.customer_id])
+    answers = list(SurveyResponse.objects.filter(kind=SurveyKind.RELATIONSHIP).select_related("survey"))
+    assert answers and all(r.case_id is None and r.csat is None and 0 <= (r.nps or 0) <= 10 for r in answers)
+    assert all(r.survey.responded_at == r.responded_at > r.survey.sent_at for r in answers)
+    detractors = {r.pk for r in answers if (r.nps or 0) <= 6}
+    follow_ups = FollowUp.objects.filter(reason="detractor").select_related("response__survey__campaign")
+    assert {f.response_id for f in follow_ups} == detractors
+    assert all(
+        f.case_id is None and f.assignee_id == getattr(f.response.survey.campaign, "created_by_id", 0)
+        for f in follow_ups
+    )
+    assert not CaseEvent.objects.filter(data__follow_up__in=[f.pk for f in follow_ups]).exists()
 
 
 def test_compensation_on_some_complaints_as_the_services_record_it(loaded, settings):
