@@ -394,7 +394,7 @@ class Extras:
                 if not answered:
                     continue
                 trouble = min(segment[customer_id], 3.5)
-                score = max(0, min(10, round(rng.gauss(8.6 - 1.3 * trouble, 1.8))))
+                score = max(0, min(10, round(rng.gauss(9.0 - 1.0 * trouble, 1.6))))
                 comment = ""
                 if rng.random() < 0.2:
                     comment = rng.choice(COMMENTS_GOOD if score >= 7 else COMMENTS_BAD)
