@@ -9,9 +9,13 @@ against the invariants the services keep.
 Columns that other apps add later are tolerated: a concrete field the generator does not know is written
 with its default (or NULL). A required field without a default stops the run with a clear message.
 
-Hook for later data (surveys, compensation, costs): `EXTRA_WRITERS` is a list of callables
-`writer(ctx, closed_cases)` called after each batch with the closed cases of that batch
-(`ClosedCase` tuples); they append rows to `ctx.sink(Model)`.
+Data of other apps that hangs on a case's life (the case survey and its answer and follow-up,
+compensation on complaints) is written by `steward.bench.loadgen_extras`: per-case hooks
+(`ctx.case_hooks`) run when the case has been played, add their rows to the sinks and schedule their
+events with `CaseSim.late_event`; those events are merged into the case's log in time order (a survey
+may be answered after a reopening), with the versions renumbered, like `_record` would have numbered
+them. `EXTRA_WRITERS` (callables `writer(ctx, closed_cases)`, called after each batch) remains for data
+that needs a whole batch rather than one case.
 """
 
 from __future__ import annotations
@@ -326,6 +330,10 @@ class Context:
         default_factory=dict
     )
     closed: list[ClosedCase] = field(default_factory=list)
+    # Per-case hooks, called with the CaseSim once it is played, before its row is written.
+    case_hooks: list[Callable[[CaseSim], None]] = field(default_factory=list)
+    # Called once after the last case (data that needs the whole period, e.g. NPS campaigns).
+    finishers: list[Callable[[], None]] = field(default_factory=list)
 
     def sink(self, model: type[models.Model]) -> Sink:
         return self.sinks[model]
@@ -363,6 +371,12 @@ class CaseSim:
         self.messages = 0
         self.open_tasks = 0
         self.closed_intervals: list[tuple[datetime, datetime | None]] = []
+        self.handoffs = 0
+        # The first confirmation or unconfirmed closure (at, closure): what schedules the case survey.
+        self.first_close: tuple[datetime, str] | None = None
+        # Events of other apps, (at, kind, actor id, sector id, data), merged into the log in time order.
+        self.late: list[tuple[datetime, str, int | None, int | None, dict[str, Any]]] = []
+        self.first_event = len(ctx.sinks[CaseEvent].rows)  # this case's events are the sink's tail
 
     # -------------------------------------------------------------- clock
 
@@ -393,6 +407,45 @@ class CaseSim:
                 data,
             )
         )
+
+    def late_event(
+        self,
+        at: datetime,
+        kind: str,
+        actor: Person | None,
+        data: dict[str, Any],
+        sector_id: int | None = None,
+    ) -> None:
+        """An event another app records at `at` (after the case's own events were played)."""
+        sector = sector_id if sector_id is not None else (actor.sector_id if actor else None)
+        self.late.append((at, kind, actor.id if actor else None, sector, data))
+
+    def _merge_late(self) -> None:
+        """Put the late events into the case's log in time order and renumber ids and versions.
+
+        The case's events are the tail of the event sink (one case is played at a time), with
+        consecutive ids; the merged log takes the same ids plus the late ones, in time order.
+        """
+        rows = self.ctx.sinks[CaseEvent].rows
+        late = sorted(self.late, key=lambda e: e[0])
+        take = self.ctx.ids.take
+        if late[0][0] >= rows[-1][3]:  # the usual case: everything after the last own event
+            for at, kind, actor_id, sector_id, data in late:
+                self.version += 1
+                rows.append((take(CaseEvent), self.id, kind, at, actor_id, sector_id, self.version, data))
+        else:
+            own = rows[self.first_event :]
+            first_id = own[0][0]
+            for _ in late:
+                take(CaseEvent)
+            merged = [(r[3], r[2], r[4], r[5], r[7]) for r in own] + late
+            merged.sort(key=lambda e: e[0])  # stable: at equal times the case's own events come first
+            rows[self.first_event :] = [
+                (first_id + i, self.id, kind, at, actor_id, sector_id, i + 1, data)
+                for i, (at, kind, actor_id, sector_id, data) in enumerate(merged)
+            ]
+            self.version = len(merged)
+        self.at = max(self.at, late[-1][0])  # updated_at: the last event's time
 
     def message(self, direction: str, author: Person | None, body: str) -> int:
         mid = self.ctx.ids.take(Message)
@@ -456,6 +509,10 @@ class CaseSim:
             )
         with contextlib.suppress(Stop):
             self._life()
+        for hook in ctx.case_hooks:
+            hook(self)
+        if self.late:
+            self._merge_late()
         self._write()
 
     def _follow_up_origin(self) -> int | None:
@@ -581,6 +638,7 @@ class CaseSim:
         self.ctx.sinks[Handoff].add((hid, self.id, self.owner.id, to.id, actor.id, need, done, self.at))
         from_id = self.owner.id
         self.owner = to
+        self.handoffs += 1
         self.event(EventKind.HANDOFF, actor, {"handoff": hid, "from": from_id, "to": to.id})
 
     def propose(self, *, force: bool = False) -> None:
@@ -616,6 +674,8 @@ class CaseSim:
         self.event(EventKind.CLOSED_UNCONFIRMED, actor, {"from": old, "reason": reason})
 
     def _close(self, closure: str, note: str) -> None:
+        if self.first_close is None:
+            self.first_close = (self.at, closure)
         self.status = Status.CLOSED
         self.closed_at = self.at
         self.closure = closure
@@ -949,6 +1009,10 @@ def generate(
         customers=[],
         follow_up_window=timedelta(days=getattr(settings, "STEWARD_FOLLOW_UP_WINDOW_DAYS", FOLLOW_UP_DAYS)),
     )
+    # The surveys and compensation the services would have added to these cases (loadgen_extras).
+    from .loadgen_extras import install
+
+    install(ctx, ids, seed=seed, prefix=prefix, start=start)
     progress = Progress(cases, report)
 
     with connection.cursor() as django_cursor:
@@ -1083,6 +1147,9 @@ def _load(
         if done % batch == 0:
             flush()
             progress.tick(done, sum(s.written for s in sinks.values()))
+    flush()
+    for finish in ctx.finishers:
+        finish()
     flush()
     return done
 

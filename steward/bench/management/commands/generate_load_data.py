@@ -15,7 +15,8 @@ from steward.bench.loadgen import default_end, generate
 class Command(BaseCommand):
     help = (
         "Generate N cases over two years (customers N/5, advisers max(20, N/5000), sector tasks, handoffs, "
-        "messages and the full event log), written in bulk: COPY on PostgreSQL, bulk_create elsewhere."
+        "messages, case surveys with answers and follow-ups, compensation on some complaints and the full "
+        "event log), written in bulk: COPY on PostgreSQL, bulk_create elsewhere."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
