@@ -6,13 +6,11 @@ from datetime import date, timedelta
 from typing import Any
 
 from django import forms
-from django.forms.utils import flatatt
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from steward.accounts.models import Role, Team, User
 from steward.cases.models import Category, Channel, Kind
+from steward.core.widgets import FastSelect
 
 from .selectors import Selection
 from .service_figures import DIMENSIONS, PERIOD_CHOICES, Period, Scope, period_for
@@ -47,24 +45,6 @@ class SelectionForm(forms.Form):
         )
 
 
-class QuickSelect(forms.Select):
-    """A select whose options are written in Python, not through the option template: the owner list
-    (every adviser and manager) rendered option by option was a tenth of the dashboard's time."""
-
-    def render(self, name: str, value: Any, attrs: Any = None, renderer: Any = None) -> SafeString:
-        w = self.get_context(name, value, attrs)["widget"]
-        options = format_html_join(
-            "",
-            '<option value="{}"{}>{}</option>',
-            (
-                (o["value"], mark_safe(" selected") if o["selected"] else "", o["label"])
-                for _group, group_options, _index in w["optgroups"]
-                for o in group_options
-            ),
-        )
-        return format_html('<select name="{}"{}>{}</select>', w["name"], flatatt(w["attrs"]), options)
-
-
 class ServiceFilterForm(forms.Form):
     """The manager dashboard's period and scope; every field optional (this month, all cases)."""
 
@@ -78,14 +58,14 @@ class ServiceFilterForm(forms.Form):
         queryset=Team.objects.all(),
         required=False,
         empty_label=_("Any team"),
-        widget=QuickSelect,
+        widget=FastSelect,
     )
     owner = forms.ModelChoiceField(
         label=_("Owner"),
         queryset=User.objects.filter(role__in=(Role.ADVISER, Role.MANAGER, Role.ADMIN)),
         required=False,
         empty_label=_("Anyone"),
-        widget=QuickSelect,
+        widget=FastSelect,
     )
     category = forms.ModelChoiceField(
         label=_("Category"), queryset=Category.objects.all(), required=False, empty_label=_("Any category")
