@@ -1,7 +1,7 @@
 """IMAP polling against a real server on loopback: Debian's dovecot, started in a temporary folder.
 
 scripts/test.sh installs `dovecot-imapd` with apt when run as root; elsewhere these tests are skipped
-with the reason. Recipe: /work/shared/stack.md §5b.
+with the reason. Recipe: the project's stack notes (stack.md §5b).
 """
 
 from __future__ import annotations
