@@ -48,6 +48,7 @@ from .models import (
     SurveyKind,
     SurveyResponse,
 )
+from .signals import response_recorded
 
 logger = logging.getLogger(__name__)
 
@@ -313,6 +314,8 @@ def survey_answer(*, survey: Survey, answers: dict[str, Any], at: datetime | Non
         raise AlreadyAnswered() from None
     survey.responded_at = at
     survey.save(update_fields=["responded_at"])
+    # The dashboard's day counts of the answer (analytics.survey_rollup), in this transaction.
+    response_recorded.send(sender=SurveyResponse, response=response)
     case = _lock(survey.case) if survey.case is not None else None
     if case is not None:
         _record(
