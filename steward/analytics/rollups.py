@@ -305,7 +305,8 @@ def _contacts_of(
     """The contact counts and case copies of these cases (a list or a subquery of ids), in one query.
 
     With `with_old`, each comes with the values its CaseContacts row holds now (None without a row):
-    what the case contributed to ServiceDay, for the delta. The case rows are locked (a follow-up
+    what the case contributed to ServiceDay, for the delta, and under "has_answers" whether the case
+    has survey answers (SurveyDay counts them under the copy's scope values). The case rows are locked (a follow-up
     refreshes an earlier case outside that case's own service lock). With the id of a new `handoff`,
     the lengths of its summary come along (`_new_handoff`).
     """
@@ -328,6 +329,8 @@ def _contacts_of(
     old: dict[str, Any] = (
         {f"old_{f}": F(f"contacts_rollup__{f}") for f in service_rollup.FACT_FIELDS} if with_old else {}
     )
+    if with_old:
+        old["old_has_answers"] = Exists(SurveyResponse.objects.filter(case=OuterRef("pk")))
     if handoff is not None:
         new = Handoff.objects.filter(pk=handoff)
         old |= {
@@ -354,7 +357,7 @@ def _contacts_of(
             made = (r["h_at"], r["h_need"] or 0, r["h_done"] or 0)
         before = None
         if with_old and r["old_opened_at"] is not None:
-            before = {f: r[f"old_{f}"] for f in service_rollup.FACT_FIELDS}
+            before = {f: r[f"old_{f}"] for f in (*service_rollup.FACT_FIELDS, "has_answers")}
         contacts = CaseContacts(
             case_id=r["pk"],
             inbound_before_close=r["inb"],
@@ -381,7 +384,7 @@ def refresh_contacts(case_ids: list[int], *, handoff: int | None = None) -> None
 
     Three statements: the read (with the old copy), the upsert, and the ServiceDay delta (none when
     nothing the dashboard counts moved); two more when a case's scope values changed (a handoff): its
-    survey answers move to the new owner and team (survey_rollup.move).
+    survey answers, if any, move to the new owner and team (survey_rollup.move).
     """
     rows = _contacts_of(case_ids, with_old=True, handoff=handoff)
     extra = {}
@@ -398,7 +401,7 @@ def refresh_contacts(case_ids: list[int], *, handoff: int | None = None) -> None
     moved = {
         c.case_id: (old, _fact(c))
         for old, c, _made in rows
-        if old is not None and survey_rollup.scope_changed(old, _fact(c))
+        if old is not None and old["has_answers"] and survey_rollup.scope_changed(old, _fact(c))
     }
     survey_rollup.move(moved)
 

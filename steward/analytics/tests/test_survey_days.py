@@ -188,3 +188,21 @@ def test_an_answer_costs_one_statement_on_postgresql(log, personas):
         survey_answer(survey=survey, answers={"nps": 9}, at=NOW)
     touching = [q for q in ctx.captured_queries if SurveyDay._meta.db_table in q["sql"]]
     assert len(touching) == 1
+
+
+def test_a_handoff_reads_the_answers_only_when_the_case_has_some(log, personas):
+    p = personas
+    tables = (SurveyDay._meta.db_table, SurveyResponse._meta.db_table)
+    with CaptureQueriesContext(connection) as ctx:  # E has no answer: nothing to move
+        case_hand_off(
+            actor=p.adviser, case=log.e, to_user=p.other_adviser, customer_need=NEED, done_so_far=DONE
+        )
+    touching = [q["sql"] for q in ctx.captured_queries if any(t in q["sql"] for t in tables)]
+    assert len(touching) == 1 and tables[0] not in touching[0]  # the copy's read says "no answers"
+    # A (answered, handed to the other adviser) goes back: its answer follows, read by case.
+    with CaptureQueriesContext(connection) as ctx:
+        case_hand_off(
+            actor=p.other_adviser, case=log.a, to_user=p.adviser, customer_need=NEED, done_so_far=DONE
+        )
+    assert sum(tables[0] in q["sql"] for q in ctx.captured_queries) == 1
+    check_dashboard(NOW, [Scope(owner=p.adviser.pk), Scope(team=p.other_team.pk)], ["owner", "team"])
