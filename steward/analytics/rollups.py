@@ -306,9 +306,9 @@ def _contacts_of(
 
     With `with_old`, each comes with the values its CaseContacts row holds now (None without a row):
     what the case contributed to ServiceDay, for the delta, and under "has_answers" whether the case
-    has survey answers (SurveyDay counts them under the copy's scope values). The case rows are locked (a follow-up
-    refreshes an earlier case outside that case's own service lock). With the id of a new `handoff`,
-    the lengths of its summary come along (`_new_handoff`).
+    has survey answers (SurveyDay counts them under the copy's scope values). The case rows are locked
+    (a follow-up refreshes an earlier case outside that case's own service lock). With the id of a new
+    `handoff`, the lengths of its summary come along (`_new_handoff`).
     """
     from steward.surveys.models import SurveyResponse
 
