@@ -22,7 +22,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -210,16 +210,20 @@ def breakdown(
         return None
     (first, after), tail = split
     fields = _DIMENSION_FIELDS[dimension]
+    # Grouped on the key alone, its label columns (one value per key) taken with MAX: a hash of a few
+    # hundred groups instead of sorting a year of wide day rows by key and label (the owner breakdown).
+    labels = {f"l_{i}": Max(name) for i, name in enumerate(fields[1:])}
     rows = (
         _rows(family, sel, first, after)
         .order_by()
-        .values(*fields)
-        .annotate(**_sums(family))
+        .values(fields[0])
+        .annotate(**_sums(family), **labels)
         .filter(s_rows__gt=0)  # HAVING: a group every case has left (a handoff) is no group
     )
     groups: dict[Any, Group] = {}
     by: dict[Any, Counts] = {}
     for r in rows:
+        r |= {name: r[f"l_{i}"] for i, name in enumerate(fields[1:])}
         g = Group(r[fields[0]], _dimension_label(dimension, r, ""))
         groups[g.key], by[g.key] = g, _counts(family, r)
     if tail is not None:
