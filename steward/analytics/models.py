@@ -244,3 +244,85 @@ class ServiceDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.family} {self.day} {self.dim}={self.key}"
+
+
+class SurveyDay(models.Model):
+    """The counts of the service dashboard's survey family for one day (organisation time zone): the
+    survey answers given that day (`SurveyResponse.responded_at`), as `service_figures` counts them.
+
+    One row per day for all answers (`dim` "") and one per day and value of each scope field (`dim`
+    "team", "owner", "category", "channel" or "kind", `key` the value as text), like `ServiceDay`. An
+    answer counts under its case's CURRENT scope values (the case's `CaseContacts` copy): a handoff
+    moves the case's answers to the new owner and team (survey_rollup.move). A relationship answer
+    (no case) is in the all-answers rows and, for the breakdowns of all answers, in the "none" row of
+    each field: key "" for team, owner and category (where "no team" and "no case" are one group), the
+    key `survey_rollup.NO_CASE` for channel and kind, whose columns are then NULL (a case's channel is
+    never NULL: two groups). Scope filters never select those rows.
+
+    CSAT counts only answers on a 5-point questionnaire version (`service_figures._five_point_csat`),
+    decided when the answer is counted: versions are never edited. Kept by `survey_rollup.record`
+    (an answer, in its transaction) and `survey_rollup.move` (a case's scope changed, in the event's
+    transaction); rebuilt set-based by `rollups.rebuild_all`. Answers are never deleted by Steward
+    (erasure keeps the scores); a bulk change outside the services needs `manage.py rebuild_rollups`.
+    """
+
+    day = models.DateField()
+    dim = models.CharField(max_length=8, blank=True)
+    key = models.CharField(max_length=32, blank=True)
+    team = _dimension("accounts.Team")
+    owner = _dimension("accounts.User")
+    category = _dimension("cases.Category")
+    channel = models.CharField(max_length=10, null=True)  # NULL: no case (or another dim's row)
+    kind = models.CharField(max_length=20, null=True)
+    rows = models.IntegerField(default=0)
+    # "<figure>.<part>" of service_figures._survey_parts, "." written "_".
+    csat_n = models.IntegerField(default=0)
+    csat_k = models.IntegerField(default=0)
+    ces_n = models.IntegerField(default=0)
+    ces_k = models.IntegerField(default=0)
+    nps_n = models.IntegerField(default=0)
+    nps_k = models.IntegerField(default=0)
+    nps_detractors = models.IntegerField(default=0)
+    solved_n = models.IntegerField(default=0)
+    solved_k = models.IntegerField(default=0)
+    explained_more_than_once_n = models.IntegerField(default=0)
+    explained_more_than_once_k = models.IntegerField(default=0)
+    knew_owner_and_next_step_n = models.IntegerField(default=0)
+    knew_owner_and_next_step_k = models.IntegerField(default=0)
+    solved_first_contact_n = models.IntegerField(default=0)
+    solved_first_contact_k = models.IntegerField(default=0)
+    # The score distributions of service_figures._survey_extra ("csat=4" is csat_4).
+    csat_1 = models.IntegerField(default=0)
+    csat_2 = models.IntegerField(default=0)
+    csat_3 = models.IntegerField(default=0)
+    csat_4 = models.IntegerField(default=0)
+    csat_5 = models.IntegerField(default=0)
+    ces_1 = models.IntegerField(default=0)
+    ces_2 = models.IntegerField(default=0)
+    ces_3 = models.IntegerField(default=0)
+    ces_4 = models.IntegerField(default=0)
+    ces_5 = models.IntegerField(default=0)
+    ces_6 = models.IntegerField(default=0)
+    ces_7 = models.IntegerField(default=0)
+    nps_0 = models.IntegerField(default=0)
+    nps_1 = models.IntegerField(default=0)
+    nps_2 = models.IntegerField(default=0)
+    nps_3 = models.IntegerField(default=0)
+    nps_4 = models.IntegerField(default=0)
+    nps_5 = models.IntegerField(default=0)
+    nps_6 = models.IntegerField(default=0)
+    nps_7 = models.IntegerField(default=0)
+    nps_8 = models.IntegerField(default=0)
+    nps_9 = models.IntegerField(default=0)
+    nps_10 = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("survey day rollup")
+        verbose_name_plural = _("survey day rollups")
+        constraints = [
+            # Also the read path: scope value, then a range of days.
+            models.UniqueConstraint(fields=["dim", "key", "day"], name="surveyday_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.dim}={self.key}"

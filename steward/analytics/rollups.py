@@ -31,9 +31,9 @@ from steward.cases import durations as case_durations
 from steward.cases.durations import HUMAN_REPLY_KINDS
 from steward.cases.models import Case, CaseEvent, Closure, Direction, Handoff, Message, Status
 
-from . import metrics, service_rollup
+from . import metrics, service_rollup, survey_rollup
 from .metrics import CLOSING_KINDS, CUSTOMER_PENDING, TASK_CREATED, TASK_ENDS, TASK_KINDS, EventRow
-from .models import CaseContacts, CaseFlow, FlowStep, SectorTime, ServiceDay, TaskFact
+from .models import CaseContacts, CaseFlow, FlowStep, SectorTime, ServiceDay, SurveyDay, TaskFact
 
 # The kinds the lead-time attribution reads (selectors.attributions reads the same).
 ATTRIBUTION_KINDS = frozenset(
@@ -305,9 +305,10 @@ def _contacts_of(
     """The contact counts and case copies of these cases (a list or a subquery of ids), in one query.
 
     With `with_old`, each comes with the values its CaseContacts row holds now (None without a row):
-    what the case contributed to ServiceDay, for the delta. The case rows are locked (a follow-up
-    refreshes an earlier case outside that case's own service lock). With the id of a new `handoff`,
-    the lengths of its summary come along (`_new_handoff`).
+    what the case contributed to ServiceDay, for the delta, and under "has_answers" whether the case
+    has survey answers (SurveyDay counts them under the copy's scope values). The case rows are locked
+    (a follow-up refreshes an earlier case outside that case's own service lock). With the id of a new
+    `handoff`, the lengths of its summary come along (`_new_handoff`).
     """
     from steward.surveys.models import SurveyResponse
 
@@ -328,6 +329,8 @@ def _contacts_of(
     old: dict[str, Any] = (
         {f"old_{f}": F(f"contacts_rollup__{f}") for f in service_rollup.FACT_FIELDS} if with_old else {}
     )
+    if with_old:
+        old["old_has_answers"] = Exists(SurveyResponse.objects.filter(case=OuterRef("pk")))
     if handoff is not None:
         new = Handoff.objects.filter(pk=handoff)
         old |= {
@@ -354,7 +357,7 @@ def _contacts_of(
             made = (r["h_at"], r["h_need"] or 0, r["h_done"] or 0)
         before = None
         if with_old and r["old_opened_at"] is not None:
-            before = {f: r[f"old_{f}"] for f in service_rollup.FACT_FIELDS}
+            before = {f: r[f"old_{f}"] for f in (*service_rollup.FACT_FIELDS, "has_answers")}
         contacts = CaseContacts(
             case_id=r["pk"],
             inbound_before_close=r["inb"],
@@ -380,7 +383,8 @@ def refresh_contacts(case_ids: list[int], *, handoff: int | None = None) -> None
     new `handoff`, its count in the all-cases row of its day).
 
     Three statements: the read (with the old copy), the upsert, and the ServiceDay delta (none when
-    nothing the dashboard counts moved).
+    nothing the dashboard counts moved); two more when a case's scope values changed (a handoff): its
+    survey answers, if any, move to the new owner and team (survey_rollup.move).
     """
     rows = _contacts_of(case_ids, with_old=True, handoff=handoff)
     extra = {}
@@ -394,6 +398,12 @@ def refresh_contacts(case_ids: list[int], *, handoff: int | None = None) -> None
         update_fields=_CONTACT_FIELDS,
     )
     service_rollup.apply(service_rollup.deltas(((old, _fact(c)) for old, c, _made in rows), extra))
+    moved = {
+        c.case_id: (old, _fact(c))
+        for old, c, _made in rows
+        if old is not None and old["has_answers"] and survey_rollup.scope_changed(old, _fact(c))
+    }
+    survey_rollup.move(moved)
 
 
 # While the case is open (closed_at NULL) a status change moves nothing CaseContacts holds (the copy's
@@ -795,7 +805,7 @@ def rebuild_all(*, chunk: int = 5000, report: Callable[[str], None] | None = Non
     began = _time.monotonic()
     outer = connection.in_atomic_block  # TRUNCATE cannot run with pending FK checks (a test, a caller)
     with transaction.atomic():
-        for model in (CaseFlow, SectorTime, TaskFact, FlowStep, CaseContacts, ServiceDay):
+        for model in (CaseFlow, SectorTime, TaskFact, FlowStep, CaseContacts, ServiceDay, SurveyDay):
             if connection.vendor == "postgresql" and not outer:
                 with connection.cursor() as cur:
                     cur.execute(f"TRUNCATE {connection.ops.quote_name(model._meta.db_table)}")
@@ -813,10 +823,14 @@ def rebuild_all(*, chunk: int = 5000, report: Callable[[str], None] | None = Non
         days = service_rollup.rebuild()
     if report:
         report(f"  rollups: {days:,} service day rows ({_time.monotonic() - began:,.0f} s)")
+    with transaction.atomic():  # the survey answers under their cases' copies (read above)
+        days = survey_rollup.rebuild()
+    if report:
+        report(f"  rollups: {days:,} survey day rows ({_time.monotonic() - began:,.0f} s)")
     if connection.vendor == "postgresql":
         done = _rebuild_pg(chunk=chunk, report=report)
         with connection.cursor() as cur:
-            for model in (CaseFlow, SectorTime, TaskFact, FlowStep, CaseContacts, ServiceDay):
+            for model in (CaseFlow, SectorTime, TaskFact, FlowStep, CaseContacts, ServiceDay, SurveyDay):
                 cur.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
         return done
     total = Case.objects.count()

@@ -1,7 +1,8 @@
-"""The service dashboard's case families read from the day rollups (models.ServiceDay, CaseContacts).
+"""The service dashboard's families read from the day rollups (models.ServiceDay, SurveyDay, CaseContacts).
 
 `service_figures.family_counts`, `family_breakdown`, `family_trend` and the duration summaries come
-here first for the families "opened" and "resolved"; what this module cannot answer exactly it
+here first for the families "opened", "resolved", "handoff" and "survey" (SurveyDay, survey_rollup);
+what this module cannot answer exactly it
 declines (None) and the straight query on the cases answers (it stays the reference, see
 `service_figures.straight`):
 
@@ -21,23 +22,31 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from .models import CaseContacts, ServiceDay
+from . import survey_rollup
+from .models import CaseContacts, ServiceDay, SurveyDay
 from .service_rollup import COUNTERS, HANDOFF, OPENED, RESOLVED, local_day
 
 if TYPE_CHECKING:
     from .service_figures import Counts, Group, Period, Scope
 
 FAMILIES = {"opened": OPENED, "resolved": RESOLVED, "handoff": HANDOFF}
+SURVEY = "survey"  # its own table, SurveyDay
+ANSWERED = {*FAMILIES, SURVEY}
 ALL_CASES_ONLY = {"handoff"}  # kept for all cases only (models.ServiceDay)
 SCOPE_FIELDS = ("team", "owner", "category", "channel", "kind")
 
 
 def _counts(family: str, s: dict[str, Any]) -> Counts:
     """The family's counts (the keys of service_figures._aggregates) from summed ServiceDay columns."""
+    if family == SURVEY:
+        return {
+            k: int(s.get(f"s_{c}") or 0)
+            for k, c in zip(survey_rollup.KEYS, survey_rollup.COLUMNS, strict=True)
+        }
     v = {c: int(s.get(f"s_{c}") or 0) for c in COUNTERS}
     rows = v["rows"]
     if family == "handoff":
@@ -80,6 +89,8 @@ def _selection(family: str, scope: Scope, dimension: str | None) -> tuple[str, s
     if family in ALL_CASES_ONLY and (dimension or not scope.is_all):
         return None
     filters = [(n, getattr(scope, n)) for n in SCOPE_FIELDS if getattr(scope, n)]
+    if family == SURVEY and survey_rollup.NO_CASE in (scope.channel, scope.kind):
+        return None  # the key of the answers without a case: no case has it (the straight query says 0)
     if not filters:
         return dimension or "", (None if dimension else "")
     if len(filters) == 1 and dimension in (None, filters[0][0]):
@@ -106,7 +117,7 @@ def _split(family: str, period: Period, *, now: Any) -> tuple[tuple[date, date],
     if days is None:
         return None
     first, after = days
-    if family != "resolved":
+    if family != "resolved":  # only a resolved case's counts depend on now (the FCR window)
         return (first, after), None
     cut = local_day(now - fcr_window())  # days before it are past the window for every case
     if cut >= after:
@@ -115,13 +126,21 @@ def _split(family: str, period: Period, *, now: Any) -> tuple[tuple[date, date],
     return (first, max(first, cut)), tail
 
 
-def _rows(family: str, sel: tuple[str, str | None], first: date, after: date) -> QuerySet[ServiceDay]:
+def _rows(family: str, sel: tuple[str, str | None], first: date, after: date) -> QuerySet[Any]:
     dim, key = sel
-    qs = ServiceDay.objects.filter(family=FAMILIES[family], dim=dim, day__gte=first, day__lt=after)
+    if family == SURVEY:
+        qs: QuerySet[Any] = SurveyDay.objects.filter(dim=dim, day__gte=first, day__lt=after)
+    else:
+        qs = ServiceDay.objects.filter(family=FAMILIES[family], dim=dim, day__gte=first, day__lt=after)
     return qs if key is None else qs.filter(key=key)
 
 
 _SUMS = {f"s_{c}": Sum(c) for c in COUNTERS}
+_SURVEY_SUMS = {f"s_{c}": Sum(c) for c in survey_rollup.COLUMNS}
+
+
+def _sums(family: str) -> dict[str, Sum]:
+    return _SURVEY_SUMS if family == SURVEY else _SUMS
 
 
 def tail_aggregates(now: Any) -> dict[str, Any]:
@@ -165,10 +184,10 @@ def _clean(row: dict[str, Any], keys: Any) -> Counts:
 def counts(family: str, period: Period, scope: Scope, *, now: Any) -> Counts | None:
     """service_figures.family_counts from the day rows (plus the window's days from the cases)."""
     sel, split = _selection(family, scope, None), _split(family, period, now=now)
-    if family not in FAMILIES or sel is None or split is None:
+    if family not in ANSWERED or sel is None or split is None:
         return None
     (first, after), tail = split
-    out = _counts(family, _rows(family, sel, first, after).order_by().aggregate(**_SUMS))
+    out = _counts(family, _rows(family, sel, first, after).order_by().aggregate(**_sums(family)))
     if tail is not None:
         aggs = tail_aggregates(now)
         out = _add(out, _clean(_tail_rows(tail, scope).aggregate(**aggs), aggs))
@@ -187,20 +206,24 @@ def breakdown(
     from .service_figures import _DIMENSION_FIELDS, Group, _dimension_label
 
     sel, split = _selection(family, scope, dimension), _split(family, period, now=now)
-    if family not in FAMILIES or sel is None or split is None or dimension not in _DIMENSION_FIELDS:
+    if family not in ANSWERED or sel is None or split is None or dimension not in _DIMENSION_FIELDS:
         return None
     (first, after), tail = split
     fields = _DIMENSION_FIELDS[dimension]
+    # Grouped on the key alone, its label columns (one value per key) taken with MAX: a hash of a few
+    # hundred groups instead of sorting a year of wide day rows by key and label (the owner breakdown).
+    labels = {f"l_{i}": Max(name) for i, name in enumerate(fields[1:])}
     rows = (
         _rows(family, sel, first, after)
         .order_by()
-        .values(*fields)
-        .annotate(**_SUMS)
+        .values(fields[0])
+        .annotate(**_sums(family), **labels)
         .filter(s_rows__gt=0)  # HAVING: a group every case has left (a handoff) is no group
     )
     groups: dict[Any, Group] = {}
     by: dict[Any, Counts] = {}
     for r in rows:
+        r |= {name: r[f"l_{i}"] for i, name in enumerate(fields[1:])}
         g = Group(r[fields[0]], _dimension_label(dimension, r, ""))
         groups[g.key], by[g.key] = g, _counts(family, r)
     if tail is not None:
@@ -217,7 +240,7 @@ def breakdown(
 def by_month(family: str, period: Period, scope: Scope, *, now: Any) -> dict[date, Counts] | None:
     """The family's counts per month of a period of whole months (service_figures.family_trend)."""
     sel, split = _selection(family, scope, None), _split(family, period, now=now)
-    if family not in FAMILIES or sel is None or split is None:
+    if family not in ANSWERED or sel is None or split is None:
         return None
     (first, after), tail = split
     rows = (
@@ -225,7 +248,7 @@ def by_month(family: str, period: Period, scope: Scope, *, now: Any) -> dict[dat
         .order_by()
         .annotate(month=TruncMonth("day"))
         .values("month")
-        .annotate(**_SUMS)
+        .annotate(**_sums(family))
     )
     out = {_first_of(r["month"]): _counts(family, dict(r)) for r in rows}
     if tail is not None:

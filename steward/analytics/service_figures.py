@@ -487,8 +487,9 @@ def _clean(row: Mapping[str, Any], keys: Iterable[str]) -> Counts:
 
 # ------------------------------------------------------------------ rollups or straight queries
 
-# The families "opened" and "resolved" and the durations are read from the day rollups
-# (service_days) when they can answer exactly; the straight queries below stay as the reference.
+# The families "opened", "resolved", "handoff" and "survey" and the durations are read from the day
+# rollups (service_days: ServiceDay, SurveyDay) when they can answer exactly; the straight queries
+# below stay as the reference.
 _STRAIGHT = ContextVar("service_figures_straight", default=False)
 
 

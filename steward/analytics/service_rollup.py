@@ -148,6 +148,32 @@ def handoff_contribution(
     return {(HANDOFF, local_day(at), "", ""): ({}, _counters(rows=1, short_summary=short))}
 
 
+def on_erasing(sender: Any, case_ids: list[int], erased: str, **kwargs: Any) -> None:
+    """Receiver of `steward.customers.signals.personal_data_erasing`: the customer's handoff summaries
+    are about to become `erased`, which the handoff family measures like any text (too short: a handoff
+    without a summary). Two statements: the handoffs' lengths now, the delta of their days."""
+    from django.db.models.functions import Length
+
+    from steward.cases.models import Handoff
+
+    rows = (
+        Handoff.objects.filter(case_id__in=case_ids)
+        .annotate(need=Length("customer_need"), done=Length("done_so_far"))
+        .values_list("created_at", "need", "done")
+    )
+    acc: dict[Key, tuple[dict[str, Any], list[int]]] = {}
+    for at, need, done in rows:
+        for sign, contribution in (
+            (-1, handoff_contribution(at, need, done)),
+            (1, handoff_contribution(at, len(erased), len(erased))),
+        ):
+            for key, (cols, counters) in contribution.items():
+                total = acc.setdefault(key, (cols, [0] * len(COUNTERS)))[1]
+                for i, v in enumerate(counters):
+                    total[i] += sign * v
+    apply({k: v for k, v in acc.items() if any(v[1])})
+
+
 def deltas(
     pairs: Iterable[tuple[Mapping[str, Any] | None, Mapping[str, Any] | None]],
     extra: Mapping[Key, tuple[dict[str, Any], list[int]]] | None = None,
@@ -358,4 +384,4 @@ def rebuild() -> int:
     return len(acc)
 
 
-__all__ = ["COUNTERS", "DIMS", "FACT_FIELDS", "apply", "contributions", "deltas", "rebuild"]
+__all__ = ["COUNTERS", "DIMS", "FACT_FIELDS", "apply", "contributions", "deltas", "on_erasing", "rebuild"]

@@ -18,6 +18,7 @@ from steward.accounts.models import User
 from steward.core.errors import DomainError, NotPermitted
 
 from .models import Customer
+from .signals import personal_data_erasing
 
 ERASED = "[erased]"
 # Free-text keys in case event data; codes (statuses, follow-up reasons) and ids stay.
@@ -176,6 +177,7 @@ def personal_data_erase(*, actor: User, customer: Customer) -> dict[str, int]:
         body=ERASED, body_html="", external_id=""
     )
     counts["notes"] = Note.objects.filter(case_id__in=ids).update(body=ERASED)
+    personal_data_erasing.send(sender=Customer, case_ids=ids, erased=ERASED)  # before the texts change
     Handoff.objects.filter(case_id__in=ids).update(customer_need=ERASED, done_so_far=ERASED)
     Commitment.objects.filter(case_id__in=ids).update(description=ERASED, resolution_note="")
     SectorTask.objects.filter(case_id__in=ids).update(

@@ -48,6 +48,7 @@ from .models import (
     SurveyKind,
     SurveyResponse,
 )
+from .signals import response_recorded
 
 logger = logging.getLogger(__name__)
 
@@ -314,6 +315,10 @@ def survey_answer(*, survey: Survey, answers: dict[str, Any], at: datetime | Non
     survey.responded_at = at
     survey.save(update_fields=["responded_at"])
     case = _lock(survey.case) if survey.case is not None else None
+    # The dashboard's day counts of the answer (analytics.survey_rollup), in this transaction and under
+    # the case's lock: they go under the case's owner and team, which a concurrent handoff (same lock)
+    # either changed before or moves the answer with after.
+    response_recorded.send(sender=SurveyResponse, response=response)
     if case is not None:
         _record(
             case,

@@ -6,20 +6,8 @@ from django.db import migrations, models
 
 
 def fill_rollups(apps, schema_editor):
-    """Existing installs: fill the rollups (now with the service dashboard's day counts) from the
-    event log. Large ones (more than 50,000 cases) are left to `manage.py rebuild_rollups` (chunked,
-    with progress), run once after migrating. It uses the current models: keep it in the last
-    analytics migration (0002 hands it on to here)."""
-    Case = apps.get_model("cases", "Case")
-    n = Case.objects.count()
-    if n == 0:
-        return
-    if n > 50_000:
-        print(f"\n  {n:,} cases: run `manage.py rebuild_rollups` to fill the analysis rollups.")
-        return
-    from steward.analytics.rollups import rebuild_all
-
-    rebuild_all()
+    """Handed on to the last analytics migration (0004), which fills every rollup with the current
+    models: run here, the rebuild would write a table 0004 has not created yet."""
 
 
 class Migration(migrations.Migration):

@@ -439,3 +439,20 @@ def test_generated_data_rebuilds_the_rollups_the_event_log_gives(loaded):
     assert said and said <= set(
         CaseContacts.objects.filter(repeat_flagged=True).values_list("case_id", flat=True)
     )
+    # The dashboard's survey day counts (SurveyDay), rebuilt from the bulk-written answers, give the
+    # straight counts on the answers: over the whole load, per owner and per channel, per month.
+    from steward.analytics import service_figures as sf
+
+    whole = sf.Period.of_days((END - timedelta(days=800)).date(), END.date())
+    owner = Case.objects.values_list("owner_id", flat=True).first()
+    checks = [
+        lambda: sf.family_counts("survey", whole, sf.Scope(), now=END),
+        lambda: sf.family_counts("survey", whole, sf.Scope(owner=owner), now=END),
+        lambda: sf.family_breakdown("survey", "channel", whole, sf.Scope(), now=END),
+        lambda: sf.family_trend("survey", sf.Scope(), now=END, months=24),
+    ]
+    for check in checks:
+        got = check()
+        with sf.straight():
+            assert got == check()
+    assert sf.family_counts("survey", whole, sf.Scope(), now=END)["rows"] == SurveyResponse.objects.count()
