@@ -2,7 +2,7 @@ import json
 from functools import cached_property
 from typing import Any
 
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db import connections
 from django.db.models import QuerySet
 from rest_framework.exceptions import NotFound, ValidationError
@@ -29,12 +29,23 @@ class CreatedCursorPagination(CursorPagination):
 class CappedCountPaginator(Paginator):
     """Page numbers for lists that grow without bound, at a bounded cost.
 
-    Up to `cap` rows are counted exactly (a COUNT over at most cap + 1 rows, whatever the table size);
-    beyond that, PostgreSQL's planner estimate is used and `estimated` is True, so the page can say
-    "about". A full COUNT(*) over a million cases costs hundreds of milliseconds on every page view.
+    Up to `cap` rows are counted exactly (a COUNT over at most cap + 1 rows); beyond that, PostgreSQL's
+    planner estimate is used and `estimated` is True, so the page can say "about". A full COUNT(*) over a
+    million cases costs hundreds of milliseconds on every page view.
+
+    On PostgreSQL the estimate is read first: when the planner expects at least `trust` times the cap,
+    the capped count is skipped. That count is not bounded by the cap for a filtered list: it reads
+    cap / selectivity rows, so a search term in 7 % of the cases read 15,000 rows (UPPER(subject) on
+    each, 6-16 ms at 1M cases) only to learn what the estimate already said (issue 9). The planner's
+    estimates for these lists (equality on indexed columns, a LIKE against the subject's statistics)
+    are within a few percent on the bench data; it is off by 25 times only on a freak sample (a term in
+    under 0.1 % of the cases matching 3 % of its 100-entry histogram) or on filters it wrongly takes as
+    independent. Even then the rows shown are the same; only "about N" is wrong, and a page that comes
+    back short still makes the count exact, since it is the end of the list (see `page`).
     """
 
     cap = 1_000
+    trust = 25
 
     def __init__(self, object_list: Any, per_page: int, **kwargs: Any) -> None:
         super().__init__(object_list, per_page, **kwargs)
@@ -45,13 +56,34 @@ class CappedCountPaginator(Paginator):
         qs = self.object_list
         if not isinstance(qs, QuerySet):
             return len(qs)
-        exact = qs.order_by().values("pk")[: self.cap + 1].count()
-        if exact <= self.cap or connections[qs.db].vendor != "postgresql":
-            if exact > self.cap:
-                exact = qs.count()
-            return exact
+        if connections[qs.db].vendor != "postgresql":  # no estimate to read: count (small installations)
+            exact = self._capped(qs)
+            return exact if exact <= self.cap else qs.count()
+        planned = _planner_rows(qs)
+        if planned < self.cap * self.trust:
+            exact = self._capped(qs)
+            if exact <= self.cap:
+                return exact
         self.estimated = True
-        return max(self.cap + 1, _planner_rows(qs))
+        return max(self.cap + 1, planned)
+
+    def _capped(self, qs: QuerySet[Any]) -> int:
+        return qs.order_by().values("pk")[: self.cap + 1].count()
+
+    def page(self, number: Any) -> Page:
+        page = super().page(number)
+        if self.estimated:
+            rows = list(page.object_list)
+            page.object_list = rows
+            bottom = (page.number - 1) * self.per_page
+            asked = min(self.per_page, self.count - bottom)
+            if len(rows) < asked and (rows or bottom == 0):
+                # Fewer rows than asked for: this is the end of the list, so the total is known,
+                # whatever the estimate said. (An empty page further on only says the end is before it.)
+                self.estimated = False
+                self.__dict__["count"] = bottom + len(rows)
+                self.__dict__.pop("num_pages", None)
+        return page
 
 
 def _planner_rows(qs: QuerySet[Any]) -> int:
