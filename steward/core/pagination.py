@@ -71,19 +71,19 @@ class CappedCountPaginator(Paginator):
         return qs.order_by().values("pk")[: self.cap + 1].count()
 
     def page(self, number: Any) -> Page:
-        page = super().page(number)
-        if self.estimated:
-            rows = list(page.object_list)
-            page.object_list = rows
-            bottom = (page.number - 1) * self.per_page
-            asked = min(self.per_page, self.count - bottom)
-            if len(rows) < asked and (rows or bottom == 0):
-                # Fewer rows than asked for: this is the end of the list, so the total is known,
-                # whatever the estimate said. (An empty page further on only says the end is before it.)
-                self.estimated = False
-                self.__dict__["count"] = bottom + len(rows)
-                self.__dict__.pop("num_pages", None)
-        return page
+        number = self.validate_number(number)
+        if not self.estimated:
+            return super().page(number)
+        # A whole page is asked for, not one cut at the estimated end, and fewer rows than that mean
+        # the end of the list: the total is then known, whatever the estimate said. (An empty page
+        # further on only says the end is before it.)
+        bottom = (number - 1) * self.per_page
+        rows = list(self.object_list[bottom : bottom + self.per_page])
+        if len(rows) < self.per_page and (rows or bottom == 0):
+            self.estimated = False
+            self.__dict__["count"] = bottom + len(rows)
+            self.__dict__.pop("num_pages", None)
+        return self._get_page(rows, number, self)
 
 
 def _planner_rows(qs: QuerySet[Any]) -> int:
