@@ -83,7 +83,7 @@ class CappedCountPaginator(Paginator):
             self.estimated = False
             self.__dict__["count"] = bottom + len(rows)
             self.__dict__.pop("num_pages", None)
-        return self._get_page(rows, number, self)
+        return Page(rows, number, self)
 
 
 def _planner_rows(qs: QuerySet[Any]) -> int:
