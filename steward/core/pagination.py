@@ -33,19 +33,22 @@ class CappedCountPaginator(Paginator):
     planner estimate is used and `estimated` is True, so the page can say "about". A full COUNT(*) over a
     million cases costs hundreds of milliseconds on every page view.
 
-    On PostgreSQL the estimate is read first: when the planner expects at least `trust` times the cap,
-    the capped count is skipped. That count is not bounded by the cap for a filtered list: it reads
-    cap / selectivity rows, so a search term in 7 % of the cases read 15,000 rows (UPPER(subject) on
-    each, 6-16 ms at 1M cases) only to learn what the estimate already said (issue 9). The planner's
-    estimates for these lists (equality on indexed columns, a LIKE against the subject's statistics)
-    are within a few percent on the bench data; it is off by 25 times only on a freak sample (a term in
-    under 0.1 % of the cases matching 3 % of its 100-entry histogram) or on filters it wrongly takes as
-    independent. Even then the rows shown are the same; only "about N" is wrong, and a page that comes
-    back short still makes the count exact, since it is the end of the list (see `page`).
+    On PostgreSQL the estimate is read first, and the capped count is skipped when the planner expects
+    at least `trust` times the cap and at least `share` of the table. That count is not bounded by the
+    cap for a filtered list: it reads cap / selectivity rows, so a search term in 7 % of the cases read
+    15,000 rows (UPPER(subject) on each, 6-16 ms at 1M cases) only to learn what the estimate already
+    said (issue 9). The estimates for these lists (equality on indexed columns, LIKE against the
+    subject's most common values and histogram) are within a few percent on the bench data. A LIKE
+    estimate is a share of the 100 histogram entries that match, so it can only be that wrong on a
+    freak sample: a term in at most 1,000 cases matching 3 entries (1 in 7,000 at 1M cases; the share
+    keeps it at 2 entries or more at 10M). The planner can also be wrong about filters it takes as
+    independent. Either way the rows shown are the same and only "about N" is wrong, and a page that
+    comes back short still makes the count exact, since it is the end of the list (see `page`).
     """
 
     cap = 1_000
     trust = 25
+    share = 0.02
 
     def __init__(self, object_list: Any, per_page: int, **kwargs: Any) -> None:
         super().__init__(object_list, per_page, **kwargs)
@@ -60,7 +63,7 @@ class CappedCountPaginator(Paginator):
             exact = self._capped(qs)
             return exact if exact <= self.cap else qs.count()
         planned = _planner_rows(qs)
-        if planned < self.cap * self.trust:
+        if planned < self.cap * self.trust or planned < self.share * _table_rows(qs):
             exact = self._capped(qs)
             if exact <= self.cap:
                 return exact
@@ -94,3 +97,12 @@ def _planner_rows(qs: QuerySet[Any]) -> int:
     if isinstance(plan, str):
         plan = json.loads(plan)
     return int(plan[0]["Plan"]["Plan Rows"])
+
+
+def _table_rows(qs: QuerySet[Any]) -> float:
+    """The planner's row count of the list's table (-1 before its first ANALYZE: never trusted)."""
+    with connections[qs.db].cursor() as cursor:
+        table = connections[qs.db].ops.quote_name(qs.model._meta.db_table)
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
+        row = cursor.fetchone()
+    return float(row[0]) if row else -1.0

@@ -47,9 +47,22 @@ def test_a_list_the_planner_expects_far_over_the_cap_is_not_counted(customers, m
     with CaptureQueriesContext(connection) as ctx:
         count = paginator.count
     assert paginator.estimated and count >= 6
-    assert len(ctx.captured_queries) == 1 and "EXPLAIN" in ctx.captured_queries[0]["sql"]
+    assert "EXPLAIN" in ctx.captured_queries[0]["sql"]
+    assert len(ctx.captured_queries) == 2 and "pg_class" in ctx.captured_queries[1]["sql"]  # no count
     assert [c.name for c in paginator.page(1)] == ["C0", "C1", "C2", "C3", "C4"]
     assert paginator.estimated  # a full page says nothing about the end
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_an_estimate_under_its_share_of_the_table_is_still_counted(customers, monkeypatch):
+    monkeypatch.setattr(CappedCountPaginator, "cap", 5)
+    monkeypatch.setattr(CappedCountPaginator, "trust", 1)
+    monkeypatch.setattr("steward.core.pagination._planner_rows", lambda qs: 100)  # 20 x the cap ...
+    monkeypatch.setattr("steward.core.pagination._table_rows", lambda qs: 10_000)  # ... but 1 % of the table
+    paginator = CappedCountPaginator(customers.filter(name__in=["C1", "C2"]), 5)
+    with CaptureQueriesContext(connection) as ctx:
+        assert paginator.count == 2 and not paginator.estimated
+    assert "LIMIT 6" in ctx.captured_queries[-1]["sql"]
 
 
 @pytest.mark.skipif("connection.vendor != 'postgresql'")
