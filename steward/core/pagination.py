@@ -1,4 +1,5 @@
 import json
+import time
 from functools import cached_property
 from typing import Any
 
@@ -99,10 +100,23 @@ def _planner_rows(qs: QuerySet[Any]) -> int:
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
+# The planner's row count per (database, table), read at most once a minute per process: it changes only
+# when PostgreSQL analyses or vacuums the table, and a rough figure is all the share test needs.
+_TABLE_ROWS: dict[tuple[str, str], tuple[float, float]] = {}
+TABLE_ROWS_SECONDS = 60.0
+
+
 def _table_rows(qs: QuerySet[Any]) -> float:
     """The planner's row count of the list's table (-1 before its first ANALYZE: never trusted)."""
+    key = (qs.db, qs.model._meta.db_table)
+    now = time.monotonic()
+    known = _TABLE_ROWS.get(key)
+    if known is not None and now - known[1] < TABLE_ROWS_SECONDS:
+        return known[0]
     with connections[qs.db].cursor() as cursor:
         table = connections[qs.db].ops.quote_name(qs.model._meta.db_table)
         cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
         row = cursor.fetchone()
-    return float(row[0]) if row else -1.0
+    rows = float(row[0]) if row else -1.0
+    _TABLE_ROWS[key] = (rows, now)
+    return rows
