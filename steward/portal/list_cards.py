@@ -10,14 +10,14 @@ the same escaping the engine uses, and nothing the customer or an adviser wrote 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
 from django.urls import reverse
 from django.utils import formats, timezone
-from django.utils.html import conditional_escape, format_html
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
 from steward.cases.task_selectors import WaitingOn
@@ -41,32 +41,40 @@ _PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 def cards_html(rows: Iterable[dict[str, Any]]) -> SafeString:
     """The <li> cards of these rows (the view's: case with owner and next step, key, status, waiting on)."""
+    return format_html_join("", CARD, _card_values(rows))
+
+
+def _card_values(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     marker = "KEY0MARKER"
     link = reverse("portal:case", kwargs={"key": marker})
     handled_by, opened, next_step = _("Handled by"), _("Opened"), _("Next step")
-    parts = []
     for row in rows:
         c, key = row["case"], row["key"]
         created = timezone.localtime(c.created_at)
-        parts.append(
-            format_html(
-                CARD,
-                link=link.replace(marker, key)
-                if _PLAIN_KEY.fullmatch(key)
-                else reverse("portal:case", kwargs={"key": key}),
-                subject=c.subject,
-                status=c.status,
-                status_text=row["status"],
-                handled_by=handled_by,
-                owner=c.owner.display_name,
-                next_step=_next_step(c, next_step),
-                opened=opened,
-                created_iso=created.isoformat(),  # what |date:"c" wrote
-                created_short=formats.date_format(created, "SHORT_DATE_FORMAT"),
-                waiting=_waiting(row["waiting_on"]),
-            )
-        )
-    return mark_safe("".join(parts))  # noqa: S308 (each card is format_html's)
+        yield {
+            "link": link.replace(marker, key)
+            if _PLAIN_KEY.fullmatch(key)
+            else reverse("portal:case", kwargs={"key": key}),
+            "subject": c.subject,
+            "status": c.status,
+            "status_text": row["status"],
+            "handled_by": handled_by,
+            "owner": c.owner.display_name,
+            "next_step": _next_step(c, next_step),
+            "opened": opened,
+            "created_iso": created.isoformat(),  # what |date:"c" wrote
+            "created_short": formats.date_format(created, "SHORT_DATE_FORMAT"),
+            "waiting": _waiting(row["waiting_on"]),
+        }
+
+
+def _translated(msgid: str, **values: Any) -> SafeString:
+    """What {% blocktranslate %} writes: the translation as it is (translators' text is trusted, as in
+    the template), each value escaped. The translation becomes format_html's pattern."""
+    pattern = _(msgid).replace("{", "{{").replace("}", "}}")
+    for name in values:
+        pattern = pattern.replace(f"%({name})s", "{" + name + "}")
+    return format_html(pattern, **values)
 
 
 def _next_step(c: Any, label: str) -> SafeString | str:
@@ -75,23 +83,25 @@ def _next_step(c: Any, label: str) -> SafeString | str:
         return ""
     due: datetime | None = getattr(c, "next_step_due", None)
     when = formats.date_format(timezone.localtime(due), "SHORT_DATETIME_FORMAT") if due else ""
-    # {% blocktranslate %}: the translation as it is, the value escaped.
-    by = mark_safe(_("by %(due)s") % {"due": conditional_escape(when)})  # noqa: S308
-    return format_html(NEXT_STEP, label, text, by)
+    return format_html(NEXT_STEP, label, text, _translated("by %(due)s", due=when))
 
 
 def _waiting(waiting_on: list[WaitingOn]) -> SafeString | str:
-    """portal/includes/waiting_on.html."""
+    """portal/includes/waiting_on.html (less its last newline, which the card writes)."""
     if not waiting_on:
         return ""
-    items = "".join(
-        "\n  <li>"
-        + _("Waiting on %(sector)s, expected by %(date)s")
-        % {
-            "sector": conditional_escape(w.sector_name),
-            "date": conditional_escape(formats.date_format(w.expected, "DATE_FORMAT")),
-        }
-        + "</li>\n  "
-        for w in waiting_on
+    items = format_html_join(
+        "",
+        "\n  <li>{}</li>\n  ",
+        (
+            (
+                _translated(
+                    "Waiting on %(sector)s, expected by %(date)s",
+                    sector=w.sector_name,
+                    date=formats.date_format(w.expected, "DATE_FORMAT"),
+                ),
+            )
+            for w in waiting_on
+        ),
     )
-    return mark_safe(f'\n<ul class="p-waiting" data-testid="waiting-on">\n  {items}\n</ul>\n')  # noqa: S308
+    return format_html('\n<ul class="p-waiting" data-testid="waiting-on">\n  {}\n</ul>\n', items)

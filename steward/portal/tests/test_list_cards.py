@@ -74,3 +74,12 @@ def test_cards_are_exactly_what_the_template_wrote(language, settings):
 
 def test_no_rows_no_cards():
     assert cards_html([]) == ""
+
+
+def test_a_translation_is_written_as_blocktranslate_writes_it(monkeypatch):
+    """The translation as it is (quotes, ampersands, braces), only the values escaped."""
+    from steward.portal import list_cards
+
+    monkeypatch.setattr(list_cards, "_", lambda msgid: "Attendu {x} & l'équipe «%(sector)s» d'ici %(date)s")
+    html = list_cards._translated("Waiting on %(sector)s, expected by %(date)s", sector="<B&B>", date="1/2")
+    assert html == "Attendu {x} & l'équipe «&lt;B&amp;B&gt;» d'ici 1/2"
