@@ -1,0 +1,43 @@
+"""The Python-rendered widgets write exactly what Django's widget templates write (issue 9)."""
+
+from __future__ import annotations
+
+import pytest
+from django import forms
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy
+
+from steward.core.widgets import FastSelect
+
+CHOICES = [
+    ("", "---------"),
+    (None, "None as a value"),
+    (1, "One <b>&</b> \"quoted\" 'single'"),
+    ("2", gettext_lazy("Open")),
+    ("two words", "Two"),
+    (1, "One again (only the first is selected)"),
+    ("<x>", "Angle value"),
+    ("safe", mark_safe("<i>markup kept</i>")),
+    (7, 7),
+]
+GROUPED = [("", "Any"), ("Group & co", [(3, "Three"), (4, "Four")]), (5, "Five")]
+ATTRS = [None, {"id": "id_owner", "required": True, "disabled": False, "data-x": 'a"b'}]
+
+
+@pytest.mark.parametrize("choices", [CHOICES, GROUPED, []])
+@pytest.mark.parametrize("value", [None, "", 1, "1", "2", "<x>", "missing", 4])
+@pytest.mark.parametrize("attrs", ATTRS)
+def test_fast_select_writes_what_django_writes(choices, value, attrs):
+    django_html = forms.Select(attrs={"class": "c"}, choices=choices).render("owner", value, attrs)
+    fast = FastSelect(attrs={"class": "c"}, choices=choices)
+    assert fast.render("owner", value, attrs) == django_html
+
+
+def test_a_select_with_options_of_its_own_takes_the_general_path():
+    class WithOptionAttrs(FastSelect):
+        option_inherits_attrs = True
+
+    widget = WithOptionAttrs(choices=CHOICES)
+    assert not widget._plain() and FastSelect(choices=CHOICES)._plain()
+    assert FastSelect(choices=CHOICES)._render_plain("x", None, None) is not None
+    assert FastSelect(choices=GROUPED)._render_plain("x", None, None) is None
