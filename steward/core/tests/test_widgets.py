@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django import forms
+from django.utils import translation
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy
 
@@ -41,3 +42,21 @@ def test_a_select_with_options_of_its_own_takes_the_general_path():
     assert not widget._plain() and FastSelect(choices=CHOICES)._plain()
     assert FastSelect(choices=CHOICES)._render_plain("x", None, None) is not None
     assert FastSelect(choices=GROUPED)._render_plain("x", None, None) is None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("chosen", [None, 1])
+def test_the_case_filter_sector_select_writes_what_a_model_choice_field_writes(chosen):
+    from steward.cases.forms import CaseFilterForm
+    from steward.sectors.models import Sector
+
+    made = [
+        Sector.objects.create(name=name, slug=f"s{i}", distance=i % 2)
+        for i, name in enumerate(["Billing & <Refunds>", "Field", "Ärger"])
+    ]
+    value = made[chosen].pk if chosen is not None else ""
+    field = forms.ModelChoiceField(queryset=Sector.objects.all(), required=False, empty_label="Any sector")
+    expected = forms.Select(choices=field.choices).render("sector", value, {"id": "id_sector"})
+    form = CaseFilterForm({"scope": "all", "sector": value})
+    with translation.override("en"):
+        assert str(form["sector"]) == expected
