@@ -64,7 +64,7 @@ class CappedCountPaginator(Paginator):
             exact = self._capped(qs)
             return exact if exact <= self.cap else qs.count()
         planned = _planner_rows(qs)
-        if planned < self.cap * self.trust or planned < self.share * _table_rows(qs):
+        if planned < self.cap * self.trust or not 0 < self.share * _table_rows(qs) <= planned:
             exact = self._capped(qs)
             if exact <= self.cap:
                 return exact

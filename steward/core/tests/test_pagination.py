@@ -97,3 +97,15 @@ def test_the_table_row_count_is_read_once_a_minute(customers, monkeypatch):
     with CaptureQueriesContext(connection) as ctx:
         pagination._table_rows(customers)
     assert len(ctx.captured_queries) == 1
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_a_table_never_analysed_is_counted(customers, monkeypatch):
+    monkeypatch.setattr(CappedCountPaginator, "cap", 5)
+    monkeypatch.setattr(CappedCountPaginator, "trust", 1)
+    monkeypatch.setattr("steward.core.pagination._planner_rows", lambda qs: 100)
+    monkeypatch.setattr("steward.core.pagination._table_rows", lambda qs: -1.0)  # reltuples before ANALYZE
+    paginator = CappedCountPaginator(customers, 5)
+    assert paginator.count == 100 and paginator.estimated  # over the cap: the estimate, but after counting
+    paginator = CappedCountPaginator(customers.filter(name="C3"), 5)
+    assert paginator.count == 1 and not paginator.estimated

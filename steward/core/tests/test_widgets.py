@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django import forms
 from django.utils import translation
@@ -56,7 +58,8 @@ def test_the_case_filter_sector_select_writes_what_a_model_choice_field_writes(c
     ]
     value = made[chosen].pk if chosen is not None else ""
     field = forms.ModelChoiceField(queryset=Sector.objects.all(), required=False, empty_label="Any sector")
-    expected = forms.Select(choices=field.choices).render("sector", value, {"id": "id_sector"})
+    choices: Any = field.choices
+    expected = forms.Select(choices=choices).render("sector", value, {"id": "id_sector"})
     form = CaseFilterForm({"scope": "all", "sector": value})
     with translation.override("en"):
         assert str(form["sector"]) == expected
