@@ -34,6 +34,19 @@ ROW = (
     '\n        <td><time datetime="{created_iso}">{created_short}</time></td>'
     "\n      </tr>\n    "
 )
+# The columns _row_values reads (the next step comes from with_next_step's annotations): a list page
+# read 32 columns of each case, 11 of its customer, 16 of its owner and its category for nothing.
+ROW_FIELDS = (
+    "subject",
+    "kind",
+    "is_repeat_contact",
+    "status",
+    "created_at",
+    "customer__name",
+    "owner__first_name",
+    "owner__last_name",
+    "owner__username",
+)
 REPEAT = ' <span class="tag warn">{}</span>'
 NEXT_STEP = '<span class="{}">{}</span>'
 NO_NEXT_STEP = '<span class="muted">{}</span>'

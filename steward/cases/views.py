@@ -57,7 +57,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
     now = timeutil.now()
     # Exact up to 1,000 cases, then the planner's estimate: no COUNT(*) over the whole table per view.
     page = CappedCountPaginator(
-        selectors.case_list(user=user, filters=filters, now=now), settings.STEWARD_CASE_PAGE_SIZE
+        selectors.case_list_rows(user=user, filters=filters, now=now), settings.STEWARD_CASE_PAGE_SIZE
     )
     page_obj = page.get_page(request.GET.get("page"))
     query = data.copy()

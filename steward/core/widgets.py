@@ -8,6 +8,7 @@ milliseconds per page (issue 9). `FastSelect` writes the same markup directly; e
 from __future__ import annotations
 
 import copy
+import html
 from collections.abc import Iterable
 from typing import Any
 
@@ -15,6 +16,14 @@ from django import forms
 from django.forms.models import ModelChoiceIterator
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
+
+
+def _escape(value: Any) -> str:
+    """conditional_escape without its lazy-argument wrapper (a third of a 200-option select's time):
+    markup kept as it is, anything else (lazy strings included) made text and escaped the same way."""
+    if hasattr(value, "__html__"):
+        return str(value.__html__())
+    return html.escape(str(value))
 
 
 def _attrs(attrs: dict[str, Any]) -> str:
@@ -41,6 +50,10 @@ class FastSelect(forms.Select):
             # (DECLARE, FETCH, CLOSE: three round trips per select and page, issue 9). Same rows, order
             # and labels; this widget is the form instance's own copy, so nothing outlives the request.
             self.choices = _read(self.choices)
+        if self._plain():
+            fast = self._render_plain(name, value, attrs)
+            if fast is not None:
+                return fast
         widget = self.get_context(name, value, attrs)["widget"]
         parts = [f'<select name="{conditional_escape(widget["name"])}"{_attrs(widget["attrs"])}>']
         for group_name, options, _index in widget["optgroups"]:
@@ -53,6 +66,37 @@ class FastSelect(forms.Select):
                 )
             if group_name:
                 parts.append("\n  </optgroup>")
+        parts.append("\n</select>")
+        return mark_safe("".join(parts))  # noqa: S308 (every value above is escaped)
+
+    def _plain(self) -> bool:
+        """A single select whose options carry no attributes of their own (Django's Select): each
+        option is then only a value, a label and `selected`, without optgroups' dict per option."""
+        cls = type(self)
+        return (
+            not self.allow_multiple_selected
+            and not cls.option_inherits_attrs
+            and cls.optgroups is forms.Select.optgroups
+            and cls.create_option is forms.Select.create_option
+            and cls.get_context is forms.Select.get_context
+        )
+
+    def _render_plain(self, name: str, value: Any, attrs: dict[str, Any] | None) -> SafeString | None:
+        """The markup of the general path above for a plain select: 0.6 ms less for 200 advisers.
+        None when a choice is a group (the general path writes the optgroup)."""
+        values = self.format_value(value)  # what get_context passes to optgroups
+        parts = [f'<select name="{conditional_escape(name)}"{_attrs(self.build_attrs(self.attrs, attrs))}>']
+        has_selected = False
+        for option_value, label in self.choices:
+            if isinstance(label, list | tuple):
+                return None
+            text = "" if option_value is None else str(option_value)
+            selected = not has_selected and text in values  # ChoiceWidget.optgroups
+            has_selected |= selected
+            parts.append(
+                f'\n  <option value="{_escape(text)}"{" selected" if selected else ""}>'
+                f"{_escape(label)}</option>\n"
+            )
         parts.append("\n</select>")
         return mark_safe("".join(parts))  # noqa: S308 (every value above is escaped)
 

@@ -54,9 +54,12 @@ def customer_get(customer_id: Any) -> Customer | None:
 
 
 def customer_cases(customer: Customer) -> QuerySet[Case]:
+    """The customer's cases for the portal's list, with only what its cards show (list_cards.py): 32
+    columns of the case and 16 of its owner per row cost 1.5 ms of CPU for the busiest customer's 43."""
     return (
         Case.objects.filter(customer=customer)
         .select_related("owner")
+        .only("subject", "status", "created_at", "owner__first_name", "owner__last_name", "owner__username")
         .with_next_step()
         .order_by("-created_at", "-id")
     )
