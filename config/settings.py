@@ -238,7 +238,7 @@ STEWARD_DECISION_COST_CACHE_SECONDS = env_int("STEWARD_DECISION_COST_CACHE_SECON
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "steward.accounts.authentication.CompiledTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from steward.accounts.models import User
 from steward.core import timeutil
 from steward.core.business_calendar import calendar_for_team
+from steward.core.compiled import compiled, standin
 from steward.core.errors import DomainError, NotPermitted, StaleVersion
 from steward.customers.models import Customer
 from steward.decisions.contact_hours import count as count_contact
@@ -108,13 +109,20 @@ def _lock(case: Case) -> Case:
     locked row still points at the same ones (a concurrent handoff changes `owner_id`: then the owner
     is read again, as is anything the caller did not read).
     """
-    locked = Case.objects.select_for_update().get(pk=case.pk)
+    # Both reads compiled once per process (steward.core.compiled): 0.8 ms of CPU each through the ORM.
+    locked = compiled(("case_lock",), lambda: Case.objects.select_for_update().filter(pk=standin(0))).first(
+        {standin(0): case.pk}
+    )
+    if locked is None:
+        raise Case.DoesNotExist("Case matching query does not exist.")
     for name in _LOCK_REUSED:
         field: Any = Case._meta.get_field(name)
         if field.is_cached(case) and getattr(case, field.attname) == getattr(locked, field.attname):
             field.set_cached_value(locked, field.get_cached_value(case))
     if not Case.owner.field.is_cached(locked):
-        locked.owner = User.objects.select_related("backup").get(pk=locked.owner_id)
+        locked.owner = compiled(
+            ("case_lock_owner",), lambda: User.objects.select_related("backup").filter(pk=standin(0))
+        ).first({standin(0): locked.owner_id})
     return locked
 
 
