@@ -40,7 +40,7 @@ class CompiledQuery:
     """A model queryset's SQL and what is needed to turn its rows into instances, built once."""
 
     def __init__(self, qs: QuerySet[Any]) -> None:
-        assert not qs._known_related_objects and qs._iterable_class.__name__ == "ModelIterable"
+        assert not qs._known_related_objects and qs._iterable_class.__name__ == "ModelIterable"  # type: ignore[attr-defined]
         self.db = qs.db
         self.empty = qs.query.is_empty()  # .none(): no statement, no rows
         if self.empty:
@@ -54,7 +54,7 @@ class CompiledQuery:
         fields = klass_info["select_fields"]
         self.start, self.end = fields[0], fields[-1] + 1
         self.init_list = [f[0].target.attname for f in select[self.start : self.end]]
-        self.populators = get_related_populators(klass_info, select, self.db)
+        self.populators = get_related_populators(klass_info, select, self.db)  # type: ignore[call-arg]
         self.annotations = tuple(compiler.annotation_col_map.items())
         self.converters = compiler.get_converters([s[0] for s in select[0 : compiler.col_count]])
         self.compiler = compiler

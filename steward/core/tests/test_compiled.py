@@ -3,6 +3,8 @@ objects, for every kind of user and case (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.http import Http404
 
@@ -82,8 +84,9 @@ def test_case_get_for_user_reads_what_the_orm_reads(personas):
             if expected is None:
                 continue
             seen += 1
+            assert got is not None
             for name in ("customer", "owner", "category", "team"):
-                field = Case._meta.get_field(name)
+                field: Any = Case._meta.get_field(name)
                 assert field.is_cached(got) == field.is_cached(expected)
                 assert same(getattr(got, name), getattr(expected, name)), name
             assert same(got.owner.backup, expected.owner.backup)
