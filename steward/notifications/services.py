@@ -23,7 +23,6 @@ from django.core.mail import EmailMultiAlternatives
 from django.core.mail.message import make_msgid
 from django.core.validators import validate_email
 from django.db import connection, transaction
-from django.db.models import Value
 from django.utils.translation import gettext as _
 
 from steward.accounts.models import User
@@ -105,29 +104,72 @@ def _thread_rows(
     case: Case, *, to: str, customer: bool
 ) -> tuple[list[tuple[datetime, str]], tuple[datetime, str] | None]:
     """The mails sent to `to` about the case (in the order written) and, for the customer, their latest
-    message that arrived by mail. One query where the database allows an ordered, limited part in a
-    UNION (PostgreSQL; issue 9), else two."""
+    message that arrived by mail.
+
+    PostgreSQL: one statement that reads only the mails the headers can keep (issue 9: a long thread
+    was read whole on every write; the benchmark's portal case grew by a mail per message): the first
+    mail, the last REFERENCES_KEPT + 1 (the inbound message takes at most one place among the kept
+    ones), and a mail whose id the inbound message repeats (so `dict.fromkeys` drops the same one).
+    Message ids are unique, so these give `threading_headers` the same first and last ids as the whole
+    thread. Elsewhere two queries reading the whole thread (SQLite: no ordered part in a UNION).
+    """
+    if connection.vendor == "postgresql":
+        return _thread_rows_pg(case, to=to, customer=customer)
+    return _thread_rows_all(case, to=to, customer=customer)
+
+
+def _thread_rows_all(
+    case: Case, *, to: str, customer: bool
+) -> tuple[list[tuple[datetime, str]], tuple[datetime, str] | None]:
+    """The whole thread (the reference of `_thread_rows_pg`)."""
     sent = OutboundMail.objects.filter(case=case, to=to)
     latest = (
         Message.objects.filter(case=case, direction=Direction.INBOUND)
         .exclude(external_id="")
         .order_by("-created_at", "-id")
     )
-    if customer and connection.features.supports_slicing_ordering_in_compound:
-        rows = list(
-            sent.annotate(src=Value(0))
-            .values_list("src", "created_at", "id", "message_id")
-            .union(
-                latest.annotate(src=Value(1)).values_list("src", "created_at", "id", "external_id")[:1],
-                all=True,
-            )
-        )
-        mails = sorted((r for r in rows if r[0] == 0), key=lambda r: (r[1], r[2]))
-        found = [(r[1], r[3]) for r in rows if r[0] == 1]
-        return [(r[1], r[3]) for r in mails], (found[0] if found else None)
     thread = list(sent.order_by("created_at", "id").values_list("created_at", "message_id"))
     inbound = latest.values_list("created_at", "external_id").first() if customer else None
     return thread, inbound
+
+
+_PG_THREAD = """
+(SELECT 0, created_at, id, message_id FROM {mail} WHERE case_id = %(case)s AND "to" = %(to)s
+ ORDER BY created_at, id LIMIT 1)
+UNION ALL
+(SELECT 0, created_at, id, message_id FROM {mail} WHERE case_id = %(case)s AND "to" = %(to)s
+ ORDER BY created_at DESC, id DESC LIMIT %(last)s)
+UNION ALL
+(SELECT 0, m.created_at, m.id, m.message_id FROM {mail} m JOIN {inbound} i
+ ON m.message_id IN (btrim(i.external_id), '<' || btrim(btrim(i.external_id), '<>') || '>')
+ WHERE m.case_id = %(case)s AND m."to" = %(to)s)
+UNION ALL
+(SELECT 1, created_at, id, external_id FROM {inbound} i)
+"""
+_PG_INBOUND = """(SELECT created_at, id, external_id FROM {message} WHERE case_id = %(case)s
+ AND direction = %(direction)s AND external_id <> '' AND %(customer)s
+ ORDER BY created_at DESC, id DESC LIMIT 1)"""
+
+
+def _thread_rows_pg(
+    case: Case, *, to: str, customer: bool
+) -> tuple[list[tuple[datetime, str]], tuple[datetime, str] | None]:
+    q = connection.ops.quote_name
+    inbound = _PG_INBOUND.format(message=q(Message._meta.db_table))
+    sql = _PG_THREAD.format(mail=q(OutboundMail._meta.db_table), inbound=inbound)
+    params = {
+        "case": case.pk,
+        "to": to,
+        "last": REFERENCES_KEPT + 1,
+        "direction": Direction.INBOUND,
+        "customer": customer,
+    }
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        rows = cur.fetchall()
+    mails = sorted({r[2]: r for r in rows if r[0] == 0}.values(), key=lambda r: (r[1], r[2]))
+    found = [(r[1], r[3]) for r in rows if r[0] == 1]
+    return [(r[1], r[3]) for r in mails], (found[0] if found else None)
 
 
 def _schedule_send(outbound_id: int) -> None:
