@@ -157,7 +157,7 @@ def _thread_rows_pg(
     q = connection.ops.quote_name
     inbound = _PG_INBOUND.format(message=q(Message._meta.db_table))
     sql = _PG_THREAD.format(mail=q(OutboundMail._meta.db_table), inbound=inbound)
-    params = {
+    params: dict[str, Any] = {
         "case": case.pk,
         "to": to,
         "last": REFERENCES_KEPT + 1,
