@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from steward.accounts.models import User
 from steward.core import timeutil
 from steward.core.business_calendar import calendar_for_team
-from steward.core.compiled import compiled, standin
+from steward.core.compiled import compiled, standin, text_standin, time_standin
 from steward.core.errors import DomainError, NotPermitted, StaleVersion
 from steward.customers.models import Customer
 from steward.decisions.contact_hours import count as count_contact
@@ -330,11 +330,28 @@ def find_follow_up_origin(
     *, customer: Customer, category: Category | None, kind: str, at: datetime
 ) -> Case | None:
     """A closed case of the same customer and need, closed within the follow-up window before `at`."""
-    qs = Case.objects.filter(
-        customer=customer, status=Status.CLOSED, closed_at__gte=at - follow_up_window(), closed_at__lte=at
+
+    def build() -> Any:
+        qs = Case.objects.filter(
+            customer_id=standin(0),
+            status=Status.CLOSED,
+            closed_at__gte=time_standin(0),
+            closed_at__lte=time_standin(1),
+        )
+        qs = qs.filter(category_id=standin(1)) if category is not None else qs.filter(kind=text_standin(0))
+        return qs.order_by("-closed_at")[:1]
+
+    # Compiled once (steward.core.compiled): every case opened asks it (issue 9).
+    query = compiled(("follow_up_origin", category is not None), build)
+    return query.first(  # type: ignore[no-any-return]
+        {
+            standin(0): customer.pk,
+            standin(1): category.pk if category is not None else None,
+            text_standin(0): kind,
+            time_standin(0): at - follow_up_window(),
+            time_standin(1): at,
+        }
     )
-    qs = qs.filter(category=category) if category is not None else qs.filter(kind=kind)
-    return qs.order_by("-closed_at").first()
 
 
 @transaction.atomic

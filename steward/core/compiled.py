@@ -16,6 +16,7 @@ fixed when they are built (a status, a kind), and `key` must name everything tha
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import connections
@@ -36,11 +37,16 @@ def text_standin(n: int) -> str:
     return f"\x00steward-standin-{n}\x00"
 
 
+def time_standin(n: int) -> datetime:
+    """The n-th stand-in moment (for a comparison with a time): microseconds into the year 2999."""
+    return datetime(2999, 1, 1, tzinfo=UTC) + timedelta(microseconds=n)
+
+
 class CompiledQuery:
     """A model queryset's SQL and what is needed to turn its rows into instances, built once."""
 
     def __init__(self, qs: QuerySet[Any]) -> None:
-        assert not qs._known_related_objects and qs._iterable_class.__name__ == "ModelIterable"  # type: ignore[attr-defined]
+        assert not qs._known_related_objects  # type: ignore[attr-defined]
         self.db = qs.db
         self.empty = qs.query.is_empty()  # .none(): no statement, no rows
         if self.empty:
@@ -49,6 +55,10 @@ class CompiledQuery:
         sql, params = compiler.as_sql()
         self.sql = sql
         self.params = tuple(params)
+        self.converters = compiler.get_converters([s[0] for s in compiler.select[0 : compiler.col_count]])
+        self.compiler = compiler
+        if qs._iterable_class.__name__ != "ModelIterable":  # type: ignore[attr-defined]
+            return  # values_list(): rows() only
         select, klass_info = compiler.select, compiler.klass_info
         self.model = klass_info["model"]
         fields = klass_info["select_fields"]
@@ -56,21 +66,11 @@ class CompiledQuery:
         self.init_list = [f[0].target.attname for f in select[self.start : self.end]]
         self.populators = get_related_populators(klass_info, select, self.db)  # type: ignore[call-arg]
         self.annotations = tuple(compiler.annotation_col_map.items())
-        self.converters = compiler.get_converters([s[0] for s in select[0 : compiler.col_count]])
-        self.compiler = compiler
 
     def all(self, values: Mapping[Any, Any]) -> list[Any]:
         """The instances, with each stand-in in the parameters replaced by its value in `values`."""
-        if self.empty:
-            return []
-        params = [values[p] if type(p) in (int, str) and p in values else p for p in self.params]
-        with connections[self.db].cursor() as cursor:
-            cursor.execute(self.sql, params)
-            rows: Any = cursor.fetchall()
-        if self.converters:
-            rows = self.compiler.apply_converters(rows, self.converters)
         out = []
-        for row in rows:
+        for row in self.rows(values):
             obj = self.model.from_db(self.db, self.init_list, row[self.start : self.end])
             for populator in self.populators:
                 populator.populate(row, obj)
@@ -79,11 +79,34 @@ class CompiledQuery:
             out.append(obj)
         return out
 
+    def rows(self, values: Mapping[Any, Any]) -> list[Any]:
+        """The rows as the database gives them (with Django's converters), for a values_list or an
+        exists-like read."""
+        if self.empty:
+            return []
+        ops = connections[self.db].ops
+        subst = {
+            (ops.adapt_datetimefield_value(k) if isinstance(k, datetime) else k): (
+                ops.adapt_datetimefield_value(v) if isinstance(k, datetime) else v
+            )
+            for k, v in values.items()
+        }
+        params = [subst[p] if type(p) in _SUBSTITUTED and p in subst else p for p in self.params]
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(self.sql, params)
+            rows: Any = cursor.fetchall()
+        if self.converters:
+            rows = list(self.compiler.apply_converters(rows, self.converters))
+        return list(rows)
+
     def first(self, values: Mapping[Any, Any]) -> Any:
         found = self.all(values)
         return found[0] if found else None
 
 
+# The parameter types a stand-in can have once Django has prepared it (an aware datetime on
+# PostgreSQL, its text on SQLite).
+_SUBSTITUTED = (int, str, datetime)
 _COMPILED: dict[tuple[Any, ...], CompiledQuery] = {}
 
 

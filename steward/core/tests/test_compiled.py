@@ -93,3 +93,72 @@ def test_case_get_for_user_reads_what_the_orm_reads(personas):
     assert seen >= 12
     with pytest.raises(Http404):
         selectors.case_get_for_user(p.manager, "abc")
+
+
+def test_the_other_compiled_reads_answer_as_the_orm(personas):
+    """The portal's reads, the absences, the follow-up origin: compiled and through the ORM."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from steward.accounts.models import Absence
+    from steward.accounts.selectors import away_user_ids, user_is_away
+    from steward.accounts.services import absence_create
+    from steward.portal import selectors as portal
+    from steward.portal.services import case_keys
+
+    p = personas
+    now = timezone.now()
+    absence_create(
+        actor=None,
+        user=p.adviser,
+        starts_at=now - timedelta(hours=1),
+        ends_at=now + timedelta(hours=1),
+        reason="Training",
+    )
+    for at in (now - timedelta(hours=2), now, now + timedelta(hours=1), now + timedelta(days=1)):
+        for user in (p.adviser, p.backup, p.manager):
+            reference = Absence.objects.filter(user=user).covering(at).exists()
+            assert user_is_away(user, at=at) is reference
+        for ids in ([p.adviser.pk], [p.adviser.pk, p.backup.pk], [p.backup.pk, p.adviser.pk], [p.manager.pk]):
+            reference_ids = set(
+                Absence.objects.covering(at).filter(user_id__in=ids).values_list("user_id", flat=True)
+            )
+            assert away_user_ids(at=at, user_ids=ids) == reference_ids
+    assert same(portal.customer_get(p.customer.pk), p.customer)
+    assert portal.customer_get(10**9) is None and portal.customer_get("x") is None
+    assert portal.customer_get(2**64) is None
+    other = p.customer.__class__.objects.create(name="Other", email="other@example.com")
+    key = case_keys([p.case.pk])[p.case.pk]
+    got = portal.case_for_customer(p.customer, key)
+    assert same(got, p.case) and same(got.owner.backup, p.backup) and same(got.customer, p.customer)
+    for customer, k in ((other, key), (p.customer, "nope"), (p.customer, key.upper())):
+        with pytest.raises(Http404):
+            portal.case_for_customer(customer, k)
+    # The follow-up origin: a closed case of the customer within the window, by category or kind.
+    category = Category.objects.create(name="Charging")
+    closed = cs.case_open(
+        actor=p.manager, customer=p.customer, subject="X", description="X", category=category, at=now
+    )
+    cs.case_close_unconfirmed(actor=p.manager, case=closed, reason="No answer for two weeks", at=now)
+
+    def reference_origin(customer, category, kind, at):
+        qs = Case.objects.filter(
+            customer=customer,
+            status="closed",
+            closed_at__gte=at - cs.follow_up_window(),
+            closed_at__lte=at,
+        )
+        qs = qs.filter(category=category) if category is not None else qs.filter(kind=kind)
+        return qs.order_by("-closed_at").first()
+
+    found = 0
+    for at in (now - timedelta(minutes=1), now, now + timedelta(days=3), now + timedelta(days=400)):
+        for cat in (None, category):
+            for kind in ("question", "complaint", closed.kind):
+                for customer in (p.customer, other):
+                    expected = reference_origin(customer, cat, kind, at)
+                    found += expected is not None
+                    origin = cs.find_follow_up_origin(customer=customer, category=cat, kind=kind, at=at)
+                    assert same(origin, expected)
+    assert found
