@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from steward.accounts.models import User
 from steward.core import timeutil
 from steward.core.business_calendar import calendar_for_team
-from steward.core.compiled import compiled, standin, text_standin, time_standin
+from steward.core.compiled import compiled, insert, standin, text_standin, time_standin, update
 from steward.core.errors import DomainError, NotPermitted, StaleVersion
 from steward.customers.models import Customer
 from steward.decisions.contact_hours import count as count_contact
@@ -81,8 +81,9 @@ def _record(
     """
     case.version += 1
     case.updated_at = at
-    case.save(update_fields=[*fields, "version", "updated_at"])
-    event = CaseEvent.objects.create(
+    # Written through SQL compiled once (steward.core.compiled; issue 9), as save() and create() would.
+    update(case, [*fields, "version", "updated_at"])
+    event = CaseEvent(
         case=case,
         kind=kind,
         at=at,
@@ -91,6 +92,7 @@ def _record(
         version=case.version,
         data=data or {},
     )
+    insert(event)
     case_event_recorded.send(sender=CaseEvent, event=event, message=message)
     return event
 
@@ -225,7 +227,7 @@ def _add_inbound(
     uploader: User | None = None,
 ) -> Message:
     """A customer's message on a locked case: the message, its event and its files."""
-    message = Message.objects.create(
+    message = Message(
         case=case,
         direction=Direction.INBOUND,
         channel=channel,
@@ -235,6 +237,7 @@ def _add_inbound(
         external_id=external_id,
         created_at=at,
     )
+    insert(message)
     _record(
         case,
         kind=EventKind.MESSAGE_IN,
@@ -407,7 +410,7 @@ def case_open(
         specs.append(
             (EventKind.FOLLOW_UP_LINKED, actor, {"follow_up_of": follow_up_of.pk, "repeat_contact": True})
         )
-    case = Case.objects.create(
+    case = Case(
         customer=customer,
         subject=subject,
         kind=kind,
@@ -424,7 +427,8 @@ def case_open(
         follow_up_of=follow_up_of,
         is_repeat_contact=follow_up_of is not None,
     )
-    message = Message.objects.create(
+    insert(case)  # SQL compiled once (steward.core.compiled), as create() writes it
+    message = Message(
         case=case,
         direction=Direction.INBOUND,
         channel=channel,
@@ -434,24 +438,24 @@ def case_open(
         external_id=external_id,
         created_at=at,
     )
+    insert(message)
     specs[1][2].update({"message": message.pk, "automatic": False})
     count_contact(team_id=case.team_id, at=at, channel=channel, kind=kind, contacts=1)
     if attachments:
         _store_attachments(case, attachments, actor=actor, at=at, message=message)
-    events = CaseEvent.objects.bulk_create(
-        [
-            CaseEvent(
-                case=case,
-                kind=event_kind,
-                at=at,
-                actor=event_actor,
-                sector_id=getattr(event_actor, "sector_id", None),
-                version=version,
-                data=data,
-            )
-            for version, (event_kind, event_actor, data) in enumerate(specs, start=1)
-        ]
-    )
+    events = [
+        CaseEvent(
+            case=case,
+            kind=event_kind,
+            at=at,
+            actor=event_actor,
+            sector_id=getattr(event_actor, "sector_id", None),
+            version=version,
+            data=data,
+        )
+        for version, (event_kind, event_actor, data) in enumerate(specs, start=1)
+    ]
+    insert(*events)
     # `opening`: the receivers know the case is new in this transaction (no rollup rows, no portal
     # key, no next step, this is its first message) and need not read to find out (issue 9).
     for event in events:
@@ -534,9 +538,10 @@ def case_reply(
     _require_act(actor, case, at)
     if case.status == Status.CLOSED:
         raise DomainError(_("The case is closed; reopen it first."), field="body")
-    message = Message.objects.create(
+    message = Message(
         case=case, direction=Direction.OUTBOUND, channel=case.channel, author=actor, body=body, created_at=at
     )
+    insert(message)
     count_contact(team_id=case.team_id, at=at, channel=case.channel, kind=case.kind, replies=1)
     fields = _first_response(case, at)
     old = case.status

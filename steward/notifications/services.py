@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from steward.accounts.models import User
 from steward.cases.models import Case, CaseEvent, Commitment, CommitmentState, Direction, Message, Status
 from steward.core import timeutil
+from steward.core.compiled import insert
 from steward.core.errors import DomainError
 from steward.mail.identity import mail_domain, new_message_id, subject_with_token
 
@@ -261,7 +262,7 @@ def _outbox_write(
         in_reply_to, references = threading_headers(case, to=to, recipient_kind=recipient_kind, hints=hints)
     else:
         message_id = make_msgid(domain=mail_domain())
-    outbound = OutboundMail.objects.create(
+    outbound = OutboundMail(
         case=case,
         to=to,
         recipient_kind=recipient_kind,
@@ -277,6 +278,7 @@ def _outbox_write(
         created_at=now,
         next_attempt_at=now,
     )
+    insert(outbound)  # SQL compiled once (steward.core.compiled; issue 9), as create() writes it
     if case is not None:
         case.__dict__.setdefault(_WRITTEN, []).append((now, message_id, to))
     outbound_id = outbound.pk

@@ -23,6 +23,7 @@ from steward.cases import services as case_services
 from steward.cases.models import Case, Channel, Message
 from steward.cases.routing import pick_owner
 from steward.core import timeutil
+from steward.core.compiled import compiled, insert, standin
 from steward.core.errors import DomainError
 from steward.customers.models import Customer
 from steward.customers.selectors import customer_by_email
@@ -213,7 +214,17 @@ def case_key(case: Case, *, new_case: bool = False) -> str:
     can make one for it (it cannot see the case yet): one INSERT instead of a look-up and an insert."""
     key = case.__dict__.get(_KEY_MEMO)
     if key is None:
-        key = PortalCaseKey.objects.create(case_id=case.pk).key if new_case else case_keys([case.pk])[case.pk]
+        # Both through SQL compiled once (steward.core.compiled; issue 9: every reply's mail asks).
+        if new_case:
+            row = PortalCaseKey(case_id=case.pk)
+            insert(row)
+            key = row.key
+        else:
+            found = compiled(
+                ("portal_case_key",),
+                lambda: PortalCaseKey.objects.filter(case_id=standin(0)).values_list("key"),
+            ).rows({standin(0): case.pk})
+            key = found[0][0] if found else case_keys([case.pk])[case.pk]
         case.__dict__[_KEY_MEMO] = key
     return str(key)
 

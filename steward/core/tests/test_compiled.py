@@ -162,3 +162,34 @@ def test_the_other_compiled_reads_answer_as_the_orm(personas):
                     origin = cs.find_follow_up_origin(customer=customer, category=cat, kind=kind, at=at)
                     assert same(origin, expected)
     assert found
+
+
+def test_the_models_written_through_compiled_sql_have_no_save_receivers():
+    """`compiled.insert` / `update` send no pre_save/post_save: nothing may listen to these models."""
+    from django.db.models.signals import post_save, pre_save
+
+    from steward.cases.models import CaseEvent, Message
+    from steward.notifications.models import OutboundMail
+    from steward.portal.models import PortalCaseKey
+
+    for model in (Case, Message, CaseEvent, OutboundMail, PortalCaseKey):
+        assert not pre_save.has_listeners(model) and not post_save.has_listeners(model), model
+
+
+def test_insert_writes_what_create_writes(personas):
+    """The same row, read back, as Model.objects.create() makes (defaults, JSON, foreign keys)."""
+    from django.utils import timezone
+
+    from steward.cases.models import CaseEvent
+    from steward.core.compiled import insert
+
+    at = timezone.now()
+    spec = {"case": personas.case, "kind": "note", "at": at, "actor": personas.adviser, "version": 9}
+    a = CaseEvent(**spec, data={"x": [1, "é"]})
+    b = CaseEvent(**spec, data={"x": [1, "é"]})
+    insert(a)
+    b.save(force_insert=True)
+    assert a.pk and a.pk != b.pk and not a._state.adding
+    found: Any = CaseEvent.objects.filter(pk__in=[a.pk, b.pk]).values()
+    rows = {r["id"]: {**r, "id": None} for r in found}
+    assert rows[a.pk] == rows[b.pk]
