@@ -193,3 +193,44 @@ def test_insert_writes_what_create_writes(personas):
     found: Any = CaseEvent.objects.filter(pk__in=[a.pk, b.pk]).values()
     rows = {r["id"]: {**r, "id": None} for r in found}
     assert rows[a.pk] == rows[b.pk]
+
+
+def test_the_api_customer_field_answers_as_drf_does(personas):
+    """CaseCreateSerializer's customer: the same value or the same error as DRF's PrimaryKeyRelatedField
+    over `customers_visible_to`, for staff and for a sector member (who sees no customer)."""
+    from decimal import Decimal
+
+    from rest_framework import serializers
+
+    from steward.cases.serializers import VisibleCustomerField
+    from steward.customers.selectors import customers_visible_to
+
+    def answer(field, value):
+        try:
+            return ("ok", field.to_internal_value(value).pk)
+        except serializers.ValidationError as exc:
+            return ("error", exc.detail)
+
+    pk = personas.customer.pk
+    inputs = [
+        pk,
+        str(pk),
+        f" {pk} ",
+        float(pk),
+        Decimal(pk),
+        10**9,
+        2**64,
+        -1,
+        "abc",
+        "1.5",
+        True,
+        None,
+        [],
+        {},
+    ]
+    for user in (personas.manager, personas.adviser, personas.sector_member):
+        ours = VisibleCustomerField()
+        ours.bind("customer", serializers.Serializer(context={"user": user}))
+        drf: Any = serializers.PrimaryKeyRelatedField(queryset=customers_visible_to(user))
+        for value in inputs:
+            assert answer(ours, value) == answer(drf, value), (user.username, value)
