@@ -247,8 +247,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "steward.core.pagination.CreatedCursorPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "steward.core.throttling.CompactAnonRateThrottle",
+        "steward.core.throttling.CompactUserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {"anon": "60/min", "user": "600/min"},
     "EXCEPTION_HANDLER": "steward.core.api.exception_handler",
