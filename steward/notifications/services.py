@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from steward.accounts.models import User
 from steward.cases.models import Case, CaseEvent, Commitment, CommitmentState, Direction, Message, Status
 from steward.core import timeutil
-from steward.core.compiled import insert
+from steward.core.compiled import insert, update
 from steward.core.errors import DomainError
 from steward.mail.identity import mail_domain, new_message_id, subject_with_token
 
@@ -446,7 +446,31 @@ def _claim(outbound_id: int, now: datetime) -> OutboundMail | None:
         f"AND ({q('locked_until')} IS NULL OR {q('locked_until')} <= %s) RETURNING {columns}"
     )
     params = [adapt(now + send_lease()), outbound_id, MailState.PENDING, adapt(now)]
-    return next(iter(OutboundMail.objects.raw(sql, params)), None)
+    # The row built as a RawQuerySet builds it, without its per-query set-up (issue 9: the sender runs
+    # in the web worker's process when there is no broker; half of its 1.6 ms of CPU per mail).
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    converters = _CLAIM_CONVERTERS.get(connection.vendor)
+    if converters is None:
+        converters = _CLAIM_CONVERTERS[connection.vendor] = [
+            (
+                f.cached_col,
+                [*connection.ops.get_db_converters(f.cached_col), *f.get_db_converters(connection)],
+            )
+            for f in meta.concrete_fields
+        ]
+    values = []
+    for (col, convert_all), value in zip(converters, row, strict=True):
+        for convert in convert_all:
+            value = convert(value, col, connection)
+        values.append(value)
+    return OutboundMail.from_db("default", [f.attname for f in meta.concrete_fields], values)
+
+
+_CLAIM_CONVERTERS: dict[str, list[tuple[Any, list[Any]]]] = {}
 
 
 def _failed_attempt(outbound: OutboundMail, error: Exception, *, now: datetime, permanent: bool) -> Delivery:
@@ -493,7 +517,7 @@ def outbound_deliver(*, outbound_id: int, now: datetime | None = None) -> Delive
     outbound.sent_at = timeutil.now()
     outbound.locked_until = None
     outbound.last_error = ""
-    outbound.save(update_fields=["state", "sent_at", "locked_until", "last_error"])
+    update(outbound, ["state", "sent_at", "locked_until", "last_error"])  # compiled once (issue 9)
     return Delivery(SENT)
 
 
