@@ -351,6 +351,8 @@ STEWARD_MAIL_RETRY_BACKOFF_MAX = env_int("STEWARD_MAIL_RETRY_BACKOFF_MAX", 3600)
 # whose sender was killed mid-send is sent again once it runs out (issue 10; the fault test shortens it).
 STEWARD_MAIL_SEND_LEASE_SECONDS = env_int("STEWARD_MAIL_SEND_LEASE_SECONDS", 600)
 
+# Django's database sessions, the read compiled once per process (steward/core/sessions.py).
+SESSION_ENGINE = "steward.core.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("STEWARD_SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

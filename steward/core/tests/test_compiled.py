@@ -234,3 +234,30 @@ def test_the_api_customer_field_answers_as_drf_does(personas):
         drf: Any = serializers.PrimaryKeyRelatedField(queryset=customers_visible_to(user))
         for value in inputs:
             assert answer(ours, value) == answer(drf, value), (user.username, value)
+
+
+def test_the_session_store_loads_what_djangos_loads():
+    """steward.core.sessions: a live session loads, an expired or unknown one does not (its key is
+    dropped), as with Django's database store."""
+    from datetime import timedelta
+
+    from django.contrib.sessions.backends.db import SessionStore as DjangoStore
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    from steward.core.sessions import SessionStore
+
+    live = SessionStore()
+    live["portal_customer_id"] = 7
+    live.create()
+    expired = SessionStore()
+    expired["x"] = 1
+    expired.create()
+    Session.objects.filter(session_key=expired.session_key).update(
+        expire_date=timezone.now() - timedelta(seconds=1)
+    )
+    for key in (live.session_key, expired.session_key, "nosuchsessionkeyatall0123456789x"):
+        ours, django = SessionStore(session_key=key), DjangoStore(session_key=key)
+        assert ours.load() == django.load()
+        assert ours.session_key == django.session_key
+    assert SessionStore(session_key=live.session_key).load() == {"portal_customer_id": 7}
