@@ -261,3 +261,17 @@ def test_the_session_store_loads_what_djangos_loads():
         assert ours.load() == django.load()
         assert ours.session_key == django.session_key
     assert SessionStore(session_key=live.session_key).load() == {"portal_customer_id": 7}
+
+
+def test_a_cases_portal_key_is_made_once(personas):
+    """portal.services.case_key: the first mail of a case makes its key, later ones read it, and a key
+    another request made first is the one used."""
+    from steward.portal.models import PortalCaseKey
+    from steward.portal.services import _new_key, case_key
+
+    case = cs.case_open(actor=personas.manager, customer=personas.customer, subject="K", description="K")
+    PortalCaseKey.objects.filter(case=case).delete()
+    key = case_key(Case.objects.get(pk=case.pk))
+    assert PortalCaseKey.objects.get(case=case).key == key
+    assert case_key(Case.objects.get(pk=case.pk)) == key
+    assert _new_key(case.pk) == key  # made by someone else meanwhile: theirs
