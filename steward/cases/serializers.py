@@ -52,17 +52,24 @@ class BuiltOnceMixin:
     and each instance gets shallow copies of them: DRF deep-copies, which builds every field again from
     its arguments (about 1 ms of the case detail's answer). A field's state is its arguments, never
     changed after construction, plus what `bind` sets, which it sets on the copy; the built fields
-    themselves are never bound or read. A field with a child (many=True, a ListField) holds the child
-    bound to itself, so it is deep-copied as before."""
+    themselves are never bound or read."""
 
     def get_fields(self) -> dict[str, Any]:
         built = _BUILT_FIELDS.get(type(self))
         if built is None:
             built = _BUILT_FIELDS[type(self)] = super().get_fields()  # type: ignore[misc]
-        return {
-            name: copy.deepcopy(field) if hasattr(field, "child") else copy.copy(field)
-            for name, field in built.items()
-        }
+        return {name: _copied(field) for name, field in built.items()}
+
+
+def _copied(field: Any) -> Any:
+    """A shallow copy of a built field; a field with a child (many=True, a ListField) gets a copy of
+    its child too, pointing at the copy (the child was bound to the built field when it was made)."""
+    copied = copy.copy(field)
+    child = getattr(field, "child", None)
+    if child is not None:
+        copied.child = _copied(child)
+        copied.child.parent = copied
+    return copied
 
 
 class UserRefSerializer(BuiltOnceMixin, serializers.ModelSerializer[User]):
