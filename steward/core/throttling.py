@@ -4,8 +4,9 @@ DRF keeps each caller's request times as a pickled list of floats in the cache, 
 on every API request. Its length is the number of requests in the window: 600 for a user at the
 default limit, thousands in the benchmark (its limits are raised out of wrk's reach), where pickling
 and unpickling the list took 0.8 ms of CPU per request (issue 9). Here the same times are kept as the
-bytes of an array of doubles: 20 µs for the same list. A history written by DRF's own throttle (a list)
-is read as well.
+bytes of an array of doubles: 20 µs for the same list. Under its own cache key: DRF's throttle (an
+older worker during a deploy, a rollback) cannot read the bytes, and must never meet them; a list
+found there is read as well.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, User
 class CompactHistory(SimpleRateThrottle):
     num_requests: int  # set by SimpleRateThrottle.__init__ from the rate
     duration: int
+    cache_format = "throttle_compact_%(scope)s_%(ident)s"
 
     def allow_request(self, request: Any, view: Any) -> bool:
         """SimpleRateThrottle.allow_request, reading the history from its compact form."""

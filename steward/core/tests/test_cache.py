@@ -54,6 +54,7 @@ def test_the_compact_throttle_keeps_drfs_window(settings):
         a, b = Drf(), Ours()
         assert a.allow_request(request, view) == b.allow_request(request, view)
         assert a.wait() == b.wait()
-    cache.set("throttle_user_8", [clock["now"] - 1, clock["now"] - 2, clock["now"] - 3], 60)  # DRF's
+    cache.set("throttle_compact_user_8", [clock["now"] - 1, clock["now"] - 2, clock["now"] - 3], 60)  # a list
     other: Any = SimpleNamespace(user=SimpleNamespace(is_authenticated=True, pk=8))
     assert not Ours().allow_request(other, view)
+    assert UserRateThrottle().allow_request(other, view)  # DRF's throttle: its own key, no bytes
