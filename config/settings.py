@@ -238,7 +238,7 @@ STEWARD_DECISION_COST_CACHE_SECONDS = env_int("STEWARD_DECISION_COST_CACHE_SECON
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "steward.accounts.authentication.CompiledTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -247,8 +247,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "steward.core.pagination.CreatedCursorPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "steward.core.throttling.CompactAnonRateThrottle",
+        "steward.core.throttling.CompactUserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {"anon": "60/min", "user": "600/min"},
     "EXCEPTION_HANDLER": "steward.core.api.exception_handler",
@@ -351,6 +351,8 @@ STEWARD_MAIL_RETRY_BACKOFF_MAX = env_int("STEWARD_MAIL_RETRY_BACKOFF_MAX", 3600)
 # whose sender was killed mid-send is sent again once it runs out (issue 10; the fault test shortens it).
 STEWARD_MAIL_SEND_LEASE_SECONDS = env_int("STEWARD_MAIL_SEND_LEASE_SECONDS", 600)
 
+# Django's database sessions, the read compiled once per process (steward/core/sessions.py).
+SESSION_ENGINE = "steward.core.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("STEWARD_SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

@@ -199,6 +199,12 @@ def apply(changes: Mapping[Key, tuple[dict[str, Any], list[int]]]) -> None:
     """Add the deltas to ServiceDay: one INSERT … ON CONFLICT DO UPDATE statement (none if nothing moved)."""
     if not changes:
         return
+    with connection.cursor() as cur:
+        cur.execute(*apply_sql(changes))
+
+
+def apply_sql(changes: Mapping[Key, tuple[dict[str, Any], list[int]]]) -> tuple[str, list[Any]]:
+    """`apply`'s statement and its parameters (to run on its own, or inside another statement's WITH)."""
     q = connection.ops.quote_name
     table = q(ServiceDay._meta.db_table)
     rows: list[Any] = []
@@ -222,8 +228,7 @@ def apply(changes: Mapping[Key, tuple[dict[str, Any], list[int]]]) -> None:
         + ", ".join([one] * len(changes))
         + f" ON CONFLICT ({q('family')}, {q('dim')}, {q('key')}, {q('day')}) DO UPDATE SET {sets}"
     )
-    with connection.cursor() as cur:
-        cur.execute(sql, rows)
+    return sql, rows
 
 
 _KEY_SQL = """CASE d.dim WHEN '' THEN '' WHEN 'team' THEN coalesce(f.team_id::text, '')

@@ -11,6 +11,7 @@ from django.http import Http404
 
 from steward.accounts.models import User
 from steward.accounts.selectors import away_user_ids
+from steward.core.compiled import compiled, standin
 from steward.customers.models import Customer
 
 from .list_rows import ROW_FIELDS
@@ -35,17 +36,36 @@ def case_get_for_user(user: User, pk: Any) -> Case:
         pk = int(pk)
     except (TypeError, ValueError):
         raise Http404 from None
-    case = (
-        Case.objects.visible_to(user)
+    if not -(2**63) <= pk < 2**63 or not user.is_authenticated or not user.is_active:
+        raise Http404  # no such id; nobody's case (Case.objects.visible_to)
+    # Compiled once per kind of visibility (issue 9: 2.8 → 0.4 ms of CPU in every API write on a case).
+    shape = (user.is_superuser, user.role, bool(user.team_id), bool(user.sector_id))
+    query = compiled(("case_get_for_user", *shape), lambda: _visible_case_query(user))
+    values = {standin(0): pk, standin(1): user.pk, standin(2): user.team_id, standin(3): user.sector_id}
+    case = query.first(values)
+    if case is not None:
+        return case
+    raise Http404
+
+
+def _visible_case_query(user: User) -> QuerySet[Case]:
+    """case_get_for_user's read, for a user like this one, with stand-ins for the ids."""
+    stand_in = User(
+        pk=standin(1),
+        role=user.role,
+        is_superuser=user.is_superuser,
+        is_active=True,
+        team_id=standin(2) if user.team_id else None,
+        sector_id=standin(3) if user.sector_id else None,
+    )
+    return (
+        Case.objects.visible_to(stand_in)
         # Not follow_up_of: the case page links it by id (follow_up_of_id); a join to a second case row
         # read every column of it for nothing.
         .select_related("customer", "owner", "owner__backup", "category", "team")
-        .filter(pk=pk)
-        .first()
+        .filter(pk=standin(0))
+        .order_by("pk")[:1]
     )
-    if case is None:
-        raise Http404
-    return case
 
 
 @dataclass

@@ -27,6 +27,7 @@ from steward.cases.models import (
     Message,
     SectorTask,
 )
+from steward.core.compiled import compiled, standin
 
 from .models import NotificationKind, RecipientKind
 
@@ -120,6 +121,15 @@ def _message(event: CaseEvent, hints: Hints = NO_HINTS) -> Message | None:
     return Message.objects.filter(pk=pk, case_id=event.case_id).first() if pk else None
 
 
+def _earlier_message(case_id: int, message_id: int) -> bool:
+    """Whether the case has a message before this one (compiled once: every customer message asks)."""
+    query = compiled(
+        ("earlier_message",),
+        lambda: Message.objects.filter(case_id=standin(0), pk__lt=standin(1)).values_list("pk")[:1],
+    )
+    return bool(query.rows({standin(0): case_id, standin(1): message_id}))
+
+
 def _next_step(case: Case) -> Commitment | None:
     return case.commitments.filter(state=CommitmentState.OPEN).order_by("due_at", "id").first()
 
@@ -145,7 +155,7 @@ def _message_in(event: CaseEvent, case: Case, hints: Hints) -> list[Notice]:
     if message is None or _is_automatic(event, message):
         return []
     # A case opened in this transaction: its message is the first, and no next step is promised yet.
-    is_first = hints.opening or not Message.objects.filter(case_id=case.pk, pk__lt=message.pk).exists()
+    is_first = hints.opening or not _earlier_message(case.pk, message.pk)
     if is_first:
         # The message that opened the case: tell the customer who takes care of it.
         return _for_customer(

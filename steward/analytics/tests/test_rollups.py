@@ -220,3 +220,76 @@ def test_incremental_rollups_equal_a_rebuild_after_a_sequence_of_writes(personas
     assert "message_in" not in recomputed and "status" not in recomputed
     assert rollups.rebuild_all(chunk=2) == Case.objects.count()
     assert _all_rows() == live
+
+
+def test_an_opened_case_gets_the_rows_the_reference_reads(personas):
+    """Issue 9: case_open's rollup rows (CaseFlow, CaseContacts, ServiceDay) are written from the case
+    in memory, without the read `refresh_contacts` takes: they are the rows that read (`_contacts_of`)
+    and a rebuild give, for a customer's own case, a staff-opened one with a category and another
+    owner, a front-desk adviser's (events with a sector), and a follow-up of a closed case."""
+    from steward.analytics.models import ServiceDay
+    from steward.cases import services as cs
+    from steward.cases.models import Category
+
+    p = personas
+    t = T0 + timedelta(days=40)
+    category = Category.objects.create(name="Charging")
+    closed = cs.case_open(actor=p.manager, customer=p.customer, subject="X", description="X", at=t)
+    cs.case_close_unconfirmed(
+        actor=p.manager, case=closed, reason="No answer for two weeks", at=t + timedelta(minutes=5)
+    )
+    opened = [
+        cs.case_open(
+            actor=None,
+            customer=p.customer,
+            subject="Mail",
+            description="By mail",
+            owner=p.adviser,
+            kind="complaint",
+            at=t + timedelta(hours=1),
+        ),
+        cs.case_open(
+            actor=p.manager,
+            customer=p.customer,
+            subject="Phone",
+            description="Called",
+            owner=p.other_adviser,
+            category=category,
+            channel="phone",
+            priority="high",
+            at=t + timedelta(hours=2),
+        ),
+        cs.case_open(
+            actor=p.adviser,
+            customer=p.customer,
+            subject="Desk",
+            description="At the desk",
+            channel="walk_in",
+            at=t + timedelta(days=1, hours=23),
+        ),
+        # Same customer and kind as the closed one, within the window: a follow-up of it.
+        cs.case_open(
+            actor=p.manager,
+            customer=p.customer,
+            subject="Again",
+            description="Still broken",
+            kind=closed.kind,
+            at=t + timedelta(hours=3),
+        ),
+    ]
+    assert opened[-1].follow_up_of_id == closed.pk
+    ids = [c.pk for c in opened]
+    stored = {c.case_id: c for c in CaseContacts.objects.filter(case_id__in=ids)}
+    for _old, reference, _made in rollups._contacts_of(ids):
+        mine = stored[reference.case_id]
+        assert {f: getattr(mine, f) for f in rollups._CONTACT_FIELDS} == {
+            f: getattr(reference, f) for f in rollups._CONTACT_FIELDS
+        }
+
+    def days():
+        return sorted(ServiceDay.objects.exclude(**{"rows": 0}).values_list(), key=lambda r: repr(r[1:]))
+
+    live, live_rows = days(), _all_rows()
+    rollups.rebuild_all()
+    assert [r[1:] for r in days()] == [r[1:] for r in live]
+    assert _all_rows() == live_rows

@@ -345,3 +345,39 @@ def test_history_loaded_while_muted_notifies_nobody(staff: Personas) -> None:
     assert OutboundMail.objects.count() == before
     case_reply(actor=staff.adviser, case=case, body="A reply today.")  # outside the block: told again
     assert len(mails(case, NotificationKind.REPLY)) == 1
+
+
+@pytest.mark.parametrize("repeated", [None, 3, 30])
+@pytest.mark.parametrize("minute", [9, 15])  # the customer's mail before the kept tail, inside it
+def test_a_long_thread_gets_the_headers_the_whole_thread_gives(staff: Personas, repeated, minute) -> None:
+    """Issue 9: on PostgreSQL the headers are taken from the thread's first mail and its last ones only
+    (services._thread_rows); they equal those of the whole thread (`_thread_rows_all`), with mails at
+    equal times, the customer's latest mail among them, and that mail repeating one of our ids."""
+    from steward.notifications import services
+
+    case = staff.case
+    at = timezone.now()
+    sent = []
+    for i in range(40):
+        row = services.outbox_enqueue(
+            to=staff.customer.email,
+            language="en",
+            kind=NotificationKind.REPLY,
+            subject="s",
+            text="t",
+            html="",
+            case=case,
+        )
+        OutboundMail.objects.filter(pk=row.pk).update(created_at=at + timedelta(minutes=i // 2))
+        sent.append(row)
+    external = "mail@customer.example" if repeated is None else sent[repeated].message_id.strip("<>")
+    case_receive_message(
+        case=case, body="Any news?", external_id=external, at=at + timedelta(minutes=minute, seconds=30)
+    )
+    for to, kind in ((staff.customer.email, RecipientKind.CUSTOMER), ("x@staff.example", RecipientKind.USER)):
+        fast = services.threading_headers(case, to=to, recipient_kind=kind)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(services, "_thread_rows", services._thread_rows_all)
+            whole = services.threading_headers(case, to=to, recipient_kind=kind)
+        assert fast == whole
+        assert len(whole[1].split()) == (services.REFERENCES_KEPT if to == staff.customer.email else 0)

@@ -1,0 +1,277 @@
+"""Reads compiled once (steward.core.compiled) give what the ORM gives: the same rows, the same related
+objects, for every kind of user and case (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.http import Http404
+
+from steward.accounts.models import Role
+from steward.cases import selectors
+from steward.cases import services as cs
+from steward.cases.models import Case, Category
+from steward.cases.task_services import task_create
+from steward.testing import make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def same(a, b) -> bool:
+    """Same model and column values."""
+    if a is None or b is None:
+        return a is b
+    return type(a) is type(b) and all(
+        getattr(a, f.attname) == getattr(b, f.attname) for f in a._meta.concrete_fields
+    )
+
+
+def reference_case_for_user(user, pk):
+    """case_get_for_user as the ORM reads it (the definition)."""
+    return (
+        Case.objects.visible_to(user)
+        .select_related("customer", "owner", "owner__backup", "category", "team")
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def test_case_get_for_user_reads_what_the_orm_reads(personas):
+    p = personas
+    category = Category.objects.create(name="Charging")
+    cases = [
+        p.case,  # the adviser's, with a backup
+        cs.case_open(actor=p.manager, customer=p.customer, subject="M", description="M", category=category),
+        cs.case_open(actor=p.other_adviser, customer=p.customer, subject="O", description="O"),
+    ]
+    handed = cs.case_open(actor=p.adviser, customer=p.customer, subject="H", description="H")
+    cs.case_hand_off(
+        actor=p.adviser,
+        case=handed,
+        to_user=p.other_adviser,
+        customer_need="The phone does not charge after the update.",
+        done_so_far="Checked the cable and the charger; both work with another phone.",
+    )
+    cases.append(handed)  # the adviser handed it over: still readable by them
+    task_create(actor=p.other_adviser, case=cases[2], sector=p.billing, description="Refund")
+    loner = make_user("loner")  # an adviser without a team
+    inactive = make_user("gone", role=Role.MANAGER)
+    inactive.is_active = False
+    boss = make_user("root", role=Role.ADVISER)
+    boss.is_superuser = True
+    boss.save(update_fields=["is_superuser"])
+    users = [
+        p.adviser,
+        p.backup,
+        p.other_adviser,
+        p.sector_member,
+        p.manager,
+        p.executive,
+        loner,
+        inactive,
+        boss,
+    ]
+    seen = 0
+    for user in users:
+        for pk in [c.pk for c in cases] + [10**9, 2**63, -1]:
+            expected = reference_case_for_user(user, pk) if -(2**63) <= pk < 2**63 else None
+            try:
+                got = selectors.case_get_for_user(user, pk)
+            except Http404:
+                got = None
+            assert same(got, expected), (user.username, pk)
+            if expected is None:
+                continue
+            seen += 1
+            assert got is not None
+            for name in ("customer", "owner", "category", "team"):
+                field: Any = Case._meta.get_field(name)
+                assert field.is_cached(got) == field.is_cached(expected)
+                assert same(getattr(got, name), getattr(expected, name)), name
+            assert same(got.owner.backup, expected.owner.backup)
+    assert seen >= 12
+    with pytest.raises(Http404):
+        selectors.case_get_for_user(p.manager, "abc")
+
+
+def test_the_other_compiled_reads_answer_as_the_orm(personas):
+    """The portal's reads, the absences, the follow-up origin: compiled and through the ORM."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from steward.accounts.models import Absence
+    from steward.accounts.selectors import away_user_ids, user_is_away
+    from steward.accounts.services import absence_create
+    from steward.portal import selectors as portal
+    from steward.portal.services import case_keys
+
+    p = personas
+    now = timezone.now()
+    absence_create(
+        actor=None,
+        user=p.adviser,
+        starts_at=now - timedelta(hours=1),
+        ends_at=now + timedelta(hours=1),
+        reason="Training",
+    )
+    for at in (now - timedelta(hours=2), now, now + timedelta(hours=1), now + timedelta(days=1)):
+        for user in (p.adviser, p.backup, p.manager):
+            reference = Absence.objects.filter(user=user).covering(at).exists()
+            assert user_is_away(user, at=at) is reference
+        for ids in ([p.adviser.pk], [p.adviser.pk, p.backup.pk], [p.backup.pk, p.adviser.pk], [p.manager.pk]):
+            reference_ids = set(
+                Absence.objects.covering(at).filter(user_id__in=ids).values_list("user_id", flat=True)
+            )
+            assert away_user_ids(at=at, user_ids=ids) == reference_ids
+    assert same(portal.customer_get(p.customer.pk), p.customer)
+    assert portal.customer_get(10**9) is None and portal.customer_get("x") is None
+    assert portal.customer_get(2**64) is None
+    other = p.customer.__class__.objects.create(name="Other", email="other@example.com")
+    key = case_keys([p.case.pk])[p.case.pk]
+    got = portal.case_for_customer(p.customer, key)
+    assert same(got, p.case) and same(got.owner.backup, p.backup) and same(got.customer, p.customer)
+    for customer, k in ((other, key), (p.customer, "nope"), (p.customer, key.upper())):
+        with pytest.raises(Http404):
+            portal.case_for_customer(customer, k)
+    # The follow-up origin: a closed case of the customer within the window, by category or kind.
+    category = Category.objects.create(name="Charging")
+    closed = cs.case_open(
+        actor=p.manager, customer=p.customer, subject="X", description="X", category=category, at=now
+    )
+    cs.case_close_unconfirmed(actor=p.manager, case=closed, reason="No answer for two weeks", at=now)
+
+    def reference_origin(customer, category, kind, at):
+        qs = Case.objects.filter(
+            customer=customer,
+            status="closed",
+            closed_at__gte=at - cs.follow_up_window(),
+            closed_at__lte=at,
+        )
+        qs = qs.filter(category=category) if category is not None else qs.filter(kind=kind)
+        return qs.order_by("-closed_at").first()
+
+    found = 0
+    for at in (now - timedelta(minutes=1), now, now + timedelta(days=3), now + timedelta(days=400)):
+        for cat in (None, category):
+            for kind in ("question", "complaint", closed.kind):
+                for customer in (p.customer, other):
+                    expected = reference_origin(customer, cat, kind, at)
+                    found += expected is not None
+                    origin = cs.find_follow_up_origin(customer=customer, category=cat, kind=kind, at=at)
+                    assert same(origin, expected)
+    assert found
+
+
+def test_the_models_written_through_compiled_sql_have_no_save_receivers():
+    """`compiled.insert` / `update` send no pre_save/post_save: nothing may listen to these models."""
+    from django.db.models.signals import post_save, pre_save
+
+    from steward.cases.models import CaseEvent, Message
+    from steward.notifications.models import OutboundMail
+    from steward.portal.models import PortalCaseKey
+
+    for model in (Case, Message, CaseEvent, OutboundMail, PortalCaseKey):
+        assert not pre_save.has_listeners(model) and not post_save.has_listeners(model), model
+
+
+def test_insert_writes_what_create_writes(personas):
+    """The same row, read back, as Model.objects.create() makes (defaults, JSON, foreign keys)."""
+    from django.utils import timezone
+
+    from steward.cases.models import CaseEvent
+    from steward.core.compiled import insert
+
+    at = timezone.now()
+    spec = {"case": personas.case, "kind": "note", "at": at, "actor": personas.adviser, "version": 9}
+    a = CaseEvent(**spec, data={"x": [1, "é"]})
+    b = CaseEvent(**spec, data={"x": [1, "é"]})
+    insert(a)
+    b.save(force_insert=True)
+    assert a.pk and a.pk != b.pk and not a._state.adding
+    found: Any = CaseEvent.objects.filter(pk__in=[a.pk, b.pk]).values()
+    rows = {r["id"]: {**r, "id": None} for r in found}
+    assert rows[a.pk] == rows[b.pk]
+
+
+def test_the_api_customer_field_answers_as_drf_does(personas):
+    """CaseCreateSerializer's customer: the same value or the same error as DRF's PrimaryKeyRelatedField
+    over `customers_visible_to`, for staff and for a sector member (who sees no customer)."""
+    from decimal import Decimal
+
+    from rest_framework import serializers
+
+    from steward.cases.serializers import VisibleCustomerField
+    from steward.customers.selectors import customers_visible_to
+
+    def answer(field, value):
+        try:
+            return ("ok", field.to_internal_value(value).pk)
+        except serializers.ValidationError as exc:
+            return ("error", exc.detail)
+
+    pk = personas.customer.pk
+    inputs = [
+        pk,
+        str(pk),
+        f" {pk} ",
+        float(pk),
+        Decimal(pk),
+        10**9,
+        2**64,
+        -1,
+        "abc",
+        "1.5",
+        True,
+        None,
+        [],
+        {},
+    ]
+    for user in (personas.manager, personas.adviser, personas.sector_member):
+        ours = VisibleCustomerField()
+        ours.bind("customer", serializers.Serializer(context={"user": user}))
+        drf: Any = serializers.PrimaryKeyRelatedField(queryset=customers_visible_to(user))
+        for value in inputs:
+            assert answer(ours, value) == answer(drf, value), (user.username, value)
+
+
+def test_the_session_store_loads_what_djangos_loads():
+    """steward.core.sessions: a live session loads, an expired or unknown one does not (its key is
+    dropped), as with Django's database store."""
+    from datetime import timedelta
+
+    from django.contrib.sessions.backends.db import SessionStore as DjangoStore
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    from steward.core.sessions import SessionStore
+
+    live = SessionStore()
+    live["portal_customer_id"] = 7
+    live.create()
+    expired = SessionStore()
+    expired["x"] = 1
+    expired.create()
+    Session.objects.filter(session_key=expired.session_key).update(
+        expire_date=timezone.now() - timedelta(seconds=1)
+    )
+    for key in (live.session_key, expired.session_key, "nosuchsessionkeyatall0123456789x"):
+        ours, django = SessionStore(session_key=key), DjangoStore(session_key=key)
+        assert ours.load() == django.load()
+        assert ours.session_key == django.session_key
+    assert SessionStore(session_key=live.session_key).load() == {"portal_customer_id": 7}
+
+
+def test_a_cases_portal_key_is_made_once(personas):
+    """portal.services.case_key: the first mail of a case makes its key, later ones read it, and a key
+    another request made first is the one used."""
+    from steward.portal.models import PortalCaseKey
+    from steward.portal.services import _new_key, case_key
+
+    case = cs.case_open(actor=personas.manager, customer=personas.customer, subject="K", description="K")
+    PortalCaseKey.objects.filter(case=case).delete()
+    key = case_key(Case.objects.get(pk=case.pk))
+    assert PortalCaseKey.objects.get(case=case).key == key
+    assert case_key(Case.objects.get(pk=case.pk)) == key
+    assert _new_key(case.pk) == key  # made by someone else meanwhile: theirs
