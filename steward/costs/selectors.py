@@ -37,6 +37,7 @@ from django.utils import timezone
 
 from steward.cases.models import Direction, Handoff, Message, Note, WorkLog
 from steward.core import prepared
+from steward.core.compiled import Compiled
 from steward.sectors.models import Sector
 
 from . import classification as rules
@@ -622,7 +623,7 @@ def case_cost(case_id: int, compensations: Iterable[Compensation] | None = None)
         ]
     cost = CaseCost(currency=currency, compensation_pending_minor=sum(pending))
     sector_ids = {t.key[1] for t in totals if t.key[1] is not None}
-    sectors = Sector.objects.in_bulk(sector_ids) if sector_ids else {}
+    sectors = {s.pk: s for s in _sectors() if s.pk in sector_ids} if sector_ids else {}
     staff: dict[int | None, SectorTime] = {}
     contacts: dict[int | None, SectorTime] = {}
     for t in totals:
@@ -725,11 +726,20 @@ def pending_compensations() -> QuerySet[Compensation]:
 
 
 def case_compensations(case_id: int) -> list[Compensation]:
-    return list(
+    return _case_compensations(case_id)
+
+
+# The case panel's reads, compiled once per process (steward/core/compiled.py): only the case id changes.
+_case_compensations = Compiled(
+    Compensation,
+    lambda case_id: (
         Compensation.objects.filter(case_id=case_id)
         .select_related("requested_by", "approved_by", "rejected_by")
         .order_by("created_at", "id")
-    )
+    ),
+)
+# Every sector (a handful): the panel names the sectors of its totals from them.
+_sectors = Compiled(Sector, lambda: Sector.objects.order_by())
 
 
 def overrides_of(lines: Iterable[LedgerLine]) -> dict[tuple[str, int], ClassificationOverride]:
