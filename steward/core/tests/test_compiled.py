@@ -130,3 +130,12 @@ def test_the_case_page_reads_stay_the_users_visibility(personas, cases, client):
     others = {c.pk for c in selectors.case_other_cases(cases[0], user=p.adviser)}
     assert hidden.pk not in others and others
     assert hidden.pk in {c.pk for c in selectors.case_other_cases(cases[0], user=p.manager)}
+
+
+def test_a_values_list_with_a_limit(cases, personas):
+    first = Compiled(
+        Case, lambda c: Case.objects.filter(customer_id=c).order_by("pk").values_list("pk", flat=True)[:1]
+    )
+    customer = personas.customer.pk
+    assert first(customer) == [min(c.pk for c in cases)]
+    assert first(customer + 1000) == []
