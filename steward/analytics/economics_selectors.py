@@ -957,11 +957,14 @@ class CaseEstimate:
     period: Period
 
 
-def case_expected_loss(case: Case, *, today: date) -> CaseEstimate:
+def case_expected_loss(case: Case, *, today: date, answered: bool | None = None) -> CaseEstimate:
     """For the case cost panel: Δp_churn × CLV over the last 12 complete months when the case is a
-    complaint or got a low satisfaction answer (one query otherwise: nothing is expected from it)."""
+    complaint or got a low satisfaction answer (one query otherwise: nothing is expected from it).
+
+    `answered` False: the caller knows the case has no survey answer (its event log has none; every
+    answer is written with its event), so that query is skipped."""
     period = default_period(today)
-    if case.kind != Kind.COMPLAINT and not _low_answer(case.pk):
+    if case.kind != Kind.COMPLAINT and (answered is False or not _low_answer(case.pk)):
         return CaseEstimate(False, ec.Amount(None, "not_dissatisfied", estimate=True), None, None, "", period)
     f = churn_figures(period)
     return CaseEstimate(True, f.expected_loss, f.uplift, f.clv, f.currency, period)

@@ -181,14 +181,16 @@ def case_timeline_with_commitments(case: Case) -> tuple[list[TimelineEntry], lis
     # Read into dicts by id, so without ORDER BY (order_by()): the models' default ordering only cost
     # SQL compilation and a sort. Only the joins the page shows (issue 9): who wrote a message or note
     # and who promised a step is the event's actor; a handoff shows its two people.
-    # Notes and handoffs are read only when the event log has one (the log is the source of truth:
-    # every note and handoff is written with its event), so most cases skip those two queries.
+    # Notes, handoffs and commitments are read only when the event log has one (the log is the source
+    # of truth: every note, handoff and promised step is written with its event), so most cases skip
+    # those three queries.
     kinds = {e.kind for e in events}
     objects: dict[str, dict[int, Any]] = {
         "message": {m.pk: m for m in _messages(case.pk)},
         "note": {n.pk: n for n in _notes(case.pk)} if EventKind.NOTE in kinds else {},
         "handoff": {h.pk: h for h in _handoffs(case.pk)} if EventKind.HANDOFF in kinds else {},
-        "commitment": {c.pk: c for c in _commitments(case.pk)},
+        # Every commitment is promised with its COMMITMENT_SET event: most cases never had one.
+        "commitment": {c.pk: c for c in _commitments(case.pk)} if EventKind.COMMITMENT_SET in kinds else {},
     }
     commitments = list(objects["commitment"].values())
     entries = []
