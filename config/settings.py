@@ -106,6 +106,9 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 # the dead socket; requests during the outage answer 503 with this Retry-After (seconds).
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 STEWARD_DB_RETRY_AFTER = env_int("STEWARD_DB_RETRY_AFTER", 10)
+# The case page's cost totals run as a statement prepared once per PostgreSQL session
+# (steward/core/prepared.py); 0 behind a transaction-mode pooler (PgBouncer), where sessions are shared.
+STEWARD_DB_PREPARED_STATEMENTS = env_bool("STEWARD_DB_PREPARED_STATEMENTS", True)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

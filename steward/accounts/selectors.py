@@ -36,7 +36,7 @@ def away_user_ids(*, at: datetime, user_ids: list[int] | None = None) -> set[int
     qs = Absence.objects.covering(at)
     if user_ids is not None:
         qs = qs.filter(user_id__in=user_ids)
-    return set(qs.values_list("user_id", flat=True))
+    return set(qs.order_by().values_list("user_id", flat=True))  # a set: no ORDER BY
 
 
 def absences_from(*, since: datetime) -> QuerySet[Absence]:

@@ -42,6 +42,7 @@ from django.db.models.functions import Cast, Coalesce, ExtractYear, Least, Trunc
 from django.utils import timezone
 
 from steward.cases.models import Case, Kind, SectorTask, TaskState
+from steward.core.compiled import Compiled
 from steward.costs.models import Compensation, CompensationState, CostCategory, CostDay, LineSource
 from steward.costs.selectors import ledger_queryset
 from steward.customers.models import Customer, EconomicsInputs
@@ -956,15 +957,29 @@ class CaseEstimate:
     period: Period
 
 
-def case_expected_loss(case: Case, *, today: date) -> CaseEstimate:
+def case_expected_loss(case: Case, *, today: date, answered: bool | None = None) -> CaseEstimate:
     """For the case cost panel: Δp_churn × CLV over the last 12 complete months when the case is a
-    complaint or got a low satisfaction answer (one query otherwise: nothing is expected from it)."""
+    complaint or got a low satisfaction answer (one query otherwise: nothing is expected from it).
+
+    `answered` False: the caller knows the case has no survey answer (its event log has none; every
+    answer is written with its event), so that query is skipped."""
     period = default_period(today)
-    low = SurveyResponse.objects.filter(case=case, kind=SurveyKind.CASE, csat__lte=DISSATISFIED_CSAT_MAX)
-    if case.kind != Kind.COMPLAINT and not low.exists():
+    if case.kind != Kind.COMPLAINT and (answered is False or not _low_answer(case.pk)):
         return CaseEstimate(False, ec.Amount(None, "not_dissatisfied", estimate=True), None, None, "", period)
     f = churn_figures(period)
     return CaseEstimate(True, f.expected_loss, f.uplift, f.clv, f.currency, period)
+
+
+# Does the case have a low satisfaction answer? Compiled once per process (steward/core/compiled.py): the
+# case page asks it for every case that is not a complaint.
+_low_answer = Compiled(
+    SurveyResponse,
+    lambda case_id: (
+        SurveyResponse.objects.filter(case_id=case_id, kind=SurveyKind.CASE, csat__lte=DISSATISFIED_CSAT_MAX)
+        .order_by()
+        .values_list("pk", flat=True)[:1]
+    ),
+)
 
 
 @dataclass(frozen=True)

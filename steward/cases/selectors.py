@@ -11,7 +11,7 @@ from django.http import Http404
 
 from steward.accounts.models import User
 from steward.accounts.selectors import away_user_ids
-from steward.core.compiled import compiled, standin
+from steward.core.compiled import Compiled, compiled, standin
 from steward.customers.models import Customer
 
 from .list_rows import ROW_FIELDS
@@ -160,6 +160,23 @@ _OBJ_KEYS: dict[str, str] = {
 }
 
 
+# The timeline's reads, compiled once per process (steward/core/compiled.py): only the case id changes.
+_events = Compiled(
+    CaseEvent,
+    lambda case_id: (
+        CaseEvent.objects.filter(case_id=case_id).select_related("actor", "sector").order_by("at", "id")
+    ),
+)
+_attachments = Compiled(Attachment, lambda case_id: Attachment.objects.filter(case_id=case_id))
+_messages = Compiled(Message, lambda case_id: Message.objects.filter(case_id=case_id).order_by())
+_notes = Compiled(Note, lambda case_id: Note.objects.filter(case_id=case_id).order_by())
+_handoffs = Compiled(
+    Handoff,
+    lambda case_id: Handoff.objects.filter(case_id=case_id).select_related("from_user", "to_user").order_by(),
+)
+_commitments = Compiled(Commitment, lambda case_id: Commitment.objects.filter(case_id=case_id).order_by())
+
+
 def case_timeline(case: Case) -> list[TimelineEntry]:
     """The whole history as one ordered list: a fixed number of queries whatever its length."""
     return case_timeline_with_commitments(case)[0]
@@ -168,8 +185,8 @@ def case_timeline(case: Case) -> list[TimelineEntry]:
 def case_timeline_with_commitments(case: Case) -> tuple[list[TimelineEntry], list[Commitment]]:
     """The timeline, and every commitment of the case read for it (the case page takes its open steps
     and next step from them instead of two more queries)."""
-    events = list(case.events.select_related("actor", "sector").order_by("at", "id"))
-    atts = list(Attachment.objects.filter(case=case))
+    events = _events(case.pk)
+    atts = _attachments(case.pk)
     by_message: dict[int, list[Attachment]] = {}
     by_note: dict[int, list[Attachment]] = {}
     for a in atts:
@@ -180,17 +197,16 @@ def case_timeline_with_commitments(case: Case) -> tuple[list[TimelineEntry], lis
     # Read into dicts by id, so without ORDER BY (order_by()): the models' default ordering only cost
     # SQL compilation and a sort. Only the joins the page shows (issue 9): who wrote a message or note
     # and who promised a step is the event's actor; a handoff shows its two people.
-    # Notes and handoffs are read only when the event log has one (the log is the source of truth:
-    # every note and handoff is written with its event), so most cases skip those two queries.
+    # Notes, handoffs and commitments are read only when the event log has one (the log is the source
+    # of truth: every note, handoff and promised step is written with its event), so most cases skip
+    # those three queries.
     kinds = {e.kind for e in events}
-    handoffs = Handoff.objects.filter(case=case).select_related("from_user", "to_user").order_by()
     objects: dict[str, dict[int, Any]] = {
-        "message": {m.pk: m for m in Message.objects.filter(case=case).order_by()},
-        "note": {n.pk: n for n in Note.objects.filter(case=case).order_by()}
-        if EventKind.NOTE in kinds
-        else {},
-        "handoff": {h.pk: h for h in handoffs} if EventKind.HANDOFF in kinds else {},
-        "commitment": {c.pk: c for c in Commitment.objects.filter(case=case).order_by()},
+        "message": {m.pk: m for m in _messages(case.pk)},
+        "note": {n.pk: n for n in _notes(case.pk)} if EventKind.NOTE in kinds else {},
+        "handoff": {h.pk: h for h in _handoffs(case.pk)} if EventKind.HANDOFF in kinds else {},
+        # Every commitment is promised with its COMMITMENT_SET event: most cases never had one.
+        "commitment": {c.pk: c for c in _commitments(case.pk)} if EventKind.COMMITMENT_SET in kinds else {},
     }
     commitments = list(objects["commitment"].values())
     entries = []
@@ -215,13 +231,23 @@ def case_next_step(case: Case) -> Commitment | None:
     return case.commitments.filter(state=CommitmentState.OPEN).order_by("due_at", "id").first()
 
 
-def case_other_cases(case: Case, *, user: User, limit: int = 10) -> QuerySet[Case]:
-    return (
-        Case.objects.visible_to(user)
-        .filter(customer_id=case.customer_id)
-        .exclude(pk=case.pk)
-        .order_by("-created_at")[:limit]
-    )
+OTHER_CASES = 10  # the customer's other cases the case page lists, newest first
+
+
+def _other_cases(cases: QuerySet[Case], customer_id: int, case_id: int) -> QuerySet[Case]:
+    return cases.filter(customer_id=customer_id).exclude(pk=case_id).order_by("-created_at")[:OTHER_CASES]
+
+
+_other_cases_seen_by_all = Compiled(
+    Case, lambda customer_id, case_id: _other_cases(Case.objects.all(), customer_id, case_id)
+)
+
+
+def case_other_cases(case: Case, *, user: User) -> list[Case]:
+    visible = Case.objects.visible_to(user)
+    if not visible.query.where:  # sees every case: compiled once (see case_get_for_user)
+        return _other_cases_seen_by_all(case.customer_id, case.pk)
+    return list(_other_cases(visible, case.customer_id, case.pk))
 
 
 @dataclass

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from steward.accounts.models import Role, User
 from steward.core.business_calendar import BusinessCalendar, business_minutes_between
+from steward.core.compiled import Compiled
 
 from .models import OPEN_TASK_STATES, Case, SectorTask, TaskState
 
@@ -124,11 +125,21 @@ def sector_queue(*, user: User, filters: QueueFilters) -> QuerySet[SectorTask]:
 
 def case_tasks(case: Case) -> list[SectorTask]:
     """Every task of a case, oldest first, with logged minutes (the case page panel)."""
-    return list(
-        _with_work(case.sector_tasks.all())
+    tasks = _case_tasks(case.pk)
+    for task in tasks:
+        task.case = case  # as case.sector_tasks would set it: no query for it
+    return tasks
+
+
+# Compiled once per process (steward/core/compiled.py): only the case id changes.
+_case_tasks = Compiled(
+    SectorTask,
+    lambda case_id: (
+        _with_work(SectorTask.objects.filter(case_id=case_id))
         .select_related("sector", "task_kind", "assignee", "created_by")
         .order_by("created_at", "id")
-    )
+    ),
+)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -27,6 +28,7 @@ from . import forms as f
 from . import selectors, services, task_selectors, task_services
 from .list_rows import rows_html
 from .models import Attachment, Case, Commitment, EventKind, Status
+from .timeline_html import timeline_html
 
 
 def _user(request: HttpRequest) -> User:
@@ -217,15 +219,26 @@ ACTIONS: dict[str, Action] = {
 }
 
 
+class _BlankForms(dict[str, forms.Form]):
+    """The action forms, each built when the template first reads it: a closed case shows 3 of the 12
+    (building the others cost 0.8 ms per page, issue 9). Keys use underscores: "next-step" is reached
+    as forms.next_step."""
+
+    def __init__(self, case: Case) -> None:
+        super().__init__()
+        self.version = case.version
+
+    def __missing__(self, key: str) -> forms.Form:
+        action = ACTIONS.get(key.replace("_", "-"))
+        if action is None:
+            raise KeyError(key)
+        initial = {"expected_version": self.version} if issubclass(action.form, f.VersionedForm) else None
+        form = self[key] = action.form(initial=initial)
+        return form
+
+
 def _blank_forms(case: Case) -> dict[str, forms.Form]:
-    version = {"expected_version": case.version}
-    # Template keys use underscores: "next-step" is reached as forms.next_step.
-    return {
-        name.replace("-", "_"): action.form(
-            initial=version if issubclass(action.form, f.VersionedForm) else None
-        )
-        for name, action in ACTIONS.items()
-    }
+    return _BlankForms(case)
 
 
 def _render_case(
@@ -257,6 +270,7 @@ def _render_case(
         "next_step": open_steps[0] if open_steps else None,
         "open_steps": open_steps,
         "timeline": timeline,
+        "timeline_html": timeline_html(timeline, case),
         "other_cases": _with_status_labels(selectors.case_other_cases(case, user=user)),
         "forms": action_forms,
         "open_action": bound[0] if bound else "",
@@ -277,11 +291,15 @@ def _tasks(case: Case, timeline: list[selectors.TimelineEntry]) -> list[Any]:
 
 
 def _with_status_labels(cases: Iterable[Case]) -> list[Case]:
-    """The cases with their status label looked up in one dict (get_status_display() builds one per call)."""
+    """The cases with their status label looked up in one dict (get_status_display() builds one per call)
+    and their link from one reversed pattern (a {% url %} per case cost 0.05 ms each)."""
     statuses = {value: str(label) for value, label in Status.choices}
+    marker = 999_999_999
+    link = reverse("cases:detail", args=[marker]).replace(str(marker), "{}")
     rows = list(cases)
     for c in rows:
         c.status_label = statuses.get(c.status, c.status)  # type: ignore[attr-defined]
+        c.link = link.format(c.pk)  # type: ignore[attr-defined]
     return rows
 
 

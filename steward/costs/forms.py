@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from steward.accounts.models import User
 from steward.cases.models import Case
 from steward.core.errors import DomainError
+from steward.core.widgets import use_fast_selects
 from steward.reviews.models import Review
 from steward.sectors.models import Sector
 
@@ -184,3 +185,8 @@ class MeetingForm(forms.Form):
         queryset=User.objects.filter(is_active=True).order_by("first_name", "last_name", "username"),
         widget=forms.SelectMultiple(attrs={"size": 8}),
     )
+
+
+# Issue 9: the case page's compensation form and the decision form render their inputs and selects in
+# Python, not through Django's widget templates (same HTML).
+use_fast_selects([CompensationForm, DecisionForm])

@@ -36,6 +36,8 @@ from django.db.models.functions import Cast, Coalesce, TruncDate
 from django.utils import timezone
 
 from steward.cases.models import Direction, Handoff, Message, Note, WorkLog
+from steward.core import prepared
+from steward.core.compiled import Compiled
 from steward.sectors.models import Sector
 
 from . import classification as rules
@@ -478,22 +480,29 @@ _case_totals_sql: dict[tuple[Any, ...], tuple[str, list[Any]]] = {}
 
 def _case_totals(case_id: int, by: Sequence[str]) -> list[Total]:
     qs_db = WorkLog.objects.db
+    # The front-line sector is a subquery of the SQL (front_line_in_sql), not a value read first: one
+    # query less per case page. The slug setting still selects the SQL.
     key = (
         qs_db,
         tuple(by),
-        front_line_sector_id(),
+        str(getattr(settings, "STEWARD_FRONT_LINE_SECTOR", "") or "").strip(),
         tuple(sorted(contact_minutes().items())),
         org_currency(),
         timezone.get_current_timezone_name(),
     )
     compiled = _case_totals_sql.get(key)
     if compiled is None:
-        query, params = _totals_sql(_union(Scope(case_id=_CASE_PLACEHOLDER)), by)
+        query, params = _totals_sql(_union(Scope(case_id=_CASE_PLACEHOLDER, front_line_in_sql=True)), by)
         if _CASE_PLACEHOLDER not in params or str(_CASE_PLACEHOLDER) in query:
             return _totals(Scope(case_id=case_id), by)  # not parametrised as expected: build it per case
         compiled = _case_totals_sql.setdefault(key, _bound(qs_db, query, params))
     query, params = compiled
-    if not params:  # constants bound once (PostgreSQL): only the case id changes
+    if not params and prepared.enabled(qs_db):
+        # Constants bound once (PostgreSQL): only the case id changes, so the statement is prepared
+        # once per database session (planning it took 6.5 ms per case page at a million cases).
+        rows = prepared.fetch_all(qs_db, query.replace(str(_CASE_PLACEHOLDER), prepared.PLACEHOLDER), case_id)
+        return _rows_to_totals(rows, by)
+    if not params:
         return _run_totals(qs_db, query.replace(str(_CASE_PLACEHOLDER), str(int(case_id))), None, by)
     return _run_totals(qs_db, query, [case_id if p == _CASE_PLACEHOLDER else p for p in params], by)
 
@@ -522,6 +531,10 @@ def _run_totals(db: str, query: str, params: list[Any] | None, by: Sequence[str]
     with connections[db].cursor() as cursor:
         cursor.execute(query, params)
         rows = cursor.fetchall()
+    return _rows_to_totals(rows, by)
+
+
+def _rows_to_totals(rows: Iterable[Sequence[Any]], by: Sequence[str]) -> list[Total]:
     n = len(by)
     return [
         Total(
@@ -589,7 +602,8 @@ def register_churn_estimator(estimator: Callable[[int], Any] | None) -> None:
 
 
 def case_cost(case_id: int, compensations: Iterable[Compensation] | None = None) -> CaseCost:
-    """A fixed number of queries whatever the case's size: front-line sector, totals, pending, sectors.
+    """A fixed number of queries whatever the case's size: totals (the front-line sector inside), pending,
+    sectors.
 
     `compensations`: every compensation of the case when the caller has read them already (the case
     page's panel lists them): the pending amount is summed from them instead of one more query."""
@@ -609,7 +623,7 @@ def case_cost(case_id: int, compensations: Iterable[Compensation] | None = None)
         ]
     cost = CaseCost(currency=currency, compensation_pending_minor=sum(pending))
     sector_ids = {t.key[1] for t in totals if t.key[1] is not None}
-    sectors = Sector.objects.in_bulk(sector_ids) if sector_ids else {}
+    sectors = {s.pk: s for s in _sectors() if s.pk in sector_ids} if sector_ids else {}
     staff: dict[int | None, SectorTime] = {}
     contacts: dict[int | None, SectorTime] = {}
     for t in totals:
@@ -712,11 +726,20 @@ def pending_compensations() -> QuerySet[Compensation]:
 
 
 def case_compensations(case_id: int) -> list[Compensation]:
-    return list(
+    return _case_compensations(case_id)
+
+
+# The case panel's reads, compiled once per process (steward/core/compiled.py): only the case id changes.
+_case_compensations = Compiled(
+    Compensation,
+    lambda case_id: (
         Compensation.objects.filter(case_id=case_id)
         .select_related("requested_by", "approved_by", "rejected_by")
         .order_by("created_at", "id")
-    )
+    ),
+)
+# Every sector (a handful): the panel names the sectors of its totals from them.
+_sectors = Compiled(Sector, lambda: Sector.objects.order_by())
 
 
 def overrides_of(lines: Iterable[LedgerLine]) -> dict[tuple[str, int], ClassificationOverride]:

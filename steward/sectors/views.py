@@ -105,12 +105,14 @@ def task_rows(
     if not tasks:
         return []
     now = timeutil.now()
-    calendar = calendar_from_settings()
+    # The calendar (a query for the holidays) only matters for open tasks: the case page of a closed
+    # case has none.
+    calendar = calendar_from_settings() if any(task.is_open for task in tasks) else None
     rows = []
     for task in tasks:
         row = QueueRow(
             task=task,
-            urgency=ts.task_urgency(task, now=now, calendar=calendar),
+            urgency=ts.task_urgency(task, now=now, calendar=calendar) if calendar is not None else "",
             is_member=task_services.is_sector_member(user, task.sector_id),
             can_cancel=task.is_open and can_act(user, task.case, at=now),
             forms={name: action.form() for name, action in TASK_ACTIONS.items()},

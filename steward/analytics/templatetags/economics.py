@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -12,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from steward.analytics.economics import reason_text
 from steward.analytics.economics_selectors import CaseEstimate, case_expected_loss
-from steward.cases.models import Case
+from steward.cases.models import Case, EventKind
 from steward.core import timeutil
 from steward.costs.money import exponent
 
@@ -54,10 +55,14 @@ def why(code: str) -> str:
 
 
 @register.simple_tag
-def case_churn_estimate(case: Case) -> CaseEstimate:
+def case_churn_estimate(case: Case, timeline: Iterable[Any] | None = None) -> CaseEstimate:
     """The case cost panel's expected churn loss (an estimate): a tag, so the costs app stays unaware of
-    analytics (dependencies point costs → analytics, never back)."""
-    return case_expected_loss(case, today=timezone.localdate(timeutil.now()))
+    analytics (dependencies point costs → analytics, never back).
+
+    `timeline`: the case page's entries, when it has them: the survey answers are read only if the
+    event log has one (issue 9)."""
+    answered = None if not timeline else any(e.event.kind == EventKind.SURVEY_ANSWERED for e in timeline)
+    return case_expected_loss(case, today=timezone.localdate(timeutil.now()), answered=answered)
 
 
 @register.filter

@@ -104,6 +104,17 @@ def test_case_page_query_count_is_constant(web, adviser, case):
     assert _queries(web, url(case)) == ten
 
 
+def test_case_page_query_budget(client, adviser, manager, case):
+    """Issue 9: notes, handoffs, next steps, tasks, compensations and survey answers are read only when
+    the event log has one; the owner's page of a case with a reply, then a manager's (the cost panel:
+    totals, sectors)."""
+    case_reply(actor=adviser, case=case, body="Reply")
+    client.force_login(adviser)
+    assert _queries(client, url(case)) <= 12  # was 13
+    client.force_login(manager)
+    assert _queries(client, url(case)) <= 14  # was 18
+
+
 def test_case_page_shows_owner_backup_next_step_and_history(web, adviser, case):
     commitment_set(
         actor=adviser,

@@ -18,7 +18,7 @@ from steward.accounts.models import User
 from steward.cases.models import Case, CaseEvent, EventKind
 
 from .. import events, selectors
-from ..forms import CompensationForm, DecisionForm
+from ..forms import CompensationForm
 from ..models import Compensation, CompensationState
 from ..money import format_minor
 from ..permissions import can_manage_costs, can_see_money
@@ -60,7 +60,6 @@ class CaseCostsPanel:
     cost: selectors.CaseCost | None = None
     compensations: list[Compensation] = field(default_factory=list)
     request_form: Any = None
-    decision_form: Any = None
     limit_minor: int = 0
     currency: str = ""
 
@@ -96,6 +95,4 @@ def case_costs(
         panel.currency = panel.cost.currency
     if panel.can_request:
         panel.request_form = CompensationForm(auto_id="comp_%s")
-    if panel.can_decide:
-        panel.decision_form = DecisionForm(auto_id="decide_%s")
     return panel

@@ -163,10 +163,41 @@ def test_the_case_panels_precompiled_totals_equal_the_straight_query(personas):
         case_add_note(actor=p.adviser, case=case, body="Note", at=at("2026-03-02", 13))
     by = ("ln_source", "ln_sector")
     selectors._case_totals_sql.clear()
-    for case in [*cases, cases[0]]:  # the first case again: the compiled SQL is reused
+    # The first case again, and past PostgreSQL's five custom plans of a prepared statement (its
+    # generic plan from the sixth execution on): the compiled SQL is reused.
+    for case in [*cases, *cases, *cases]:
         straight = selectors._totals(selectors.Scope(case_id=case.pk), by)
         assert straight and selectors._case_totals(case.pk, by) == straight
     assert len(selectors._case_totals_sql) == 1
+
+
+def test_the_case_panels_totals_follow_the_front_line_sector_setting(personas, settings):
+    """The front-line sector is a subquery of the compiled SQL: a new sector nearer the customer, or
+    the setting naming another one, costs the same contacts as the straight query does."""
+    from steward.sectors.models import Sector
+
+    from .. import selectors
+
+    p = personas
+    rate(p, p.billing, "2026-03-01", 6000)
+    rate(p, p.front_desk, "2026-03-01", 3000)
+    case = complaint(p)
+    # The manager has no sector: their reply is costed at the front-line sector's rate.
+    case_reply(actor=p.manager, case=case, body="On it.", at=at("2026-03-02", 12))
+    by = ("ln_source", "ln_sector")
+
+    def check() -> list[selectors.Total]:
+        straight = selectors._totals(selectors.Scope(case_id=case.pk), by)
+        assert selectors._case_totals(case.pk, by) == straight
+        return straight
+
+    before = check()
+    settings.STEWARD_FRONT_LINE_SECTOR = p.billing.slug
+    assert check() != before
+    settings.STEWARD_FRONT_LINE_SECTOR = ""
+    reception = Sector.objects.create(name="Aaa reception", slug="reception", distance=0)
+    rate(p, reception, "2026-03-01", 1200)
+    assert check() != before
 
 
 def test_the_economics_hook_fills_the_expected_churn_loss_slot_without_touching_the_total(personas):

@@ -14,4 +14,4 @@ register = template.Library()
 
 @register.simple_tag
 def failed_mail_for_case(case: Case) -> list[OutboundMail]:
-    return list(selectors.failed_mail_for_case(case))
+    return selectors.failed_mail_list(case.pk)
