@@ -13,7 +13,7 @@ taken as over; the dashboard reads the days still inside the window from the cas
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -203,10 +203,39 @@ def apply(changes: Mapping[Key, tuple[dict[str, Any], list[int]]]) -> None:
         cur.execute(*apply_sql(changes))
 
 
+def adding_excluded(table: str, counters: Iterable[str]) -> str:
+    """The SET list of a day rollup's upsert: each counter plus the incoming row's (`table` quoted)."""
+    q = connection.ops.quote_name
+    return ", ".join(f"{q(c)} = {table}.{q(c)} + excluded.{q(c)}" for c in counters)
+
+
+def adding_upsert_sql(
+    table: str, columns: Sequence[str], counters: Sequence[str], conflict: Sequence[str], n: int
+) -> str:
+    """INSERT of n rows of `columns` that, where a row of the `conflict` key exists, adds the counters to
+    it instead: the statement every day rollup (ServiceDay, SurveyDay) applies its deltas with."""
+    q = connection.ops.quote_name
+    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    return (
+        f"INSERT INTO {q(table)} ({', '.join(q(c) for c in columns)}) VALUES "
+        + ", ".join([one] * n)
+        + f" ON CONFLICT ({', '.join(q(c) for c in conflict)}) DO UPDATE SET "
+        + adding_excluded(q(table), counters)
+    )
+
+
+def sum_into(
+    acc: dict[Any, tuple[dict[str, Any], list[int]]], more: Mapping[Any, Any], sign: int = 1
+) -> None:
+    """Add `more`'s counters (times `sign`) to `acc`, key by key (contributions of a day rollup)."""
+    for key, (cols, counters) in more.items():
+        total = acc.setdefault(key, (cols, [0] * len(counters)))[1]
+        for i, v in enumerate(counters):
+            total[i] += sign * v
+
+
 def apply_sql(changes: Mapping[Key, tuple[dict[str, Any], list[int]]]) -> tuple[str, list[Any]]:
     """`apply`'s statement and its parameters (to run on its own, or inside another statement's WITH)."""
-    q = connection.ops.quote_name
-    table = q(ServiceDay._meta.db_table)
     rows: list[Any] = []
     for (family, day, dim, key), (cols, counters) in sorted(changes.items()):
         rows += [
@@ -221,12 +250,8 @@ def apply_sql(changes: Mapping[Key, tuple[dict[str, Any], list[int]]]) -> tuple[
             cols.get("kind", ""),
             *counters,
         ]
-    one = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
-    sets = ", ".join(f"{q(c)} = {table}.{q(c)} + excluded.{q(c)}" for c in COUNTERS)
-    sql = (
-        f"INSERT INTO {table} ({', '.join(q(c) for c in _COLUMNS)}) VALUES "
-        + ", ".join([one] * len(changes))
-        + f" ON CONFLICT ({q('family')}, {q('dim')}, {q('key')}, {q('day')}) DO UPDATE SET {sets}"
+    sql = adding_upsert_sql(
+        ServiceDay._meta.db_table, _COLUMNS, COUNTERS, ("family", "dim", "key", "day"), len(changes)
     )
     return sql, rows
 
@@ -322,15 +347,6 @@ FROM {handoffs} h GROUP BY 2
 """
 
 
-def _sum_into(
-    acc: dict[Key, tuple[dict[str, Any], list[int]]], more: Mapping[Key, tuple[dict[str, Any], list[int]]]
-) -> None:
-    for key, (cols, counters) in more.items():
-        total = acc.setdefault(key, (cols, [0] * len(COUNTERS)))[1]
-        for i, v in enumerate(counters):
-            total[i] += v
-
-
 def rebuild() -> int:
     """ServiceDay from the CaseContacts copies (fill those first). Returns the rows written."""
     from steward.cases.models import Handoff
@@ -372,11 +388,11 @@ def rebuild() -> int:
     # SQLite (tests, small installs): the same contributions, summed in Python.
     acc: dict[Key, tuple[dict[str, Any], list[int]]] = {}
     for fact in CaseContacts.objects.values(*FACT_FIELDS).iterator(chunk_size=5000):
-        _sum_into(acc, contributions(fact))
+        sum_into(acc, contributions(fact))
     for at, need, done in Handoff.objects.values_list(
         "created_at", "customer_need", "done_so_far"
     ).iterator():
-        _sum_into(acc, handoff_contribution(at, len(need), len(done)))
+        sum_into(acc, handoff_contribution(at, len(need), len(done)))
     ServiceDay.objects.bulk_create(
         [
             ServiceDay(

@@ -29,7 +29,7 @@ from django.db.models import Exists, F, OuterRef, QuerySet
 
 from .models import SurveyDay
 from .service_figures import SCALES, SURVEY_ITEMS
-from .service_rollup import DIMS, local_day
+from .service_rollup import DIMS, adding_excluded, adding_upsert_sql, local_day, sum_into
 
 # The counts of the survey family, as service_figures names them, and their SurveyDay columns.
 KEYS: tuple[str, ...] = (
@@ -90,13 +90,6 @@ def contributions(day: date, dims: Mapping[str, Any] | None, counters: list[int]
     return out
 
 
-def _sum_into(acc: Contribution, more: Contribution, sign: int = 1) -> None:
-    for key, (cols, counters) in more.items():
-        total = acc.setdefault(key, (cols, [0] * len(KEYS)))[1]
-        for i, v in enumerate(counters):
-            total[i] += sign * v
-
-
 def _five_point() -> Exists:
     from steward.surveys.models import QuestionnaireVersion
 
@@ -119,20 +112,8 @@ def _dims_of(row: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 def _upsert_sql(n: int) -> str:
-    q = connection.ops.quote_name
-    table = q(SurveyDay._meta.db_table)
     columns = ("day", "dim", "key", *DIM_COLUMNS.values(), *COLUMNS)
-    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    return (
-        f"INSERT INTO {table} ({', '.join(q(c) for c in columns)}) VALUES "
-        + ", ".join([one] * n)
-        + f" ON CONFLICT ({q('dim')}, {q('key')}, {q('day')}) DO UPDATE SET {_add_excluded(table)}"
-    )
-
-
-def _add_excluded(table: str) -> str:
-    q = connection.ops.quote_name
-    return ", ".join(f"{q(c)} = {table}.{q(c)} + excluded.{q(c)}" for c in COLUMNS)
+    return adding_upsert_sql(SurveyDay._meta.db_table, columns, COLUMNS, ("dim", "key", "day"), n)
 
 
 def apply(changes: Contribution) -> None:
@@ -223,7 +204,9 @@ def _pg_days(*, where: str = "", conflict: bool = False) -> str:
         contacts=q(CaseContacts._meta.db_table),
         versions=q(QuestionnaireVersion._meta.db_table),
         where=where,
-        conflict=f"ON CONFLICT (dim, key, day) DO UPDATE SET {_add_excluded(days)}" if conflict else "",
+        conflict=f"ON CONFLICT (dim, key, day) DO UPDATE SET {adding_excluded(days, COLUMNS)}"
+        if conflict
+        else "",
     )
 
 
@@ -240,7 +223,7 @@ def record(response_id: int) -> None:
         return
     acc: Contribution = {}
     for row in _answers(SurveyResponse.objects.filter(pk=response_id)):
-        _sum_into(acc, _contribution_of(row, _dims_of(row)))
+        sum_into(acc, _contribution_of(row, _dims_of(row)))
     apply(acc)
 
 
@@ -264,8 +247,8 @@ def move(changed: Mapping[int, tuple[Mapping[str, Any], Mapping[str, Any]]]) -> 
     acc: Contribution = {}
     for row in _answers(SurveyResponse.objects.filter(case_id__in=list(changed))):
         old, new = changed[row["case_id"]]
-        _sum_into(acc, _contribution_of(row, old), -1)
-        _sum_into(acc, _contribution_of(row, new))
+        sum_into(acc, _contribution_of(row, old), -1)
+        sum_into(acc, _contribution_of(row, new))
     apply(acc)
 
 
@@ -287,7 +270,7 @@ def rebuild() -> int:
             return cur.rowcount
     acc: Contribution = {}
     for row in _answers(SurveyResponse.objects.order_by()).iterator(chunk_size=5000):
-        _sum_into(acc, _contribution_of(row, _dims_of(row)))
+        sum_into(acc, _contribution_of(row, _dims_of(row)))
     rows = [
         SurveyDay(day=d, dim=dim, key=key, **cols, **dict(zip(COLUMNS, counters, strict=True)))
         for (d, dim, key), (cols, counters) in acc.items()
