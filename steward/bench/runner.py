@@ -121,6 +121,8 @@ class Fixtures:
     token: str
     values: dict[str, list[str]] = field(default_factory=dict)
     writer_session: str = ""  # the customer who writes in the portal (not the one whose pages are read)
+    # (session, case key) of each customer writing in the portal scenario; wrk picks one per request.
+    writers: list[tuple[str, str]] = field(default_factory=list)
 
 
 def prepare(rng: random.Random) -> Fixtures:
@@ -155,26 +157,15 @@ def prepare(rng: random.Random) -> Fixtures:
         str(i) for i in Case.objects.exclude(status=Status.CLOSED).values_list("pk", flat=True)[:5000]
     ]
     customers = [str(i) for i in Case.objects.values_list("customer_id", flat=True).filter(pk__in=cases)]
-    # The portal pages read the top customer's cases; another customer (drawn per run among those
-    # with an open case) writes, so the pages measured do not grow with every run's messages (a first
-    # version wrote on the top customer's one open case: 950 bench messages on it after four runs).
+    # The portal pages read the top customer's cases; other customers (portal_writers) write, so the
+    # pages measured do not grow with every run's messages (a first version wrote on the top
+    # customer's one open case: 950 bench messages on it after four runs).
     portal_cases = list(
         case_keys(Case.objects.filter(customer_id=top["customer"]).values_list("pk", flat=True)).values()
     )
-    writer_case = Case.objects.exclude(status=Status.CLOSED).filter(
-        pk__in=[int(c) for c in open_cases[:5000]]
-    )
-    writer = writer_case.order_by("?").values("customer_id").first() if open_cases else None
-    writer_store = SessionStore()
-    writer_store[SESSION_KEY] = writer["customer_id"] if writer else top["customer"]
-    writer_store.create()
-    writer_cases = list(
-        case_keys(
-            Case.objects.filter(customer_id=writer_store[SESSION_KEY])
-            .exclude(status=Status.CLOSED)
-            .values_list("pk", flat=True)
-        ).values()
-    )
+    writers = portal_writers(rng, [int(c) for c in open_cases], exclude=top["customer"])
+    if not writers:  # no open case: the top customer writes on their own cases
+        writers = [(store.session_key or "", key) for key in portal_cases[:1]]
     warm_up()
     decision = bench_decision(user, team)
     last = Case.objects.aggregate(m=Max("created_at"))["m"].date()
@@ -185,18 +176,51 @@ def prepare(rng: random.Random) -> Fixtures:
         session=session,
         portal_session=store.session_key or "",
         token=token,
-        writer_session=writer_store.session_key or "",
+        writer_session=writers[0][0] if writers else "",
+        writers=writers,
         values={
             "case": cases,
             "open_case": open_cases or cases,
             "customer": customers,
             "portal_case": portal_cases,
-            "writer_case": writer_cases or portal_cases,
+            "writer_case": [writers[0][1]] if writers else portal_cases,
             "date_from": [q_start.isoformat()],
             "date_to": [q_end.isoformat()],
             "decision": [str(decision)],
         },
     )
+
+
+# Customers who write in the portal scenario, each on one open case of their own.
+PORTAL_WRITERS = 24
+
+
+def portal_writers(rng: random.Random, open_cases: list[int], *, exclude: int) -> list[tuple[str, str]]:
+    """(session key, case key) of up to PORTAL_WRITERS customers, each with one of their open cases.
+
+    Customers write on their own cases, a few at a time. A first version had one customer, drawn at
+    random, write every request: with one open case the four connections queued on that case's lock
+    (81 req/s), with four they did not (318 req/s), so the figure said which customer was drawn."""
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from steward.cases.models import Case
+    from steward.portal.services import case_keys
+    from steward.portal.session import SESSION_KEY
+
+    owners = dict(Case.objects.filter(pk__in=open_cases).values_list("pk", "customer_id"))
+    by_customer: dict[int, int] = {}
+    for case_id in sorted(owners):
+        if owners[case_id] != exclude:
+            by_customer.setdefault(owners[case_id], case_id)
+    chosen = rng.sample(sorted(by_customer), min(PORTAL_WRITERS, len(by_customer)))
+    keys = case_keys([by_customer[c] for c in chosen])
+    writers = []
+    for customer in chosen:
+        store = SessionStore()
+        store[SESSION_KEY] = customer
+        store.create()
+        writers.append((store.session_key or "", keys[by_customer[customer]]))
+    return writers
 
 
 def bench_decision(user: Any, team: Any) -> int:
@@ -289,13 +313,25 @@ def lua_script(s: Scenario, fx: Fixtures) -> str:
         lines.append(f"local v_{k} = {{{', '.join(json.dumps(x) for x in fx.values[k])}}}")
     lines.append(f"local path_t = {json.dumps(s.path)}")
     lines.append(f"local body_t = {json.dumps(s.body)}")
+    writers = s.auth == "portal_writer" and len(fx.writers) > 1
+    if writers:  # a customer per request: their session cookie and their case
+        cookie = _headers(s, fx)["Cookie"].split(";", 1)[1]  # the CSRF cookie after the session's
+        cookies = [json.dumps(f"{settings.SESSION_COOKIE_NAME}={w[0]};{cookie}") for w in fx.writers]
+        lines.append(f"local w_cookie = {{{', '.join(cookies)}}}")
+        lines.append(f"local w_case = {{{', '.join(json.dumps(w[1]) for w in fx.writers)}}}")
     lines.append("request = function()")
     lines.append("  local p, b = path_t, body_t")
     for k in used:
         lines.append(f"  local x_{k} = v_{k}[math.random(#v_{k})]")
         lines.append(f'  p = p:gsub("{{{k}}}", x_{k}); b = b:gsub("{{{k}}}", x_{k})')
+    if writers:
+        lines.append("  local i = math.random(#w_case)")
+        lines.append('  p = path_t:gsub("{writer_case}", w_case[i])')
+        lines.append("  local h = {}")
+        lines.append("  for name, value in pairs(wrk.headers) do h[name] = value end")
+        lines.append('  h["Cookie"] = w_cookie[i]')
     lines.append("  if b == '' then b = nil end")
-    lines.append("  return wrk.format(nil, p, nil, b)")
+    lines.append(f"  return wrk.format(nil, p, {'h' if writers else 'nil'}, b)")
     lines.append("end")
     lines.append(WRK_DONE)
     return "\n".join(lines) + "\n"

@@ -23,6 +23,8 @@ from django.db import DatabaseError, connections
 from django.db.models import Model, QuerySet
 from django.db.models.query import get_related_populators
 
+from .prepared import bound_cursor
+
 # Integers above every id (2**53 - 10,000 and up, exact in JavaScript too); see `standin`.
 _STANDIN_BASE = 9_007_199_254_730_991
 R = TypeVar("R")  # what a Compiled read yields: model instances, or values_list rows
@@ -96,7 +98,7 @@ class CompiledQuery:
             for k, v in values.items()
         }
         params = [subst[p] if type(p) in _SUBSTITUTED and p in subst else p for p in self.params]
-        with connections[self.db].cursor() as cursor:
+        with bound_cursor(connections[self.db]) as cursor:
             cursor.execute(self.sql, params)
             rows: Any = cursor.fetchall()
         if self.converters:
@@ -189,7 +191,7 @@ def insert(*objs: Any) -> None:
         found = _INSERTS[key] = (sql, fields)
     sql, fields = found
     params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for obj in objs for f in fields]
-    with connection.cursor() as cursor:
+    with bound_cursor(connection) as cursor:
         cursor.execute(sql, params)
         ids = cursor.fetchall()
     for obj, (pk_value,) in zip(objs, ids, strict=True):
@@ -219,7 +221,7 @@ def update(obj: Any, fields: list[str]) -> None:
     sql, targets = found
     params = [f.get_db_prep_save(f.pre_save(obj, False), connection) for f in targets]
     params.append(obj.pk)
-    with connection.cursor() as cursor:
+    with bound_cursor(connection) as cursor:
         cursor.execute(sql, params)
         if cursor.rowcount == 0:
             raise DatabaseError("Save with update_fields did not affect any rows.")

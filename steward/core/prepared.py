@@ -1,63 +1,82 @@
-"""Named prepared statements on PostgreSQL, for the few large queries run with one changing id.
+"""Statements sent with their values apart from the text, and prepared by psycopg, on PostgreSQL.
 
-The case page's cost totals are one UNION ALL of every kind of ledger line: PostgreSQL spent 6.5 ms
-planning it and 1.5 ms running it for each case page at a million cases (issue 9). Prepared once per
-database session, it is planned with a generic plan after PostgreSQL's first five executions (every
-part is an index lookup by the case id, so the generic plan is the custom one), and then only runs.
+Django's PostgreSQL cursors bind on the client: psycopg writes every value into the statement text in
+Python, and PostgreSQL parses and plans each text anew. For the statements Steward runs most (the
+compiled reads and inserts of every write, steward/core/compiled.py) and the few large ones run with
+one changing id (the case page's cost totals: 6.5 ms of planning for 1.5 ms of running at a million
+cases; a cost-ledger line: 10 ms for 0.5 ms), that was most of the cost (issue 9).
 
-Django turns psycopg's own statement cache off (a transaction-mode pooler such as PgBouncer hands each
-transaction a different server session), so the statement is prepared here with SQL's PREPARE, once per
-psycopg connection (one database session; a reconnection is a new object, so it is prepared again). A
-prepared statement outlives a rolled-back transaction. `STEWARD_DB_PREPARED_STATEMENTS=0` turns this
-off (behind such a pooler): the query is then sent whole each time, as before.
-
-The first execution on a session sends "PREPARE …; EXECUTE …" as one statement text (one round trip,
-one query in the counts); if it fails, whether the PREPARE took is unknown, so the next call asks
-pg_prepared_statements once.
+`bound_cursor` is a cursor that sends the values apart (server-side binding), so the text of a
+statement stays the same, and psycopg prepares it on its PREPARE_THRESHOLD-th execution in a database
+session; PostgreSQL then plans it generically when that plan is as good (every statement here reads
+by ids). psycopg owns every prepared statement of the session: it forgets and deallocates them all on
+a rollback and prepares them again (an SQL-level PREPARE of our own did not survive that: psycopg's
+DEALLOCATE ALL took it along). Django leaves psycopg's preparing off for its own cursors, which bind
+on the client and never prepare, so the threshold set on the connection here applies to these cursors
+only. `STEWARD_DB_PREPARED_STATEMENTS=0` (behind a transaction-mode pooler such as PgBouncer, where
+sessions are shared) keeps the binding and prepares nothing.
 """
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from django.conf import settings
 from django.db import connections
 
+# psycopg's own default: a statement is prepared on its fifth execution in a session.
+PREPARE_THRESHOLD = 5
+# The one parameter of the statements fetch_all / execute run, as they write it.
 PLACEHOLDER = "$1"
-
-# psycopg connection -> {statement name: True (prepared) | False (unknown: a PREPARE may have failed)}
-_sessions: WeakKeyDictionary[Any, dict[str, bool]] = WeakKeyDictionary()
 
 
 def enabled(db: str) -> bool:
-    return connections[db].vendor == "postgresql" and bool(
-        getattr(settings, "STEWARD_DB_PREPARED_STATEMENTS", True)
-    )
+    """Whether `fetch_all` / `execute` apply (PostgreSQL; their SQL is PostgreSQL's)."""
+    return connections[db].vendor == "postgresql"
 
 
-def statement_name(sql: str) -> str:
-    return "steward_" + hashlib.sha256(sql.encode()).hexdigest()[:20]
+def bound_cursor(connection: Any) -> Any:
+    """A cursor binding on the server (PostgreSQL; elsewhere Django's own), wrapped as Django wraps
+    its cursors: the query log, the tests' query counts and the execute wrappers see its statements."""
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    import psycopg
+    from django.db.backends.postgresql.psycopg_any import register_tzloader
+    from psycopg.pq import Format
+
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        raw = connection.connection
+        threshold = PREPARE_THRESHOLD if getattr(settings, "STEWARD_DB_PREPARED_STATEMENTS", True) else None
+        if raw.prepare_threshold != threshold:
+            raw.prepare_threshold = threshold
+        cursor: Any = psycopg.Cursor(raw)
+        # As Django's create_cursor: the session's time zone for timestamps, if the connection's differs.
+        tzloader = raw.adapters.get_loader(psycopg.postgres.types["timestamptz"].oid, Format.TEXT)
+        if connection.timezone != getattr(tzloader, "timezone", None):
+            register_tzloader(connection.timezone, cursor)
+    return connection._prepare_cursor(cursor)
+
+
+def _bound_text(sql: str) -> str:
+    """`sql` (every value a literal, its one parameter written `$1`) as psycopg's text: "%" is plain."""
+    return sql.replace("%", "%%").replace(PLACEHOLDER, "%(arg)s")
 
 
 def fetch_all(db: str, sql: str, arg: int) -> list[tuple[Any, ...]]:
     """The rows of `sql` for `arg`: PostgreSQL text whose only parameter is a bigint written `$1`, with
-    every other value written in as a literal (no psycopg placeholder, so a "%" in it is plain text)."""
-    arg = int(arg)  # written into the statement text: an int only
-    connection = connections[db]
-    name = statement_name(sql)
-    with connection.cursor() as cursor:
-        session = _sessions.setdefault(connection.connection, {})
-        state = session.get(name)
-        if state is False:
-            cursor.execute("SELECT 1 FROM pg_prepared_statements WHERE name = %s", [name])
-            state = session[name] = cursor.fetchone() is not None
-        if state:
-            cursor.execute(f"EXECUTE {name}({arg})")
-            return list(cursor.fetchall())
-        session[name] = False  # until the PREPARE is known to have taken
-        cursor.execute(f"PREPARE {name}(bigint) AS {sql}; EXECUTE {name}({arg})")
-        session[name] = True
-        cursor.nextset()  # the PREPARE's result first, then the rows
+    every other value written in as a literal (so a "%" in it is plain text)."""
+    from psycopg.types.numeric import Int8
+
+    with bound_cursor(connections[db]) as cursor:
+        cursor.execute(_bound_text(sql), {"arg": Int8(int(arg))})
         return list(cursor.fetchall())
+
+
+def execute(db: str, sql: str, arg: int) -> None:
+    """Run `sql` (as for fetch_all) for `arg`, without rows."""
+    from psycopg.types.numeric import Int8
+
+    with bound_cursor(connections[db]) as cursor:
+        cursor.execute(_bound_text(sql), {"arg": Int8(int(arg))})

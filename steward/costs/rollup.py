@@ -31,7 +31,6 @@ rebuild_rollups` (`rebuild()`: one set-based statement over the ledger).
 from __future__ import annotations
 
 import time as _time
-import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -43,6 +42,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from steward.cases.models import EventKind, Kind
+from steward.core import prepared
 
 from .events import COMPENSATION_APPROVED
 from .models import CostCategory, CostDay, LineSource
@@ -182,32 +182,22 @@ def add_line(source: str, line_id: int) -> None:
         apply([_lines(Scope(sources=frozenset({source}), line_id=line_id))])
         return
     sql, params = compiled
+    if prepared.enabled(connection.alias):
+        # Planning this statement costs 10 ms, running it 0.5 ms: its constants are written in once
+        # (by the driver, as it quotes them) and only the line id is sent, so psycopg prepares it once
+        # per database session (steward.core.prepared).
+        literal = _literal.get(key)
+        if literal is None:
+            text = connection.ops.compose_sql(sql, params)  # type: ignore[attr-defined]
+            literal = _literal[key] = text.replace(str(_PLACEHOLDER), prepared.PLACEHOLDER)
+        prepared.execute(connection.alias, literal, line_id)
+        return
     with connection.cursor() as cur:
-        if connection.vendor == "postgresql":
-            # Planning this statement costs 10 ms, running it 0.5 ms: PREPAREd once per connection
-            # (a session-level plan, not undone by a rollback), then only EXECUTEd.
-            cur.execute(f"EXECUTE {_prepared(cur, key, sql, params)}(%s)", (line_id,))
-            return
         cur.execute(sql, tuple(line_id if p == _PLACEHOLDER else p for p in params))
 
 
-# The statements PREPAREd on each database connection (a new connection prepares them again).
-_prepared_on: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], str]] = weakref.WeakKeyDictionary()
-
-
-def _prepared(cur: Any, key: tuple[Any, ...], sql: str, params: tuple[Any, ...]) -> str:
-    raw = connection.connection
-    names = _prepared_on.setdefault(raw, {})
-    name = names.get(key)
-    if name is None:
-        name = f"steward_costday_{len(names)}"
-        # Every parameter but the line id as a literal (module constants and settings, quoted by the
-        # driver); the id as the statement's one argument.
-        literal = connection.ops.compose_sql(sql, params)  # type: ignore[attr-defined]
-        literal = literal.replace(str(_PLACEHOLDER), "$1")
-        cur.execute(f"PREPARE {name}(bigint) AS {literal}")
-        names[key] = name
-    return name
+# A line statement with its constants written in, per source and settings (add_line).
+_literal: dict[tuple[Any, ...], str] = {}
 
 
 @contextmanager

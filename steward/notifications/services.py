@@ -30,6 +30,7 @@ from steward.cases.models import Case, CaseEvent, Commitment, CommitmentState, D
 from steward.core import timeutil
 from steward.core.compiled import insert, update
 from steward.core.errors import DomainError
+from steward.core.prepared import bound_cursor
 from steward.mail.identity import mail_domain, new_message_id, subject_with_token
 
 from .compose import one_line, render_notice
@@ -448,7 +449,7 @@ def _claim(outbound_id: int, now: datetime) -> OutboundMail | None:
     params = [adapt(now + send_lease()), outbound_id, MailState.PENDING, adapt(now)]
     # The row built as a RawQuerySet builds it, without its per-query set-up (issue 9: the sender runs
     # in the web worker's process when there is no broker; half of its 1.6 ms of CPU per mail).
-    with connection.cursor() as cursor:
+    with bound_cursor(connection) as cursor:  # the same text for every mail: prepared (core/prepared.py)
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:

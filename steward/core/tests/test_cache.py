@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import Any
+
 from steward.core.cache import FailOpenRedisCache
-from steward.core.tests.faults import free_port
+from steward.core.tests.faults import ThrowawayRedis, free_port, needs_redis
 
 
 def test_cache_without_redis_acts_empty() -> None:
@@ -20,13 +23,9 @@ def test_cache_without_redis_acts_empty() -> None:
     cache.delete_many(["a"])
 
 
-def test_the_compact_throttle_keeps_drfs_window(settings):
-    """steward.core.throttling: the same allow / refuse sequence and wait as DRF's UserRateThrottle, over
-    a window that slides, and a history DRF's throttle wrote (a list) is read."""
-    from types import SimpleNamespace
-    from typing import Any
-
-    from django.core.cache import cache
+def _same_as_drf(cache: Any, compact_key: str) -> None:
+    """The same allow / refuse sequence and wait as DRF's UserRateThrottle (kept in the default cache),
+    over a window that slides, for our throttle keeping its times in `cache`."""
     from rest_framework.throttling import UserRateThrottle
 
     from steward.core.throttling import CompactUserRateThrottle
@@ -46,15 +45,72 @@ def test_the_compact_throttle_keeps_drfs_window(settings):
         def timer(self):
             return clock["now"]
 
-    cache.clear()
+    Ours.cache = cache
     request: Any = SimpleNamespace(user=SimpleNamespace(is_authenticated=True, pk=7))
     view: Any = None
-    for step in (0, 1, 1, 1, 30, 29, 1, 60, 0.5):
+    for step in (0, 1, 1, 1, 30, 29, 1, 60, 0.5, 0.25, 0.25, 0.25, 59.5, 0.1):
         clock["now"] += step
         a, b = Drf(), Ours()
-        assert a.allow_request(request, view) == b.allow_request(request, view)
+        assert a.allow_request(request, view) == b.allow_request(request, view), step
         assert a.wait() == b.wait()
-    cache.set("throttle_compact_user_8", [clock["now"] - 1, clock["now"] - 2, clock["now"] - 3], 60)  # a list
+    assert any(k.startswith(compact_key) for k in _keys(cache))
+
+
+def _keys(cache: Any) -> list[str]:
+    if isinstance(cache, FailOpenRedisCache):
+        keys: Any = cache._cache.get_client().keys("*")
+        return [k.decode().split(":", 2)[-1] for k in keys]
+    return [k.split(":", 2)[-1] for k in cache._cache]
+
+
+def test_the_compact_throttle_keeps_drfs_window():
+    """steward.core.throttling in a cache other than Redis (its history as bytes); a history DRF's
+    throttle wrote (a list) under the compact key is read."""
+    from django.core.cache import cache
+    from rest_framework.throttling import UserRateThrottle
+
+    from steward.core.throttling import CompactUserRateThrottle
+
+    cache.clear()
+    _same_as_drf(cache, "throttle_compact_user_7")
+    cache.set("throttle_compact_user_8", [990.0, 989.0, 988.0], 60)  # a list, as DRF writes
     other: Any = SimpleNamespace(user=SimpleNamespace(is_authenticated=True, pk=8))
-    assert not Ours().allow_request(other, view)
+
+    class At1000(CompactUserRateThrottle):
+        rate = "3/min"
+
+        def timer(self):
+            return 1000.0
+
+    view: Any = None
+    assert not At1000().allow_request(other, view)
     assert UserRateThrottle().allow_request(other, view)  # DRF's throttle: its own key, no bytes
+
+
+@needs_redis
+def test_the_throttle_in_redis_keeps_drfs_window(tmp_path):
+    """With Redis, the times are a sorted set kept by one script on the server: the same sequence."""
+    from django.core.cache import cache
+
+    server = ThrowawayRedis(tmp_path)
+    server.start()
+    try:
+        cache.clear()
+        redis_cache = FailOpenRedisCache(server.url, {"OPTIONS": {"socket_connect_timeout": 1}})
+        _same_as_drf(redis_cache, "throttle_compact_user_7_z")
+    finally:
+        server.stop()
+
+
+def test_the_throttle_lets_requests_through_when_redis_is_gone():
+    """Redis down: the API keeps answering, unthrottled (as the cache fails open)."""
+    from steward.core.throttling import CompactUserRateThrottle
+
+    class Ours(CompactUserRateThrottle):
+        rate = "1/min"
+
+    gone = f"redis://127.0.0.1:{free_port()}/0"
+    Ours.cache = FailOpenRedisCache(gone, {"OPTIONS": {"socket_connect_timeout": 1}})
+    request: Any = SimpleNamespace(user=SimpleNamespace(is_authenticated=True, pk=7))
+    view: Any = None
+    assert all(Ours().allow_request(request, view) for _ in range(3))
