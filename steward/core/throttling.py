@@ -24,6 +24,7 @@ from typing import Any
 
 import redis
 from django.core.cache.backends.redis import RedisCache
+from django.utils.connection import ConnectionProxy
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
 
 logger = logging.getLogger(__name__)
@@ -45,6 +46,13 @@ return {1, n + 1, oldest or ARGV[1]}
 _scripts: dict[int, Any] = {}
 
 
+def _resolved(cache: Any) -> Any:
+    """The cache itself behind `django.core.cache.cache` (DRF's default), which is a proxy to it."""
+    if isinstance(cache, ConnectionProxy):
+        return cache._connections[cache._alias]  # type: ignore[attr-defined]
+    return cache
+
+
 class CompactHistory(SimpleRateThrottle):
     num_requests: int  # set by SimpleRateThrottle.__init__ from the rate
     duration: int
@@ -57,8 +65,9 @@ class CompactHistory(SimpleRateThrottle):
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
-        if isinstance(self.cache, RedisCache):
-            return self._allow_in_redis(self.cache)
+        cache = _resolved(self.cache)
+        if isinstance(cache, RedisCache):
+            return self._allow_in_redis(cache)
         stored = self.cache.get(self.key)
         history = array("d")
         if isinstance(stored, bytes):

@@ -102,6 +102,32 @@ def test_the_throttle_in_redis_keeps_drfs_window(tmp_path):
         server.stop()
 
 
+@needs_redis
+def test_drfs_default_cache_is_seen_through_to_redis(tmp_path, settings):
+    """DRF's throttles use `django.core.cache.cache`, a proxy: the script must still be the path taken."""
+    from django.core.cache import cache, caches
+    from rest_framework.throttling import SimpleRateThrottle
+
+    from steward.core.throttling import CompactUserRateThrottle
+
+    server = ThrowawayRedis(tmp_path)
+    server.start()
+    try:
+        # The setting_changed signal gives `caches` new connections (and the old ones back afterwards).
+        settings.CACHES = {
+            "default": {"BACKEND": "steward.core.cache.FailOpenRedisCache", "LOCATION": server.url}
+        }
+        assert SimpleRateThrottle.cache is cache  # DRF's own default
+        request: Any = SimpleNamespace(user=SimpleNamespace(is_authenticated=True, pk=9))
+        view: Any = None
+        assert CompactUserRateThrottle().allow_request(request, view)
+        redis_cache: Any = caches["default"]
+        client: Any = redis_cache._cache.get_client()
+        assert [client.type(k) for k in client.keys("*")] == [b"zset"]
+    finally:
+        server.stop()
+
+
 def test_the_throttle_lets_requests_through_when_redis_is_gone():
     """Redis down: the API keeps answering, unthrottled (as the cache fails open)."""
     from steward.core.throttling import CompactUserRateThrottle
