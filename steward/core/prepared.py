@@ -51,12 +51,31 @@ def bound_cursor(connection: Any) -> Any:
         threshold = PREPARE_THRESHOLD if getattr(settings, "STEWARD_DB_PREPARED_STATEMENTS", True) else None
         if raw.prepare_threshold != threshold:
             raw.prepare_threshold = threshold
-        cursor: Any = psycopg.Cursor(raw)
+        cursor: Any = _logged_cursor_class()(raw)
         # As Django's create_cursor: the session's time zone for timestamps, if the connection's differs.
         tzloader = raw.adapters.get_loader(psycopg.postgres.types["timestamptz"].oid, Format.TEXT)
         if connection.timezone != getattr(tzloader, "timezone", None):
             register_tzloader(connection.timezone, cursor)
     return connection._prepare_cursor(cursor)
+
+
+_LOGGED: list[type] = []
+
+
+def _logged_cursor_class() -> type:
+    """psycopg's Cursor, keeping the statement it ran when that was a prepared one too: psycopg notes
+    it only for statements it did not prepare, and Django's query log (debug, the tests' query
+    lists) reads it from there; it logged None for every prepared statement."""
+    if not _LOGGED:
+        import psycopg
+
+        class LoggedCursor(psycopg.Cursor):  # type: ignore[type-arg]
+            def _send_query_prepared(self, name: bytes, pgq: Any, *, binary: bool | None = None) -> None:
+                self._query = pgq
+                super()._send_query_prepared(name, pgq, binary=binary)
+
+        _LOGGED.append(LoggedCursor)
+    return _LOGGED[0]
 
 
 def _bound_text(sql: str) -> str:

@@ -54,3 +54,14 @@ def test_the_setting_keeps_the_binding_and_prepares_nothing(settings):
 def test_the_bound_cursor_is_counted_like_djangos_own(django_assert_num_queries):
     with django_assert_num_queries(1):
         prepared.fetch_all("default", SQL, 6)
+
+
+def test_a_prepared_statement_is_in_the_query_log_with_its_text(settings):
+    from django.test.utils import CaptureQueriesContext
+
+    connection.close()
+    with CaptureQueriesContext(connection) as ctx:
+        for arg in range(6, 8 + prepared.PREPARE_THRESHOLD):
+            prepared.fetch_all("default", SQL, arg)
+    assert _prepared_here()
+    assert all("'a % b'" in (q["sql"] or "") for q in ctx.captured_queries)
