@@ -1,6 +1,6 @@
 """Turn a Notice into the mail its recipient reads: subject, plain text and HTML, in their language.
 
-Rendering is pure (templates and the database, no network), so it runs inside the case transaction.
+Rendering is pure (Python and the database, no network), so it runs inside the case transaction.
 Every subject carries the case token, which is language-neutral and survives any translation.
 """
 
@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -20,6 +19,7 @@ from django.utils.translation import gettext as _
 from steward.cases.models import Case
 from steward.mail.identity import subject_with_token
 
+from .mail_bodies import notice_bodies
 from .models import NotificationKind, RecipientKind
 from .notices import Notice
 
@@ -131,33 +131,40 @@ def _tidy_text(text: str) -> str:
     return _BLANK_LINES.sub("\n\n", lines) + "\n"
 
 
+def notice_context(notice: Notice, case: Case, *, new_case: bool = False) -> dict[str, Any]:
+    """What a notice's mail shows, with its recipient's language active (the links are in it).
+
+    Only the links the recipient's mail shows are made: the portal's for the customer, the case
+    page for staff (each is a reverse(), and the portal's case link may need its key read)."""
+    recipient = notice.recipient
+    for_customer = recipient.kind == RecipientKind.CUSTOMER
+    context: dict[str, Any] = {
+        "case": case,
+        "customer": case.customer,
+        "owner": case.owner,
+        "recipient_name": recipient.name,
+        "for_customer": for_customer,
+        "case_url": "" if for_customer else case_url(case),
+        "portal_url": portal_url(recipient.language) if for_customer else "",
+        "portal_case_url": (
+            portal_case_url(case, recipient.language, new_case=new_case) if for_customer else ""
+        ),
+        "language": recipient.language,
+        **notice.context,
+    }
+    if notice.kind == NotificationKind.SOLUTION_PROPOSED:
+        context["confirm_url"], context["not_solved_url"] = _solution_links(case)
+    return context
+
+
 def render_notice(notice: Notice, case: Case, *, new_case: bool = False) -> Rendered:
     """Subject (with the case token), text and HTML of a notice, in the recipient's language.
 
-    `new_case`: the case was opened in this transaction (portal_case_url)."""
-    recipient = notice.recipient
-    with translation.override(recipient.language):
-        context: dict[str, Any] = {
-            "case": case,
-            "customer": case.customer,
-            "owner": case.owner,
-            "recipient_name": recipient.name,
-            "for_customer": recipient.kind == RecipientKind.CUSTOMER,
-            "case_url": case_url(case),
-            "portal_url": portal_url(recipient.language),
-            "portal_case_url": (
-                portal_case_url(case, recipient.language, new_case=new_case)
-                if recipient.kind == RecipientKind.CUSTOMER
-                else ""
-            ),
-            "follow_up_days": settings.STEWARD_FOLLOW_UP_WINDOW_DAYS,
-            "language": recipient.language,
-            **notice.context,
-        }
-        if notice.kind == NotificationKind.SOLUTION_PROPOSED:
-            context["confirm_url"], context["not_solved_url"] = _solution_links(case)
+    `new_case`: the case was opened in this transaction (portal_case_url). The bodies are written in
+    Python (mail_bodies: issue 9), exactly as the templates they replace wrote them."""
+    with translation.override(notice.recipient.language):
+        context = notice_context(notice, case, new_case=new_case)
         # Cut the words, never the token: 370 + " [ST#n-xxxxxxxx]" fits the 400-character column.
         subject = subject_with_token(one_line(SUBJECTS[notice.kind](case, notice.context))[:370], case.number)
-        text = render_to_string(f"notifications/{notice.kind}.txt", context)
-        html = render_to_string(f"notifications/{notice.kind}.html", context)
+        text, html = notice_bodies(notice.kind, context)
     return Rendered(subject=subject, text=_tidy_text(text), html=html)
