@@ -43,7 +43,10 @@ redis.call('ZADD', KEYS[1], now, ARGV[4])
 redis.call('EXPIRE', KEYS[1], math.ceil(duration))
 return {1, n + 1, oldest or ARGV[1]}
 """
-_scripts: dict[int, Any] = {}
+# The script object, made once: Django's Redis cache hands out a new client per call (on a shared
+# pool), so the script is run with the client of each call (a script kept per client grew the workers
+# by a client per request).
+_script: list[Any] = []
 
 
 def _resolved(cache: Any) -> Any:
@@ -92,12 +95,11 @@ class CompactHistory(SimpleRateThrottle):
         key = cache.make_and_validate_key(f"{self.key}_z")
         try:
             client = cache._cache.get_client(key, write=True)
-            script = _scripts.get(id(client))
-            if script is None:
-                script = _scripts[id(client)] = client.register_script(_SLIDE)
+            if not _script:
+                _script.append(client.register_script(_SLIDE))
             member = f"{self.now!r}:{os.urandom(6).hex()}"  # unique: two requests in one microsecond
             args: list[str | int | float] = [repr(self.now), self.duration, self.num_requests, member]
-            allowed, count, oldest = script(keys=[key], args=args)
+            allowed, count, oldest = _script[0](keys=[key], args=args, client=client)
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             # As the cache itself (steward.core.cache): with Redis gone, the API keeps working unthrottled.
             logger.warning("Redis unavailable, the API throttle lets the request through: %s", exc)

@@ -98,6 +98,9 @@ def test_the_throttle_in_redis_keeps_drfs_window(tmp_path):
         cache.clear()
         redis_cache = FailOpenRedisCache(server.url, {"OPTIONS": {"socket_connect_timeout": 1}})
         _same_as_drf(redis_cache, "throttle_compact_user_7_z")
+        from steward.core import throttling
+
+        assert len(throttling._script) == 1  # one script object, whatever client each call had
     finally:
         server.stop()
 
