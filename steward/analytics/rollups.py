@@ -31,6 +31,7 @@ from django.db.models.functions import Coalesce, Length
 from steward.cases import durations as case_durations
 from steward.cases.durations import HUMAN_REPLY_KINDS
 from steward.cases.models import Case, CaseEvent, Closure, Direction, Handoff, Message, Status
+from steward.core.prepared import bound_cursor
 
 from . import metrics, service_rollup, survey_rollup
 from .metrics import CLOSING_KINDS, CUSTOMER_PENDING, TASK_CREATED, TASK_ENDS, TASK_KINDS, EventRow
@@ -418,7 +419,7 @@ def _note_inbound(message: Message) -> None:
     once per process: the ORM built it anew for every portal message)."""
     q = connection.ops.quote_name
     at = connection.ops.adapt_datetimefield_value(message.created_at)
-    with connection.cursor() as cur:
+    with bound_cursor(connection) as cur:
         cur.execute(
             f"UPDATE {q(CaseContacts._meta.db_table)} SET last_inbound_at = %s WHERE case_id = %s "
             "AND (last_inbound_at IS NULL OR last_inbound_at < %s)",
@@ -519,7 +520,7 @@ def _opened_rows_pg(flow: CaseFlow) -> None:
         "confirmed": Closure.CONFIRMED,
         "tz": settings.TIME_ZONE,
     }
-    with connection.cursor() as cur:
+    with bound_cursor(connection) as cur:  # one text for every case: prepared (core/prepared.py)
         cur.execute(_PG_OPENED_SQL[0], params)
 
 
@@ -584,7 +585,7 @@ def _pg_advance(event: CaseEvent, *, tail: str | None) -> bool:
         "sector": event.sector_id is not None,
         "case": event.case_id,
     }
-    with connection.cursor() as cur:
+    with bound_cursor(connection) as cur:  # one text for every event: prepared (core/prepared.py)
         cur.execute(sql, params)
         return cur.rowcount == 1
 

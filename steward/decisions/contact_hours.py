@@ -28,6 +28,7 @@ from django.db.models import Count, F, IntegerField, Q, Value
 from django.db.models.functions import Coalesce, TruncHour
 
 from steward.cases.models import Direction, Message, Note
+from steward.core.prepared import bound_cursor
 
 from .models import ContactHour
 
@@ -68,7 +69,7 @@ def count(
     """Add one write's counts to its hour (ONE statement; the caller's transaction holds it)."""
     hour = connection.ops.adapt_datetimefield_value(hour_floor(at))
     params = [team_id or NO_TEAM, hour, channel, kind, contacts, follow_ups, replies, notes]
-    with connection.cursor() as cur:
+    with bound_cursor(connection) as cur:  # one text for every write: prepared (core/prepared.py)
         cur.execute(_upsert_sql("VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"), params)
 
 

@@ -166,7 +166,7 @@ def _thread_rows_pg(
         "direction": Direction.INBOUND,
         "customer": customer,
     }
-    with connection.cursor() as cur:
+    with bound_cursor(connection) as cur:  # one text for every mail: prepared (core/prepared.py)
         cur.execute(sql, params)
         rows = cur.fetchall()
     mails = sorted({r[2]: r for r in rows if r[0] == 0}.values(), key=lambda r: (r[1], r[2]))

@@ -25,6 +25,7 @@ from steward.cases.routing import pick_owner
 from steward.core import timeutil
 from steward.core.compiled import compiled, insert, standin
 from steward.core.errors import DomainError
+from steward.core.prepared import bound_cursor
 from steward.customers.models import Customer
 from steward.customers.selectors import customer_by_email
 from steward.notifications.models import NotificationKind, RecipientKind
@@ -233,7 +234,7 @@ def _new_key(case_id: int) -> str:
     """A key for a case that had none: one INSERT that yields to a concurrent one (issue 9: the first
     mail of most cases of the benchmark's replies made three queries of it), else `case_keys`."""
     table = connection.ops.quote_name(PortalCaseKey._meta.db_table)
-    with connection.cursor() as cursor:
+    with bound_cursor(connection) as cursor:
         cursor.execute(
             f"INSERT INTO {table} (case_id, key) VALUES (%s, %s) ON CONFLICT DO NOTHING RETURNING key",
             [case_id, PortalCaseKey(case_id=case_id).key],

@@ -29,7 +29,10 @@ def test_a_list_over_the_cap_never_counts_the_whole_table(customers, monkeypatch
         count = paginator.count
     if connection.vendor == "postgresql":
         assert paginator.estimated and count >= 6
-        assert "EXPLAIN" in ctx.captured_queries[0]["sql"] and "LIMIT 6" in ctx.captured_queries[1]["sql"]
+        # The plan first; then (whether or not autovacuum has analysed the table meanwhile, which
+        # adds a read of its size) a count that stops past the cap.
+        sqls = [q["sql"] for q in ctx.captured_queries]
+        assert "EXPLAIN" in sqls[0] and "LIMIT 6" in sqls[-1]
     else:  # no planner estimate to read: SQLite counts exactly (small installations)
         assert count == 12 and not paginator.estimated
     assert len(paginator.page(1)) == 5
