@@ -34,3 +34,33 @@ def test_missing_scenarios_are_named_not_silently_dropped():
     assert "decision assessment (a day)" in runner.MISSING or any(
         "decision" in s.name for s in runner.SCENARIOS
     )
+
+
+def test_opened_cases_take_the_demos_first_contacts_safely():
+    """Each opened case gets one of the demo's subjects, written into wrk's JSON body by Lua's gsub:
+    no quote to break the JSON, no "%" that gsub would read as a capture."""
+    import json
+
+    contacts = runner.first_contacts()
+    assert len(contacts["subject"]) > 3 and len(contacts["subject"]) == len(contacts["description"])
+    opening = next(s for s in runner.SCENARIOS if s.name == "API: open a case")
+    for subject, description in zip(contacts["subject"], contacts["description"], strict=True):
+        assert "%" not in subject + description
+        body = json.loads(
+            opening.body.replace("{customer}", "1")
+            .replace("{subject}", subject)
+            .replace("{description}", description)
+        )
+        assert body["subject"] and body["description"]
+
+
+def test_the_portal_writers_each_send_their_own_session_and_case():
+    fx = _fixtures()
+    fx.writers = [("s1", "k1"), ("s2", "k2")]
+    writing = next(s for s in runner.SCENARIOS if s.auth == "portal_writer")
+    script = runner.lua_script(writing, fx)
+    from django.conf import settings
+
+    assert '"k1", "k2"' in script
+    assert f"{settings.SESSION_COOKIE_NAME}=s1;" in script and f"{settings.SESSION_COOKIE_NAME}=s2;" in script
+    assert 'h["Cookie"] = w_cookie[i]' in script and "wrk.format(nil, p, h, b)" in script
