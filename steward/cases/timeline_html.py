@@ -17,12 +17,12 @@ from typing import Any
 from django.template.defaultfilters import date as date_filter
 from django.template.defaultfilters import filesizeformat, linebreaks_filter, linebreaksbr
 from django.urls import reverse
-from django.utils.formats import localize
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import template_localtime  # type: ignore[attr-defined]
 from django.utils.translation import gettext as _
 
+from steward.core.template_values import as_html as _v  # `{{ value }}`
 from steward.costs.templatetags.costs import event_label
 from steward.mail.quoting import split_reply
 
@@ -30,12 +30,6 @@ from .models import Case
 from .selectors import TimelineEntry
 
 _MISSING = ""  # what the engine writes for a missing variable (string_if_invalid)
-
-
-def _v(value: Any) -> str:
-    """`{{ value }}`: render_value_in_context."""
-    value = localize(template_localtime(value))
-    return conditional_escape(value if isinstance(value, str) else str(value))
 
 
 def _date(value: Any, fmt: str) -> str:

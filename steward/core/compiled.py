@@ -145,11 +145,17 @@ class Compiled(Generic[R]):
         self.model = model
         self.build = build
         self._takes: dict[tuple[Any, ...], bool] = {}
+        # Kept on the instance, not in compiled()'s process-wide table under id(self): an id is reused
+        # once its object is gone (a Compiled made in a test), and the table then gave another read.
+        self._queries: dict[tuple[Any, ...], CompiledQuery] = {}
 
     def __call__(self, *ids: int) -> list[R]:
         stand = [standin(n) for n in range(len(ids))]
         key = ("Compiled", id(self), len(ids))
-        query = compiled(key, lambda: self.build(*stand))
+        full = (*key, connections["default"].vendor)
+        query = self._queries.get(full)
+        if query is None:
+            query = self._queries[full] = CompiledQuery(self.build(*stand))
         takes = self._takes.get(key)
         if takes is None:
             takes = self._takes[key] = query.takes(stand)

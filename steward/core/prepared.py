@@ -86,16 +86,17 @@ def _bound_text(sql: str) -> str:
 def fetch_all(db: str, sql: str, arg: int) -> list[tuple[Any, ...]]:
     """The rows of `sql` for `arg`: PostgreSQL text whose only parameter is a bigint written `$1`, with
     every other value written in as a literal (so a "%" in it is plain text)."""
-    from psycopg.types.numeric import Int8
-
-    with bound_cursor(connections[db]) as cursor:
-        cursor.execute(_bound_text(sql), {"arg": Int8(int(arg))})
-        return list(cursor.fetchall())
+    return _run(db, sql, arg, rows=True)
 
 
 def execute(db: str, sql: str, arg: int) -> None:
     """Run `sql` (as for fetch_all) for `arg`, without rows."""
+    _run(db, sql, arg, rows=False)
+
+
+def _run(db: str, sql: str, arg: int, *, rows: bool) -> list[tuple[Any, ...]]:
     from psycopg.types.numeric import Int8
 
     with bound_cursor(connections[db]) as cursor:
         cursor.execute(_bound_text(sql), {"arg": Int8(int(arg))})
+        return list(cursor.fetchall()) if rows else []

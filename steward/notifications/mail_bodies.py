@@ -23,11 +23,12 @@ from typing import Any
 
 from django.template.defaultfilters import date as date_filter
 from django.template.defaultfilters import linebreaks_filter, linebreaksbr, truncatechars
-from django.utils.formats import localize
-from django.utils.html import conditional_escape
 from django.utils.timezone import template_localtime  # type: ignore[attr-defined]
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
+
+from steward.core.template_values import as_html as _h  # `{{ value }}` in the HTML
+from steward.core.template_values import as_text as _t  # in the text ({% autoescape off %})
 
 from .models import NotificationKind
 
@@ -43,17 +44,6 @@ _BUTTON = (
 )
 _LINK = ' style="color:#1d4ed8;"'
 _MUTED = ' style="color:#616e7c;"'
-
-
-def _h(value: Any) -> str:
-    """`{{ value }}` in the HTML: render_value_in_context with autoescape on."""
-    value = localize(template_localtime(value))
-    return conditional_escape(value if isinstance(value, str) else str(value))
-
-
-def _t(value: Any) -> str:
-    """`{{ value }}` in the text, inside {% autoescape off %}."""
-    return str(localize(template_localtime(value)))
 
 
 def _date(value: Any, fmt: str) -> str:
