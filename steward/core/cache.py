@@ -34,11 +34,11 @@ class FailOpenRedisCacheClient(RedisCacheClient):
         A client holds nothing of its own but the pool (it takes a connection from the pool for each
         command, and the pool starts afresh in a forked process), so one serves every call and thread.
         """
-        pool = self._get_connection_pool(write)
+        pool = self._get_connection_pool(write)  # type: ignore[attr-defined]
         made = self.__dict__.setdefault("_clients", {})
         client = made.get(id(pool))
         if client is None or client.connection_pool is not pool:
-            client = made[id(pool)] = self._client(connection_pool=pool)
+            client = made[id(pool)] = self._client(connection_pool=pool)  # type: ignore[attr-defined]
         return client
 
     def _or(self, fallback: T, call: Callable[[], T]) -> T:

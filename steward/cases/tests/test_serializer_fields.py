@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import pytest
 from rest_framework import serializers
@@ -37,7 +38,8 @@ def test_a_copied_field_is_what_copy_copy_makes(shape):
 
 def test_copies_are_independent_of_the_built_fields_and_of_each_other():
     first, second = s.ReplySerializer(), s.ReplySerializer()
-    a, b = first.fields["attachments"], second.fields["attachments"]
+    a: Any = first.fields["attachments"]
+    b: Any = second.fields["attachments"]
     assert a is not b and a.child is not b.child
     assert a.parent is first and b.parent is second
     assert a.child.parent is a and b.child.parent is b
