@@ -62,3 +62,26 @@ def test_the_thread_flushes_due_rows_a_dead_process_left(personas):
     pump.submit(-3)  # nothing to send: only starts the thread, whose periodic flush finds the row
     assert _wait_for(lambda: OutboundMail.objects.get(pk=row.pk).state == MailState.SENT)
     pump.drain()
+
+
+@override_settings(STEWARD_MAIL_SEND_IN_BACKGROUND=True, CELERY_TASK_ALWAYS_EAGER=True)
+def test_mails_handed_over_together_go_in_one_batch(personas, monkeypatch):
+    """The thread waits a moment after the first mail, so the next requests' mails join its batch."""
+    from steward.notifications import services
+
+    batches: list[list[int]] = []
+    real = services.outbound_deliver_many
+
+    def deliver_many(*, outbound_ids, now=None):
+        batches.append(list(outbound_ids))
+        return real(outbound_ids=outbound_ids, now=now)
+
+    monkeypatch.setattr(services, "outbound_deliver_many", deliver_many)
+    monkeypatch.setattr(pump, "_GATHER_SECONDS", 0.5)
+    pump.drain()
+    for n in range(3):
+        case_reply(actor=personas.adviser, case=personas.case, body=f"Update {n}.")
+    rows = list(OutboundMail.objects.filter(case=personas.case, kind="reply").order_by("pk"))
+    assert _wait_for(lambda: all(OutboundMail.objects.get(pk=r.pk).state == MailState.SENT for r in rows))
+    pump.drain()
+    assert batches == [[r.pk for r in rows]]
