@@ -65,3 +65,27 @@ def test_a_prepared_statement_is_in_the_query_log_with_its_text(settings):
             prepared.fetch_all("default", SQL, arg)
     assert _prepared_here()
     assert all("'a % b'" in (q["sql"] or "") for q in ctx.captured_queries)
+
+
+def test_the_cursor_is_kept_across_uses_and_made_anew_for_a_new_connection():
+    connection.close()
+    with prepared.bound_cursor(connection) as first:
+        first.execute("SELECT %s::int", [1])
+        assert first.fetchall() == [(1,)]
+    with prepared.bound_cursor(connection) as second:
+        assert second.cursor is first.cursor  # the same psycopg cursor, still usable after the `with`
+        second.execute("SELECT %s::int", [2])
+        assert second.fetchall() == [(2,)]
+        assert second.rowcount == 1
+    connection.close()  # a reconnect
+    with prepared.bound_cursor(connection) as third:
+        assert third.cursor is not first.cursor
+        third.execute("SELECT %s::int", [3])
+        assert third.fetchall() == [(3,)]
+
+
+def test_an_error_leaves_the_kept_cursor_usable():
+    connection.close()
+    with pytest.raises(DatabaseError), prepared.bound_cursor(connection) as cursor:
+        cursor.execute("SELECT 1 / %s::int", [0])
+    assert prepared.fetch_all("default", "SELECT $1 + 1", 1) == [(2,)]
