@@ -115,8 +115,12 @@ def _thread_rows(
     Message ids are unique, so these give `threading_headers` the same first and last ids as the whole
     thread. Elsewhere two queries reading the whole thread (SQLite: no ordered part in a UNION).
     """
+    ahead = case.__dict__.get(_AHEAD, {}).pop(to, None)
+    # Read ahead for this address, and no mail written for the case since: still the whole thread.
+    if ahead is not None and customer and ahead[2] == len(case.__dict__.get(_WRITTEN, ())):
+        return ahead[0], ahead[1]
     if connection.vendor == "postgresql":
-        return _thread_rows_pg(case, to=to, customer=customer)
+        return _thread_rows_pg(case, to=to, customer=customer)[:2]
     return _thread_rows_all(case, to=to, customer=customer)
 
 
@@ -147,6 +151,8 @@ UNION ALL
  WHERE m.case_id = %(case)s AND m."to" = %(to)s)
 UNION ALL
 (SELECT 1, created_at, id, external_id FROM {inbound} i)
+UNION ALL
+(SELECT 2, NULL, NULL, key FROM {key} WHERE case_id = %(case)s AND %(with_key)s)
 """
 _PG_INBOUND = """(SELECT created_at, id, external_id FROM {message} WHERE case_id = %(case)s
  AND direction = %(direction)s AND external_id <> '' AND %(customer)s
@@ -154,24 +160,55 @@ _PG_INBOUND = """(SELECT created_at, id, external_id FROM {message} WHERE case_i
 
 
 def _thread_rows_pg(
-    case: Case, *, to: str, customer: bool
-) -> tuple[list[tuple[datetime, str]], tuple[datetime, str] | None]:
+    case: Case, *, to: str, customer: bool, with_key: bool = False
+) -> tuple[list[tuple[datetime, str]], tuple[datetime, str] | None, str | None]:
+    """The thread (as `_thread_rows`) and, `with_key`, the case's portal key if it has one."""
+    from steward.portal.models import PortalCaseKey  # the portal imports this app's services
+
     q = connection.ops.quote_name
     inbound = _PG_INBOUND.format(message=q(Message._meta.db_table))
-    sql = _PG_THREAD.format(mail=q(OutboundMail._meta.db_table), inbound=inbound)
+    sql = _PG_THREAD.format(
+        mail=q(OutboundMail._meta.db_table), inbound=inbound, key=q(PortalCaseKey._meta.db_table)
+    )
     params: dict[str, Any] = {
         "case": case.pk,
         "to": to,
         "last": REFERENCES_KEPT + 1,
         "direction": Direction.INBOUND,
         "customer": customer,
+        "with_key": with_key,
     }
     with bound_cursor(connection) as cur:  # one text for every mail: prepared (core/prepared.py)
         cur.execute(sql, params)
         rows = cur.fetchall()
     mails = sorted({r[2]: r for r in rows if r[0] == 0}.values(), key=lambda r: (r[1], r[2]))
     found = [(r[1], r[3]) for r in rows if r[0] == 1]
-    return [(r[1], r[3]) for r in mails], (found[0] if found else None)
+    key = next((str(r[3]) for r in rows if r[0] == 2), None)
+    return [(r[1], r[3]) for r in mails], (found[0] if found else None), key
+
+
+# The thread of a customer's next mail, read ahead with the portal key (`_read_ahead`), kept on the case
+# instance: {address: (thread, inbound, how many mails this transaction had written for the case)}.
+_AHEAD = "_steward_thread_ahead"
+
+
+def _read_ahead(case: Case, notices: list[Notice], hints: Hints) -> None:
+    """PostgreSQL, an event on a case that existed before this transaction: the thread of the first
+    mail to the customer and the case's portal key (its mail links to the case's portal page), in one
+    statement before the mail is rendered (issue 9: one round trip per reply fewer than reading the key
+    to render and the thread to write). Nothing to read for a case opened in this transaction."""
+    if hints.opening or connection.vendor != "postgresql":
+        return
+    to = next((n.recipient.address for n in notices if n.recipient.kind == RecipientKind.CUSTOMER), None)
+    if to is None:
+        return
+    from steward.portal.services import remember_case_key  # the portal imports this app's services
+
+    thread, inbound, key = _thread_rows_pg(case, to=to, customer=True, with_key=True)
+    written = len(case.__dict__.get(_WRITTEN, ()))
+    case.__dict__.setdefault(_AHEAD, {})[to] = (thread, inbound, written)
+    if key is not None:
+        remember_case_key(case, key)
 
 
 def _schedule_send(outbound_id: int) -> None:
@@ -350,6 +387,7 @@ def outbox_write_for_event(*, event: CaseEvent, hints: Hints = NO_HINTS) -> list
     notices = notices_for_event(event, case, hints)
     if not notices:
         return []
+    _read_ahead(case, notices, hints)
     mails = [_prepared(notice, case, hints) for notice in notices]
     with transaction.atomic(savepoint=False):
         return [_outbox_write(**mail, case=case, hints=hints) for mail in mails]

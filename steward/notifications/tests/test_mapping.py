@@ -381,3 +381,31 @@ def test_a_long_thread_gets_the_headers_the_whole_thread_gives(staff: Personas, 
             whole = services.threading_headers(case, to=to, recipient_kind=kind)
         assert fast == whole
         assert len(whole[1].split()) == (services.REFERENCES_KEPT if to == staff.customer.email else 0)
+
+
+def test_a_reply_reads_its_thread_and_the_portal_key_together(staff: Personas) -> None:
+    """Issue 9: on PostgreSQL a reply's mail reads the customer's thread and the case's portal key in
+    one statement before it is rendered; the mail links the case's existing key and threads as the
+    whole thread says."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from steward.notifications import services
+    from steward.portal.services import case_keys
+
+    key = case_keys([staff.case.pk])[staff.case.pk]
+    case_reply(actor=staff.adviser, case=staff.case, body="First.")
+    fresh = Case.objects.get(pk=staff.case.pk)  # as the next request reads it
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(services, "_thread_rows", services._thread_rows_all)
+        expected = services.threading_headers(
+            Case.objects.get(pk=fresh.pk), to=staff.customer.email, recipient_kind=RecipientKind.CUSTOMER
+        )
+    with CaptureQueriesContext(connection) as queries:
+        case_reply(actor=staff.adviser, case=fresh, body="Second.")
+    last = OutboundMail.objects.filter(case=staff.case, kind=NotificationKind.REPLY).latest("id")
+    assert key in last.text_body and key in last.html_body
+    assert (last.in_reply_to, last.references) == expected
+    key_reads = [q["sql"] for q in queries.captured_queries if "portal_portalcasekey" in q["sql"]]
+    if connection.vendor == "postgresql":
+        assert len(key_reads) == 1 and "outboundmail" in key_reads[0]  # read with the thread
