@@ -201,6 +201,42 @@ def test_insert_writes_what_create_writes(personas):
     assert rows[a.pk] == rows[b.pk]
 
 
+def test_the_values_a_save_writes_are_djangos_for_every_field(personas):
+    """`_save_values` hands some values over as they are: for every field of the models written here,
+    on this database, what Django's pre_save and get_db_prep_save give (text choices, None, booleans,
+    references, JSON, times)."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from steward.cases.models import CaseEvent, Message, Status
+    from steward.core.compiled import _save_plan, _save_values
+    from steward.notifications.models import OutboundMail
+    from steward.portal.models import PortalCaseKey
+
+    case = Case.objects.get(pk=personas.case.pk)
+    case.status = Status.OPEN  # a text choice (a str subclass)
+    case.closure_note = None  # type: ignore[assignment]  # None where text goes
+    objs = [
+        case,
+        Message.objects.filter(case=case).first(),
+        CaseEvent(case=case, kind="note", at=timezone.now(), actor=None, version=3, data={"a": [1, None]}),
+        OutboundMail.objects.filter(case=case).first(),
+        PortalCaseKey(case_id=case.pk),
+    ]
+    for obj in objs:
+        assert obj is not None
+        fields = [f for f in obj._meta.local_concrete_fields if not f.primary_key]
+        plan = _save_plan(fields, connection)
+        assert any(kind is not None for _f, _a, kind in plan), type(obj)  # the shortcut is taken
+        for add in (True, False):
+            expected = [f.get_db_prep_save(f.pre_save(obj, add), connection) for f in fields]
+            got = _save_values(plan, obj, connection, add=add)
+            # (psycopg's JSON wrapper has no equality of its own: its object is compared)
+            assert [(type(v), getattr(v, "obj", v)) for v in got] == [
+                (type(v), getattr(v, "obj", v)) for v in expected
+            ], type(obj)
+
+
 def test_the_api_customer_field_answers_as_drf_does(personas):
     """CaseCreateSerializer's customer: the same value or the same error as DRF's PrimaryKeyRelatedField
     over `customers_visible_to`, for staff and for a sector member (who sees no customer)."""
