@@ -17,6 +17,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from steward.cases.models import Case
+from steward.core.paths import localized_path
 from steward.mail.identity import subject_with_token
 
 from .mail_bodies import notice_bodies
@@ -43,8 +44,7 @@ def case_url(case: Case) -> str:
 
 def portal_url(language: str) -> str:
     """The customer's list of all their requests in the portal."""
-    with translation.override(language):
-        return settings.STEWARD_BASE_URL + reverse("portal:cases")
+    return settings.STEWARD_BASE_URL + localized_path("portal:cases", language)
 
 
 def portal_case_url(case: Case, language: str, *, new_case: bool = False) -> str:

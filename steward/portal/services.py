@@ -25,6 +25,7 @@ from steward.cases.routing import pick_owner
 from steward.core import timeutil
 from steward.core.compiled import compiled, insert, standin
 from steward.core.errors import DomainError
+from steward.core.paths import localized_path
 from steward.core.prepared import bound_cursor
 from steward.customers.models import Customer
 from steward.customers.selectors import customer_by_email
@@ -256,8 +257,7 @@ def case_portal_url(case: Case, *, language: str | None = None, new_case: bool =
     signed in is sent to sign in and then back here.
     """
     key = case_key(case, new_case=new_case)
-    with translation.override(language or customer_language(case.customer)):
-        path = reverse("portal:case", kwargs={"key": key})
+    path = localized_path("portal:case", language or customer_language(case.customer), key=key)
     return settings.STEWARD_BASE_URL + path
 
 
