@@ -64,3 +64,25 @@ def test_the_portal_writers_each_send_their_own_session_and_case():
     assert '"k1", "k2"' in script
     assert f"{settings.SESSION_COOKIE_NAME}=s1;" in script and f"{settings.SESSION_COOKIE_NAME}=s2;" in script
     assert 'h["Cookie"] = w_cookie[i]' in script and "wrk.format(nil, p, h, b)" in script
+
+
+def test_the_replied_cases_are_a_fixed_sample_of_the_generated_open_ones(personas):
+    """Not the benchmark's own opened cases (they pile up at the head of the list run after run)."""
+    import random
+
+    from steward.accounts.models import Role, User
+    from steward.cases.models import Case, Status
+    from steward.cases.services import case_open
+
+    bench = User.objects.create(username=runner.BENCH_USERNAME, role=Role.MANAGER)
+    generated = [
+        case_open(actor=personas.adviser, customer=personas.customer, subject=f"S{i}", description="D").pk
+        for i in range(6)
+    ]
+    Case.objects.filter(pk=generated[0]).update(status=Status.CLOSED)
+    own = case_open(actor=bench, customer=personas.customer, subject="Bench", description="D", owner=bench)
+    first = runner.sample_open_cases(random.Random(1), bench, size=4)
+    assert first == runner.sample_open_cases(random.Random(1), bench, size=4) == sorted(first)
+    assert len(first) == 4 and own.pk not in first and generated[0] not in first
+    everything = runner.sample_open_cases(random.Random(1), bench)
+    assert own.pk not in everything and set(generated[1:]) <= set(everything)
