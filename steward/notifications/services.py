@@ -207,8 +207,7 @@ def _read_ahead(case: Case, notices: list[Notice], hints: Hints) -> None:
     thread, inbound, key = _thread_rows_pg(case, to=to, customer=True, with_key=True)
     written = len(case.__dict__.get(_WRITTEN, ()))
     case.__dict__.setdefault(_AHEAD, {})[to] = (thread, inbound, written)
-    if key is not None:
-        remember_case_key(case, key)
+    remember_case_key(case, key)  # None: it has none yet (the mail makes one without looking again)
 
 
 def _schedule_send(outbound_id: int) -> None:

@@ -209,13 +209,16 @@ def case_keys(case_ids: Iterable[int]) -> dict[int, str]:
 
 # The case's key, kept on the case instance once known (a mail in several languages asks again).
 _KEY_MEMO = "_steward_portal_key"
+_NO_KEY = object()  # kept there when a read found that the case has no key yet
 
 
 def case_key(case: Case, *, new_case: bool = False) -> str:
     """`new_case`: the case was created in this transaction, so it has no key and no other transaction
     can make one for it (it cannot see the case yet): one INSERT instead of a look-up and an insert."""
     key = case.__dict__.get(_KEY_MEMO)
-    if key is None:
+    if key is _NO_KEY:
+        key = case.__dict__[_KEY_MEMO] = _new_key(case.pk)
+    elif key is None:
         # Both through SQL compiled once (steward.core.compiled; issue 9: every reply's mail asks).
         if new_case:
             row = PortalCaseKey(case_id=case.pk)
@@ -231,10 +234,11 @@ def case_key(case: Case, *, new_case: bool = False) -> str:
     return str(key)
 
 
-def remember_case_key(case: Case, key: str) -> None:
-    """The case's key, read by another statement (the notifications' thread read): `case_key` answers it
-    without a query of its own."""
-    case.__dict__[_KEY_MEMO] = key
+def remember_case_key(case: Case, key: str | None) -> None:
+    """The case's key as another statement read it (the notifications' thread read), or None when it
+    found none: `case_key` answers without looking again (for None: it makes one, yielding to one a
+    concurrent request made meanwhile)."""
+    case.__dict__[_KEY_MEMO] = key if key is not None else _NO_KEY
 
 
 def _new_key(case_id: int) -> str:

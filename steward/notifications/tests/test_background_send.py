@@ -14,6 +14,10 @@ from steward.notifications.models import MailState, OutboundMail
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the thread reads what the request committed
 
+# The tests watch the mail the thread sends (in memory), then let the thread finish (pump.drain) before
+# they read its rows: the test database is SQLite in shared-cache memory, where a read that meets the
+# thread's write makes the write fail at once ("table is locked") instead of waiting for it.
+
 
 def _wait_for(check, seconds: float = 10.0) -> bool:
     end = time.monotonic() + seconds
@@ -39,8 +43,9 @@ def test_the_reply_mail_is_sent_by_the_background_thread_exactly_once(personas, 
     before = len(mail.outbox)
     case_reply(actor=personas.adviser, case=personas.case, body="We are on it.")
     row = OutboundMail.objects.filter(case=personas.case, kind="reply").get()
-    assert _wait_for(lambda: OutboundMail.objects.get(pk=row.pk).state == MailState.SENT)
+    assert _wait_for(lambda: len(mail.outbox) > before)
     pump.drain()  # the thread ends once its queue is done
+    assert OutboundMail.objects.get(pk=row.pk).state == MailState.SENT
     assert sent_by == ["steward-outbox"]
     assert len(mail.outbox) == before + 1 and mail.outbox[-1].to == [personas.customer.email]
     # A second hand-over of the same row (a flush, another process) sends nothing more.
@@ -59,9 +64,11 @@ def test_the_thread_flushes_due_rows_a_dead_process_left(personas):
     pump.drain()
     row = OutboundMail.objects.filter(case=personas.case, kind="reply").get()
     OutboundMail.objects.filter(pk=row.pk).update(state=MailState.PENDING, sent_at=None, attempts=0)
+    before = len(mail.outbox)
     pump.submit(-3)  # nothing to send: only starts the thread, whose periodic flush finds the row
-    assert _wait_for(lambda: OutboundMail.objects.get(pk=row.pk).state == MailState.SENT)
+    assert _wait_for(lambda: len(mail.outbox) > before)
     pump.drain()
+    assert OutboundMail.objects.get(pk=row.pk).state == MailState.SENT
 
 
 @override_settings(STEWARD_MAIL_SEND_IN_BACKGROUND=True, CELERY_TASK_ALWAYS_EAGER=True)
@@ -79,9 +86,11 @@ def test_mails_handed_over_together_go_in_one_batch(personas, monkeypatch):
     monkeypatch.setattr(services, "outbound_deliver_many", deliver_many)
     monkeypatch.setattr(pump, "_GATHER_SECONDS", 0.5)
     pump.drain()
+    before = len(mail.outbox)
     for n in range(3):
         case_reply(actor=personas.adviser, case=personas.case, body=f"Update {n}.")
     rows = list(OutboundMail.objects.filter(case=personas.case, kind="reply").order_by("pk"))
-    assert _wait_for(lambda: all(OutboundMail.objects.get(pk=r.pk).state == MailState.SENT for r in rows))
+    assert _wait_for(lambda: len(mail.outbox) >= before + 3)
     pump.drain()
+    assert all(OutboundMail.objects.get(pk=r.pk).state == MailState.SENT for r in rows)
     assert batches == [[r.pk for r in rows]]

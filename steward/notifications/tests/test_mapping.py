@@ -409,3 +409,22 @@ def test_a_reply_reads_its_thread_and_the_portal_key_together(staff: Personas) -
     key_reads = [q["sql"] for q in queries.captured_queries if "portal_portalcasekey" in q["sql"]]
     if connection.vendor == "postgresql":
         assert len(key_reads) == 1 and "outboundmail" in key_reads[0]  # read with the thread
+
+
+def test_a_reply_on_a_case_without_a_portal_key_makes_one_without_looking_twice(staff: Personas) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from steward.portal.models import PortalCaseKey
+
+    PortalCaseKey.objects.filter(case=staff.case).delete()
+    fresh = Case.objects.get(pk=staff.case.pk)
+    with CaptureQueriesContext(connection) as queries:
+        case_reply(actor=staff.adviser, case=fresh, body="On it.")
+    key = PortalCaseKey.objects.get(case=staff.case).key
+    last = OutboundMail.objects.filter(case=staff.case, kind=NotificationKind.REPLY).latest("id")
+    assert key in last.text_body
+    key_statements = [q["sql"] for q in queries.captured_queries if "portal_portalcasekey" in q["sql"]]
+    if connection.vendor == "postgresql":
+        assert len(key_statements) == 2  # read with the thread (none), then made
+        assert key_statements[1].startswith("INSERT")
