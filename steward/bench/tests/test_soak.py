@@ -86,3 +86,17 @@ def test_the_replied_cases_are_a_fixed_sample_of_the_generated_open_ones(persona
     assert len(first) == 4 and own.pk not in first and generated[0] not in first
     everything = runner.sample_open_cases(random.Random(1), bench)
     assert own.pk not in everything and set(generated[1:]) <= set(everything)
+
+
+def test_a_write_is_compared_with_the_ceiling_run_beside_it():
+    def run(rps, p50_ms):
+        return {"rps": rps, "p50_us": p50_ms * 1000}
+
+    writes = [run(150, 20), run(200, 15), run(100, 30)]
+    ceilings = [run(1000, 3), run(1250, 2.5), run(800, 3.75)]  # the machine's speed moved with them
+    # pairs: 6.7×, 6×, 8× and 15 %, 16 %, 12.5 %: the medians
+    assert runner.write_ratios(writes, ceilings) == (6.7, 0.15)
+    # one ceiling run (the last) stands for all: 5.3×, 4×, 8× and 18.75 %, 25 %, 12.5 %
+    assert runner.write_ratios(writes, ceilings[2:]) == (5.3, 0.188)
+    assert runner.write_ratios([], ceilings) == (None, None)
+    assert runner.write_ratios(writes, [run(0, 0)]) == (None, None)  # no ceiling measured: no ratio
