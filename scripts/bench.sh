@@ -99,7 +99,7 @@ fi
 PORT="${BENCH_PORT:-$("$PY" -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')}"
 echo "==> gunicorn, 2 sync workers, on 127.0.0.1:$PORT"
 "$PWD/.venv/bin/gunicorn" config.wsgi:application --workers 2 --bind "127.0.0.1:$PORT" \
-  --log-level warning --timeout 120 &
+  --log-level warning --timeout 120 ${BENCH_GUNICORN_ARGS:-} &
 GUNICORN_PID=$!
 for _ in $(seq 1 60); do
   if "$PY" -c 'import sys,urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' \

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -39,7 +38,8 @@ def one_line(text: str) -> str:
 
 def case_url(case: Case) -> str:
     """The staff case page, in the active language."""
-    return f"{settings.STEWARD_BASE_URL}{reverse('cases:detail', args=[case.pk])}"
+    path = localized_path("cases:detail", translation.get_language() or settings.LANGUAGE_CODE, pk=case.pk)
+    return f"{settings.STEWARD_BASE_URL}{path}"
 
 
 def portal_url(language: str) -> str:
