@@ -17,7 +17,14 @@ from django.utils.translation import gettext as _
 from steward.accounts.models import User
 from steward.core import timeutil
 from steward.core.business_calendar import calendar_for_team
-from steward.core.compiled import compiled, insert, standin, text_standin, time_standin, update
+from steward.core.compiled import (
+    compiled,
+    insert,
+    standin,
+    text_standin,
+    time_standin,
+    update_and_insert,
+)
 from steward.core.errors import DomainError, NotPermitted, StaleVersion
 from steward.customers.models import Customer
 from steward.decisions.contact_hours import count as count_contact
@@ -81,8 +88,6 @@ def _record(
     """
     case.version += 1
     case.updated_at = at
-    # Written through SQL compiled once (steward.core.compiled; issue 9), as save() and create() would.
-    update(case, [*fields, "version", "updated_at"])
     event = CaseEvent(
         case=case,
         kind=kind,
@@ -92,7 +97,9 @@ def _record(
         version=case.version,
         data=data or {},
     )
-    insert(event)
+    # One statement, compiled once (steward.core.compiled; issue 9), writing what save() and create()
+    # would: the case's new version and its event.
+    update_and_insert(case, [*fields, "version", "updated_at"], event)
     case_event_recorded.send(sender=CaseEvent, event=event, message=message)
     return event
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import DatabaseError, transaction
 from django.http import Http404
 from django.utils import timezone
 
@@ -235,6 +236,43 @@ def test_the_values_a_save_writes_are_djangos_for_every_field(personas):
             assert [(type(v), getattr(v, "obj", v)) for v in got] == [
                 (type(v), getattr(v, "obj", v)) for v in expected
             ], type(obj)
+
+
+def test_update_and_insert_writes_what_update_then_insert_write(personas):
+    """One statement on PostgreSQL: the same rows as `update` then `insert`; a missing row raises the same
+    error and writes no event."""
+    from django.utils import timezone
+
+    from steward.cases.models import CaseEvent
+    from steward.core.compiled import update_and_insert
+
+    case = Case.objects.get(pk=personas.case.pk)
+    case.version += 1
+    case.subject = "x" * 300  # the column's full width (a cast to its varchar(n) would cut more)
+    event = CaseEvent(
+        case=case, kind="note", at=timezone.now(), actor=None, sector_id=None, version=case.version, data={}
+    )
+    update_and_insert(case, ["version", "subject"], event)
+    assert event.pk and not event._state.adding
+    case.refresh_from_db()
+    stored = CaseEvent.objects.get(pk=event.pk)
+    assert (case.version, case.subject) == (event.version, "x" * 300)
+    assert (stored.case_id, stored.kind, stored.actor_id, stored.data, stored.version) == (
+        case.pk,
+        "note",
+        None,
+        {},
+        case.version,
+    )
+    assert stored.at == event.at
+
+    gone = Case.objects.get(pk=personas.case.pk)
+    gone.pk = 987654321
+    orphan = CaseEvent(case_id=gone.pk, kind="note", at=timezone.now(), version=1, data={"a": 1})
+    before = CaseEvent.objects.count()
+    with pytest.raises(DatabaseError), transaction.atomic():
+        update_and_insert(gone, ["version"], orphan)
+    assert CaseEvent.objects.count() == before
 
 
 def test_the_api_customer_field_answers_as_drf_does(personas):
