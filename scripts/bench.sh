@@ -8,7 +8,8 @@
 #
 # Settings (environment): BENCH_CASES (100000), BENCH_DATABASE_URL (default: a database of its own on
 # the server at 127.0.0.1:5432, else a throwaway cluster from scripts/pg-start.sh), BENCH_DURATION
-# (seconds per wrk run, 8), BENCH_CONNECTIONS (4), BENCH_REPEAT (3), BENCH_PORT (free port), BENCH_SEED (1).
+# (seconds per wrk run, 8), BENCH_CONNECTIONS (4), BENCH_REPEAT (3), BENCH_PORT (free port), BENCH_SEED (1),
+# BENCH_GUNICORN_ARGS (extra gunicorn arguments, for experiments).
 # The data is generated once per database (generate_load_data) and reused by later runs.
 # Not part of scripts/test.sh (it takes minutes); its small tests are.
 set -euo pipefail
