@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from django.core.mail.backends.locmem import EmailBackend
 from django.core.mail.message import EmailMessage
 
+FLAKY = "steward.notifications.tests.backends.FlakyBackend"  # for override_settings(EMAIL_BACKEND=...)
+
 
 class FlakyBackend(EmailBackend):
     failures_left = 0  # set by the test; -1 fails forever

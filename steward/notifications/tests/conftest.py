@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from steward.notifications.tests.backends import FlakyBackend
 from steward.testing import Personas
 
 
@@ -20,3 +21,12 @@ def staff(personas: Personas) -> Personas:
         user.language = language
         user.save(update_fields=["email", "language"])
     return personas
+
+
+@pytest.fixture(autouse=True)
+def reset_flaky():
+    """The failing backend's counters start from zero in every test (they are class attributes)."""
+    FlakyBackend.failures_left = 0
+    FlakyBackend.calls = 0
+    yield
+    FlakyBackend.failures_left = 0

@@ -25,20 +25,10 @@ from steward.notifications import services
 from steward.notifications.models import MailState, NotificationKind, OutboundMail
 from steward.notifications.selectors import failed_mail_for_case
 from steward.notifications.tasks import flush_outbox, send_outbound
-from steward.notifications.tests.backends import FlakyBackend
+from steward.notifications.tests.backends import FLAKY, FlakyBackend
 from steward.testing import Personas
 
 pytestmark = pytest.mark.django_db
-
-FLAKY = "steward.notifications.tests.backends.FlakyBackend"
-
-
-@pytest.fixture(autouse=True)
-def reset_flaky():
-    FlakyBackend.failures_left = 0
-    FlakyBackend.calls = 0
-    yield
-    FlakyBackend.failures_left = 0
 
 
 def reply(staff: Personas, capture, body: str = "We replaced the charger.") -> OutboundMail:

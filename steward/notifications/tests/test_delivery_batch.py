@@ -13,19 +13,9 @@ from django.utils import timezone
 from steward.core.tests.faults import free_port
 from steward.notifications import services
 from steward.notifications.models import MailState, OutboundMail
-from steward.notifications.tests.backends import FlakyBackend
+from steward.notifications.tests.backends import FLAKY, FlakyBackend
 
 pytestmark = pytest.mark.django_db
-
-FLAKY = "steward.notifications.tests.backends.FlakyBackend"
-
-
-@pytest.fixture(autouse=True)
-def reset_flaky():
-    FlakyBackend.failures_left = 0
-    FlakyBackend.calls = 0
-    yield
-    FlakyBackend.failures_left = 0
 
 
 def _rows(n: int) -> list[OutboundMail]:
