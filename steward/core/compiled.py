@@ -197,15 +197,10 @@ def insert(*objs: Any) -> None:
     key = (model, len(objs), connection.vendor)
     found = _INSERTS.get(key)
     if found is None:
-        meta = model._meta
-        pk = meta.pk
-        fields = [f for f in meta.local_concrete_fields if f is not pk or not f.auto_created]
-        assert all(not getattr(f, "generated", False) and not f.has_db_default() for f in fields)
-        q = connection.ops.quote_name
+        fields = _inserted_fields(model)
         row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-        sql = (
-            f"INSERT INTO {q(meta.db_table)} ({', '.join(q(f.column) for f in fields)}) "
-            f"VALUES {', '.join([row] * len(objs))} RETURNING {q(pk.column)}"
+        sql = f"{_insert_into(model, fields, connection)} VALUES {', '.join([row] * len(objs))} " + (
+            f"RETURNING {connection.ops.quote_name(model._meta.pk.column)}"
         )
         found = _INSERTS[key] = (sql, _save_plan(fields, connection))
     sql, plan = found
@@ -213,7 +208,25 @@ def insert(*objs: Any) -> None:
     with bound_cursor(connection) as cursor:
         cursor.execute(sql, params)
         ids = cursor.fetchall()
-    for obj, (pk_value,) in zip(objs, ids, strict=True):
+    _saved(objs, [pk_value for (pk_value,) in ids])
+
+
+def _inserted_fields(model: Any) -> list[Any]:
+    """The fields an INSERT of `model` writes (all but an automatic primary key)."""
+    pk = model._meta.pk
+    fields = [f for f in model._meta.local_concrete_fields if f is not pk or not f.auto_created]
+    assert all(not getattr(f, "generated", False) and not f.has_db_default() for f in fields)
+    return fields
+
+
+def _insert_into(model: Any, fields: list[Any], connection: Any) -> str:
+    q = connection.ops.quote_name
+    return f"INSERT INTO {q(model._meta.db_table)} ({', '.join(q(f.column) for f in fields)})"
+
+
+def _saved(objs: Any, ids: list[Any]) -> None:
+    """The new instances as save() leaves them: their ids, saved in the default database."""
+    for obj, pk_value in zip(objs, ids, strict=True):
         obj.pk = pk_value
         obj._state.adding = False
         obj._state.db = "default"
@@ -231,11 +244,7 @@ def update(obj: Any, fields: list[str]) -> None:
     key = (model, tuple(fields), connection.vendor)
     found = _UPDATES.get(key)
     if found is None:
-        meta = model._meta
-        q = connection.ops.quote_name
-        targets = [meta.get_field(name) for name in fields]
-        sets = ", ".join(f"{q(f.column)} = %s" for f in targets)  # type: ignore[union-attr]
-        sql = f"UPDATE {q(meta.db_table)} SET {sets} WHERE {q(meta.pk.column)} = %s"  # type: ignore[union-attr]
+        sql, targets = _update_sql(model, fields, connection)
         found = _UPDATES[key] = (sql, _save_plan(targets, connection))
     sql, plan = found
     params = _save_values(plan, obj, connection, add=False)
@@ -243,7 +252,20 @@ def update(obj: Any, fields: list[str]) -> None:
     with bound_cursor(connection) as cursor:
         cursor.execute(sql, params)
         if cursor.rowcount == 0:
-            raise DatabaseError("Save with update_fields did not affect any rows.")
+            raise DatabaseError(_NO_ROW)
+
+
+# What save(update_fields=...) raises when the row is gone.
+_NO_ROW = "Save with update_fields did not affect any rows."
+
+
+def _update_sql(model: Any, fields: list[str], connection: Any) -> tuple[str, list[Any]]:
+    """`UPDATE … SET <fields> WHERE pk = %s` for `model`, and the fields it sets."""
+    meta = model._meta
+    q = connection.ops.quote_name
+    targets = [meta.get_field(name) for name in fields]
+    sets = ", ".join(f"{q(f.column)} = %s" for f in targets)
+    return f"UPDATE {q(meta.db_table)} SET {sets} WHERE {q(meta.pk.column)} = %s", targets
 
 
 _CHAINS: dict[tuple[Any, ...], tuple[str, Any, Any]] = {}
@@ -263,19 +285,13 @@ def update_and_insert(obj: Any, fields: list[str], new: Any) -> None:
     key = (type(obj), tuple(fields), type(new))
     found = _CHAINS.get(key)
     if found is None:
-        q = connection.ops.quote_name
-        meta, new_meta = obj._meta, new._meta
-        targets = [meta.get_field(name) for name in fields]
-        sets = ", ".join(f"{q(f.column)} = %s" for f in targets)
-        new_pk = new_meta.pk
-        columns = [f for f in new_meta.local_concrete_fields if f is not new_pk or not f.auto_created]
-        assert all(not getattr(f, "generated", False) and not f.has_db_default() for f in columns)
+        update_sql, targets = _update_sql(type(obj), fields, connection)
+        columns = _inserted_fields(type(new))
         # Typed: a value in a SELECT list has no column to take its type from (NULL would be text).
         values = ", ".join(f"%s::{_column_type(f, connection)}" for f in columns)
         sql = (
-            f"WITH u AS (UPDATE {q(meta.db_table)} SET {sets} WHERE {q(meta.pk.column)} = %s RETURNING 1) "
-            f"INSERT INTO {q(new_meta.db_table)} ({', '.join(q(f.column) for f in columns)}) "
-            f"SELECT {values} FROM u RETURNING {q(new_pk.column)}"
+            f"WITH u AS ({update_sql} RETURNING 1) {_insert_into(type(new), columns, connection)} "
+            f"SELECT {values} FROM u RETURNING {connection.ops.quote_name(new._meta.pk.column)}"
         )
         found = _CHAINS[key] = (sql, _save_plan(targets, connection), _save_plan(columns, connection))
     sql, plan, new_plan = found
@@ -288,16 +304,14 @@ def update_and_insert(obj: Any, fields: list[str], new: Any) -> None:
         cursor.execute(sql, params)
         ids = cursor.fetchall()
     if not ids:
-        raise DatabaseError("Save with update_fields did not affect any rows.")
-    new.pk = ids[0][0]
-    new._state.adding = False
-    new._state.db = "default"
+        raise DatabaseError(_NO_ROW)
+    _saved([new], [ids[0][0]])
 
 
 def _column_type(field: Any, connection: Any) -> str:
     """The type to cast a value for `field` to: the column's, but text for text columns (a cast to
     varchar(n) would cut a longer value, where the INSERT refuses it)."""
-    if field.get_internal_type() in ("CharField", "TextField", "EmailField", "SlugField", "URLField"):
+    if isinstance(field, (CharField, TextField)):  # e-mail, slug and URL fields are char fields
         return "text"
     return str(field.db_type(connection))
 
