@@ -293,3 +293,58 @@ def test_an_opened_case_gets_the_rows_the_reference_reads(personas):
     rollups.rebuild_all()
     assert [r[1:] for r in days()] == [r[1:] for r in live]
     assert _all_rows() == live_rows
+
+
+@pytest.mark.parametrize("with_old", [False, True])
+def test_the_compiled_contacts_read_answers_as_the_orm(personas, with_old):
+    """`_contacts_of` with a list of ids runs its read compiled once (issue 9); with a subquery of ids it
+    builds it through the ORM. Both give the same rows, with the old copy and a new handoff's lengths."""
+    from django.db import transaction
+
+    from steward.cases import services as cs
+    from steward.cases.models import Handoff
+    from steward.testing import DONE, NEED
+
+    p = personas
+    t = T0 + timedelta(days=40)
+    first = cs.case_open(actor=p.manager, customer=p.customer, subject="A", description="A", at=t)
+    handoff = cs.case_hand_off(
+        actor=p.manager,
+        case=first,
+        to_user=p.other_adviser,
+        customer_need=NEED,
+        done_so_far=DONE,
+        at=t + timedelta(minutes=5),
+    )
+    cs.case_close_unconfirmed(
+        actor=p.manager, case=first, reason="No answer for two weeks", at=t + timedelta(hours=1)
+    )
+    again = cs.case_open(
+        actor=p.manager,
+        customer=p.customer,
+        subject="B",
+        description="B",
+        kind=first.kind,
+        at=t + timedelta(hours=2),
+    )
+    assert again.follow_up_of_id == first.pk
+    ids = [first.pk, again.pk, p.case.pk]
+    with transaction.atomic():  # with the old copy, inside a transaction: the rows are locked as well
+        for handoff_id in (None, handoff.pk):
+            compiled_rows = rollups._contacts_of(ids, with_old=with_old, handoff=handoff_id)
+            orm_rows = rollups._contacts_of(
+                Case.objects.filter(pk__in=ids).values("pk"), with_old=with_old, handoff=handoff_id
+            )
+
+            def plain(rows):
+                return sorted(
+                    (c.case_id, old, {f: getattr(c, f) for f in rollups._CONTACT_FIELDS}, made)
+                    for old, c, made in rows
+                )
+
+            assert plain(compiled_rows) == plain(orm_rows)
+            assert len(compiled_rows) == 3
+            if handoff_id is not None:
+                made = {c.case_id: m for _old, c, m in compiled_rows}
+                assert made[first.pk][1:] == (len(NEED), len(DONE))
+    assert Handoff.objects.filter(case=first).count() == 1

@@ -202,6 +202,52 @@ def test_insert_writes_what_create_writes(personas):
     assert rows[a.pk] == rows[b.pk]
 
 
+def test_upsert_writes_what_bulk_create_with_update_conflicts_writes(personas):
+    """`compiled.upsert`: a new row inserted, an existing one updated, as bulk_create(update_conflicts)."""
+    from steward.analytics.models import CaseContacts
+    from steward.core.compiled import upsert
+
+    other = case_open(actor=personas.manager, customer=personas.customer, subject="S", description="D")
+    fields = [f.attname for f in CaseContacts._meta.concrete_fields if not f.primary_key]
+    CaseContacts.objects.filter(case__in=[personas.case, other]).delete()
+    at = timezone.now()
+
+    def rows(n: int) -> list[CaseContacts]:
+        return [
+            CaseContacts(case=personas.case, inbound_before_close=n, last_inbound_at=at, channel="email"),
+            CaseContacts(case=other, owner_changes=n, team=personas.manager.team, repeat_flagged=True),
+        ]
+
+    def stored() -> list[dict[str, Any]]:
+        return list(CaseContacts.objects.filter(case__in=[personas.case, other]).order_by("case_id").values())
+
+    upsert(rows(1)[:1], unique=["case"], update=fields)  # one new row
+    upsert(rows(2), unique=["case"], update=fields)  # one updated, one new
+    mine = stored()
+    CaseContacts.objects.filter(case__in=[personas.case, other]).delete()
+    CaseContacts.objects.bulk_create(
+        rows(1)[:1], update_conflicts=True, unique_fields=["case"], update_fields=fields
+    )
+    CaseContacts.objects.bulk_create(
+        rows(2), update_conflicts=True, unique_fields=["case"], update_fields=fields
+    )
+    assert mine == stored() and len(mine) == 2 and mine[0]["inbound_before_close"] == 2
+    upsert([], unique=["case"], update=fields)  # nothing to write: no statement
+
+
+def test_a_values_queryset_compiled_gives_its_dicts(cases):
+    from steward.core.compiled import compiled, standin
+
+    query = compiled(
+        ("test_dicts",), lambda: Case.objects.filter(pk=standin(0)).values("pk", "subject", "status")
+    )
+    case = cases[0]
+    assert query.dicts({standin(0): case.pk}) == list(
+        Case.objects.filter(pk=case.pk).values("pk", "subject", "status")
+    )
+    assert query.dicts({standin(0): 0}) == []
+
+
 def test_the_values_a_save_writes_are_djangos_for_every_field(personas):
     """`_save_values` hands some values over as they are: for every field of the models written here,
     on this database, what Django's pre_save and get_db_prep_save give (text choices, None, booleans,
