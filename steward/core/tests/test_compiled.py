@@ -218,7 +218,7 @@ def test_upsert_writes_what_bulk_create_with_update_conflicts_writes(personas):
             CaseContacts(case=other, owner_changes=n, team=personas.manager.team, repeat_flagged=True),
         ]
 
-    def stored() -> list[dict[str, Any]]:
+    def stored() -> list[Any]:
         return list(CaseContacts.objects.filter(case__in=[personas.case, other]).order_by("case_id").values())
 
     upsert(rows(1)[:1], unique=["case"], update=fields)  # one new row
