@@ -210,18 +210,18 @@ def insert(*objs: Any) -> None:
     key = (model, len(objs), connection.vendor)
     found = _INSERTS.get(key)
     if found is None:
-        fields = _inserted_fields(model)
+        fields = inserted_fields(model)
         row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-        sql = f"{_insert_into(model, fields, connection)} VALUES {', '.join([row] * len(objs))} " + (
+        sql = f"{insert_into(model, fields, connection)} VALUES {', '.join([row] * len(objs))} " + (
             f"RETURNING {connection.ops.quote_name(model._meta.pk.column)}"
         )
-        found = _INSERTS[key] = (sql, _save_plan(fields, connection))
+        found = _INSERTS[key] = (sql, save_plan(fields, connection))
     sql, plan = found
-    params = [value for obj in objs for value in _save_values(plan, obj, connection, add=True)]
+    params = [value for obj in objs for value in save_values(plan, obj, connection, add=True)]
     with bound_cursor(connection) as cursor:
         cursor.execute(sql, params)
         ids = cursor.fetchall()
-    _saved(objs, [pk_value for (pk_value,) in ids])
+    saved(objs, [pk_value for (pk_value,) in ids])
 
 
 _UPSERTS: dict[tuple[Any, ...], tuple[str, list[Any]]] = {}
@@ -241,24 +241,24 @@ def upsert(objs: list[Any], *, unique: list[str], update: list[str]) -> None:
     if found is None:
         q = connection.ops.quote_name
         meta = model._meta
-        fields = _inserted_fields(model)
+        fields = inserted_fields(model)
         row = "(" + ", ".join(["%s"] * len(fields)) + ")"
         conflict = ", ".join(q(meta.get_field(name).column) for name in unique)
         sets = ", ".join(
             f"{q(c)} = EXCLUDED.{q(c)}" for c in (meta.get_field(name).column for name in update)
         )
         sql = (
-            f"{_insert_into(model, fields, connection)} VALUES {', '.join([row] * len(objs))} "
+            f"{insert_into(model, fields, connection)} VALUES {', '.join([row] * len(objs))} "
             f"ON CONFLICT ({conflict}) DO UPDATE SET {sets}"
         )
-        found = _UPSERTS[key] = (sql, _save_plan(fields, connection))
+        found = _UPSERTS[key] = (sql, save_plan(fields, connection))
     sql, plan = found
-    params = [value for obj in objs for value in _save_values(plan, obj, connection, add=True)]
+    params = [value for obj in objs for value in save_values(plan, obj, connection, add=True)]
     with bound_cursor(connection) as cursor:
         cursor.execute(sql, params)
 
 
-def _inserted_fields(model: Any) -> list[Any]:
+def inserted_fields(model: Any) -> list[Any]:
     """The fields an INSERT of `model` writes (all but an automatic primary key)."""
     pk = model._meta.pk
     fields = [f for f in model._meta.local_concrete_fields if f is not pk or not f.auto_created]
@@ -266,12 +266,12 @@ def _inserted_fields(model: Any) -> list[Any]:
     return fields
 
 
-def _insert_into(model: Any, fields: list[Any], connection: Any) -> str:
+def insert_into(model: Any, fields: list[Any], connection: Any) -> str:
     q = connection.ops.quote_name
     return f"INSERT INTO {q(model._meta.db_table)} ({', '.join(q(f.column) for f in fields)})"
 
 
-def _saved(objs: Any, ids: list[Any]) -> None:
+def saved(objs: Any, ids: list[Any]) -> None:
     """The new instances as save() leaves them: their ids, saved in the default database."""
     for obj, pk_value in zip(objs, ids, strict=True):
         obj.pk = pk_value
@@ -292,9 +292,9 @@ def update(obj: Any, fields: list[str]) -> None:
     found = _UPDATES.get(key)
     if found is None:
         sql, targets = _update_sql(model, fields, connection)
-        found = _UPDATES[key] = (sql, _save_plan(targets, connection))
+        found = _UPDATES[key] = (sql, save_plan(targets, connection))
     sql, plan = found
-    params = _save_values(plan, obj, connection, add=False)
+    params = save_values(plan, obj, connection, add=False)
     params.append(obj.pk)
     with bound_cursor(connection) as cursor:
         cursor.execute(sql, params)
@@ -333,29 +333,29 @@ def update_and_insert(obj: Any, fields: list[str], new: Any) -> None:
     found = _CHAINS.get(key)
     if found is None:
         update_sql, targets = _update_sql(type(obj), fields, connection)
-        columns = _inserted_fields(type(new))
+        columns = inserted_fields(type(new))
         # Typed: a value in a SELECT list has no column to take its type from (NULL would be text).
-        values = ", ".join(f"%s::{_column_type(f, connection)}" for f in columns)
+        values = ", ".join(f"%s::{column_type(f, connection)}" for f in columns)
         sql = (
-            f"WITH u AS ({update_sql} RETURNING 1) {_insert_into(type(new), columns, connection)} "
+            f"WITH u AS ({update_sql} RETURNING 1) {insert_into(type(new), columns, connection)} "
             f"SELECT {values} FROM u RETURNING {connection.ops.quote_name(new._meta.pk.column)}"
         )
-        found = _CHAINS[key] = (sql, _save_plan(targets, connection), _save_plan(columns, connection))
+        found = _CHAINS[key] = (sql, save_plan(targets, connection), save_plan(columns, connection))
     sql, plan, new_plan = found
     params = [
-        *_save_values(plan, obj, connection, add=False),
+        *save_values(plan, obj, connection, add=False),
         obj.pk,
-        *_save_values(new_plan, new, connection, add=True),
+        *save_values(new_plan, new, connection, add=True),
     ]
     with bound_cursor(connection) as cursor:
         cursor.execute(sql, params)
         ids = cursor.fetchall()
     if not ids:
         raise DatabaseError(_NO_ROW)
-    _saved([new], [ids[0][0]])
+    saved([new], [ids[0][0]])
 
 
-def _column_type(field: Any, connection: Any) -> str:
+def column_type(field: Any, connection: Any) -> str:
     """The type to cast a value for `field` to: the column's, but text for text columns (a cast to
     varchar(n) would cut a longer value, where the INSERT refuses it)."""
     if isinstance(field, (CharField, TextField)):  # e-mail, slug and URL fields are char fields
@@ -394,7 +394,7 @@ def _unchanged_type(field: Any, connection: Any) -> type | None:
     return kind
 
 
-def _save_plan(fields: list[Any], connection: Any) -> list[tuple[Any, str | None, type | None]]:
+def save_plan(fields: list[Any], connection: Any) -> list[tuple[Any, str | None, type | None]]:
     """Per field: the field, its attribute when its pre_save only reads it (else None), and the type its
     values are written unchanged in (else None)."""
     return [
@@ -407,7 +407,7 @@ def _save_plan(fields: list[Any], connection: Any) -> list[tuple[Any, str | None
     ]
 
 
-def _save_values(
+def save_values(
     plan: list[tuple[Any, str | None, type | None]], obj: Any, connection: Any, *, add: bool
 ) -> list[Any]:
     """What `save()` writes for the planned fields of `obj` (each field's pre_save, then its database

@@ -67,10 +67,36 @@ def count(
     notes: int = 0,
 ) -> None:
     """Add one write's counts to its hour (ONE statement; the caller's transaction holds it)."""
+    sql, params = count_statement(
+        team_id=team_id,
+        at=at,
+        channel=channel,
+        kind=kind,
+        contacts=contacts,
+        follow_ups=follow_ups,
+        replies=replies,
+        notes=notes,
+    )
+    with bound_cursor(connection) as cur:  # one text for every write: prepared (core/prepared.py)
+        cur.execute(sql, params)
+
+
+def count_statement(
+    *,
+    team_id: int | None,
+    at: datetime,
+    channel: str,
+    kind: str,
+    contacts: int = 0,
+    follow_ups: int = 0,
+    replies: int = 0,
+    notes: int = 0,
+) -> tuple[str, list[Any]]:
+    """The statement `count` runs and its parameters, for a caller that runs it as part of its own (an
+    opened case's rows are one statement on PostgreSQL: cases/opening.py)."""
     hour = connection.ops.adapt_datetimefield_value(hour_floor(at))
     params = [team_id or NO_TEAM, hour, channel, kind, contacts, follow_ups, replies, notes]
-    with bound_cursor(connection) as cur:  # one text for every write: prepared (core/prepared.py)
-        cur.execute(_upsert_sql("VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"), params)
+    return _upsert_sql("VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"), params
 
 
 # ------------------------------------------------------------------ one case, every hour (handoff, rebuild)

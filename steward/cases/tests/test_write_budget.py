@@ -12,6 +12,7 @@ background sender (notifications/pump.py), outside these counts.
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -33,6 +34,9 @@ pytestmark = pytest.mark.django_db
 # The second pass cut CPU per statement rather than statements: the hot reads and inserts run SQL
 # compiled once per process (steward.core.compiled).
 OPEN_A_CASE = 16
+# PostgreSQL, after the fifth pass: the case, its message, its events and the hour's contact count are
+# one statement there (cases/opening.py): 11 with the adviser's sector read.
+OPEN_A_CASE_PG = 11
 PORTAL_MESSAGE = 15
 API_REPLY = 17
 
@@ -48,7 +52,8 @@ def test_api_open_a_case_keeps_its_query_budget(personas, who, django_assert_max
     client = _token_client(getattr(personas, who))
     body = {"customer": personas.customer.pk, "subject": "Phone", "description": "It does not charge."}
     client.post("/api/v1/cases/", body, format="json")  # warm: content types, translations
-    with django_assert_max_num_queries(OPEN_A_CASE):
+    budget = OPEN_A_CASE_PG if connection.vendor == "postgresql" else OPEN_A_CASE
+    with django_assert_max_num_queries(budget):
         response = client.post("/api/v1/cases/", body, format="json")
     assert response.status_code == 201
     case = Case.objects.get(pk=response.json()["id"])

@@ -249,14 +249,14 @@ def test_a_values_queryset_compiled_gives_its_dicts(cases):
 
 
 def test_the_values_a_save_writes_are_djangos_for_every_field(personas):
-    """`_save_values` hands some values over as they are: for every field of the models written here,
+    """`save_values` hands some values over as they are: for every field of the models written here,
     on this database, what Django's pre_save and get_db_prep_save give (text choices, None, booleans,
     references, JSON, times)."""
     from django.db import connection
     from django.utils import timezone
 
     from steward.cases.models import CaseEvent, Message, Status
-    from steward.core.compiled import _save_plan, _save_values
+    from steward.core.compiled import save_plan, save_values
     from steward.notifications.models import OutboundMail
     from steward.portal.models import PortalCaseKey
 
@@ -273,11 +273,11 @@ def test_the_values_a_save_writes_are_djangos_for_every_field(personas):
     for obj in objs:
         assert obj is not None
         fields = [f for f in obj._meta.local_concrete_fields if not f.primary_key]
-        plan = _save_plan(fields, connection)
+        plan = save_plan(fields, connection)
         assert any(kind is not None for _f, _a, kind in plan), type(obj)  # the shortcut is taken
         for add in (True, False):
             expected = [f.get_db_prep_save(f.pre_save(obj, add), connection) for f in fields]
-            got = _save_values(plan, obj, connection, add=add)
+            got = save_values(plan, obj, connection, add=add)
             # (psycopg's JSON wrapper has no equality of its own: its object is compared)
             assert [(type(v), getattr(v, "obj", v)) for v in got] == [
                 (type(v), getattr(v, "obj", v)) for v in expected

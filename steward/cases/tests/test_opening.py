@@ -1,0 +1,148 @@
+"""cases/opening.py: an opened case's rows in one statement on PostgreSQL (issue 9) are the rows the
+step-by-step path writes (compiled INSERTs of the case, the message and the events, then the hour's
+contact count), with the message's id in the data of the event about it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from steward.cases.models import Case, CaseEvent, Message
+from steward.cases.opening import MESSAGE_KEY, insert_opening
+from steward.core.compiled import insert
+from steward.decisions.contact_hours import count, count_statement
+from steward.decisions.models import ContactHour
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif("connection.vendor != 'postgresql'", reason="one statement on PostgreSQL only"),
+]
+
+
+def _rows(personas, at, n_events: int) -> tuple[Case, Message, list[CaseEvent]]:
+    case = Case(
+        customer=personas.customer,
+        subject="Phone «Ñandú» ไทย",
+        kind="complaint",
+        priority="high",
+        channel="phone",
+        status="new",
+        owner=personas.adviser,
+        team_id=personas.adviser.team_id,
+        opened_by=personas.manager,
+        created_at=at,
+        updated_at=at,
+        version=n_events,
+        follow_up_of=personas.case if n_events == 3 else None,
+        is_repeat_contact=n_events == 3,
+    )
+    message = Message(
+        case=case,
+        direction="in",
+        channel="phone",
+        body="It does not charge.",
+        created_at=at,
+        body_html="<p>x</p>",
+    )
+    kinds = ["opened", "message_in", "follow_up_linked"][:n_events]
+    events = [
+        CaseEvent(
+            case=case,
+            kind=kind,
+            at=at,
+            actor=None if kind == "message_in" else personas.manager,
+            sector_id=None,
+            version=version,
+            data={"automatic": False} if kind == "message_in" else {"owner": personas.adviser.pk, "x": ["é"]},
+        )
+        for version, kind in enumerate(kinds, start=1)
+    ]
+    return case, message, events
+
+
+def _stored(case: Case) -> dict[str, Any]:
+    def plain(rows: Any, drop: tuple[str, ...]) -> list[dict[str, Any]]:
+        return [{k: v for k, v in row.items() if k not in drop} for row in rows]
+
+    message = Message.objects.get(case=case)
+    events = plain(CaseEvent.objects.filter(case=case).order_by("version").values(), ("id", "case_id"))
+    for event in events:
+        if event["data"].get(MESSAGE_KEY) is not None:
+            assert event["data"][MESSAGE_KEY] == message.pk
+            event["data"][MESSAGE_KEY] = "the message"
+    return {
+        "case": plain(Case.objects.filter(pk=case.pk).values(), ("id",)),
+        "message": plain(Message.objects.filter(case=case).values(), ("id", "case_id")),
+        "events": events,
+    }
+
+
+@pytest.mark.parametrize("n_events", [2, 3])
+def test_one_statement_writes_what_the_steps_write(personas, n_events):
+    at = timezone.now().replace(microsecond=123456)
+    hour = ContactHour.objects.filter(channel="phone", kind="complaint")
+
+    one, one_message, one_events = _rows(personas, at, n_events)
+    insert_opening(
+        one,
+        one_message,
+        one_events,
+        message_event=1,
+        hour=count_statement(team_id=one.team_id, at=at, channel="phone", kind="complaint", contacts=1),
+    )
+    after_one = list(hour.values_list("contacts", flat=True))
+
+    steps, steps_message, steps_events = _rows(personas, at, n_events)
+    insert(steps)
+    steps_message.case = steps
+    insert(steps_message)
+    steps_events[1].data[MESSAGE_KEY] = steps_message.pk
+    for event in steps_events:
+        event.case = steps
+    insert(*steps_events)
+    count(team_id=steps.team_id, at=at, channel="phone", kind="complaint", contacts=1)
+
+    assert after_one == [1] and list(hour.values_list("contacts", flat=True)) == [2]
+    assert _stored(one) == _stored(steps)
+    # The instances are saved ones, as the step path leaves them.
+    assert one.pk and one_message.pk and one_message.case_id == one.pk and not one._state.adding
+    assert [e.case_id for e in one_events] == [one.pk] * n_events
+    assert all(e.pk and not e._state.adding for e in one_events)
+    assert sorted(e.pk for e in one_events) == [e.pk for e in one_events]  # ids in version order
+    assert one_events[1].data == {"automatic": False, MESSAGE_KEY: one_message.pk}
+
+
+def test_a_failing_row_writes_none_of_them(personas):
+    """One statement: a refused value (a subject over the column's length) leaves no case, message,
+    event or count behind."""
+    from django.db import DataError, transaction
+
+    at = timezone.now() - timedelta(days=3)
+    case, message, events = _rows(personas, at, 2)
+    case.channel = "x" * 500  # longer than the column
+    before = (
+        Case.objects.count(),
+        Message.objects.count(),
+        CaseEvent.objects.count(),
+        ContactHour.objects.count(),
+    )
+    with pytest.raises(DataError), transaction.atomic():
+        insert_opening(
+            case,
+            message,
+            events,
+            message_event=1,
+            hour=count_statement(team_id=case.team_id, at=at, channel="phone", kind="question", contacts=1),
+        )
+    after = (
+        Case.objects.count(),
+        Message.objects.count(),
+        CaseEvent.objects.count(),
+        ContactHour.objects.count(),
+    )
+    assert after == before
+    assert connection.vendor == "postgresql"
