@@ -210,12 +210,8 @@ def insert(*objs: Any) -> None:
     key = (model, len(objs), connection.vendor)
     found = _INSERTS.get(key)
     if found is None:
-        fields = inserted_fields(model)
-        row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-        sql = f"{insert_into(model, fields, connection)} VALUES {', '.join([row] * len(objs))} " + (
-            f"RETURNING {connection.ops.quote_name(model._meta.pk.column)}"
-        )
-        found = _INSERTS[key] = (sql, save_plan(fields, connection))
+        sql, plan = _insert_rows(model, len(objs), connection)
+        found = _INSERTS[key] = (f"{sql} RETURNING {connection.ops.quote_name(model._meta.pk.column)}", plan)
     sql, plan = found
     params = [value for obj in objs for value in save_values(plan, obj, connection, add=True)]
     with bound_cursor(connection) as cursor:
@@ -241,21 +237,25 @@ def upsert(objs: list[Any], *, unique: list[str], update: list[str]) -> None:
     if found is None:
         q = connection.ops.quote_name
         meta = model._meta
-        fields = inserted_fields(model)
-        row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        sql, plan = _insert_rows(model, len(objs), connection)
         conflict = ", ".join(q(meta.get_field(name).column) for name in unique)
         sets = ", ".join(
             f"{q(c)} = EXCLUDED.{q(c)}" for c in (meta.get_field(name).column for name in update)
         )
-        sql = (
-            f"{insert_into(model, fields, connection)} VALUES {', '.join([row] * len(objs))} "
-            f"ON CONFLICT ({conflict}) DO UPDATE SET {sets}"
-        )
-        found = _UPSERTS[key] = (sql, save_plan(fields, connection))
+        found = _UPSERTS[key] = (f"{sql} ON CONFLICT ({conflict}) DO UPDATE SET {sets}", plan)
     sql, plan = found
     params = [value for obj in objs for value in save_values(plan, obj, connection, add=True)]
     with bound_cursor(connection) as cursor:
         cursor.execute(sql, params)
+
+
+def _insert_rows(model: Any, rows: int, connection: Any) -> tuple[str, list[Any]]:
+    """`INSERT INTO … VALUES (…), …` for `rows` new rows of `model`, and the save plan of one row."""
+    fields = inserted_fields(model)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    return f"{insert_into(model, fields, connection)} VALUES {', '.join([row] * rows)}", save_plan(
+        fields, connection
+    )
 
 
 def inserted_fields(model: Any) -> list[Any]:

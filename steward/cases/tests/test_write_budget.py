@@ -3,10 +3,10 @@ five or six single-row INSERT requests cost). The counts are those of the test d
 service's transaction is a savepoint inside the test's own (two queries more than in production).
 
 Production (PostgreSQL, measured in-process on the 1,000,000-case benchmark copy, token or session
-read included): open a case 11 queries (14 before the second write pass, 33 before the first), a
-customer's portal message 13 (13, 21), an API reply 12-15 (the same; 23-26; more while a sector task
-holds the case: its rollups are recomputed from the log); the mail is sent after the commit by the
-background sender (notifications/pump.py), outside these counts.
+read included): open a case 10 queries (13 before the fifth pass, 14 before the second, 33 before
+the first), a customer's portal message 13 (13, 21), an API reply 12-15 (the same; 23-26; more while a
+sector task holds the case: its rollups are recomputed from the log); the mail is sent after the
+commit by the background sender (notifications/pump.py), outside these counts.
 """
 
 from __future__ import annotations
