@@ -16,6 +16,7 @@ installs run `manage.py rebuild_rollups` once after migrating (the migration not
 
 from __future__ import annotations
 
+import re
 import time as _time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -457,21 +458,13 @@ def _opened_rows(event: CaseEvent) -> None:
     anyway). CaseContacts: what `_contacts_of` reads for it (test_rollups checks they are equal): no
     handoff, follow-up, flag or survey answer yet, and one customer message, the opening one, written
     at the case's creation time (case_open) and not counted before a close it has not had. ServiceDay:
-    its contribution to its opening day. On PostgreSQL the three INSERTs are one statement.
+    its contribution to its opening day. On PostgreSQL the three are part of case_open's one
+    statement (`opening_rows`: the event says so), and nothing is left to write here.
     """
-    case = event.case
-    flow = CaseFlow(
-        case_id=case.pk,
-        opened_at=case.created_at,
-        start_at=event.at,
-        last_at=event.at,
-        resolved=False,
-        tail=FRONT,
-        has_sector=event.sector_id is not None,
-    )
-    if connection.vendor == "postgresql":
-        _opened_rows_pg(flow)
+    if getattr(event, "rollup_rows_written", False):
         return
+    case = event.case
+    flow = _opened_flow(case, event)
     contacts = CaseContacts(
         case_id=case.pk,
         inbound_before_close=0,
@@ -491,12 +484,13 @@ def _opened_rows(event: CaseEvent) -> None:
 # The copy is taken from the case row as `_PG_CONTACTS` (the rebuild) takes it, with nothing to count
 # yet; its ServiceDay rows as `service_rollup.contributions` gives them for an open case (the "opened"
 # family: the case, its repeat-contact flag, unanswered), keyed as `first_reply` keys them.
+# Three CTEs inside case_open's statement (cases/opening.py), the case row from its CTE `c`.
 _PG_OPENED = """
-WITH f AS (
+rollup_flow AS (
   INSERT INTO {flow} (case_id, opened_at, start_at, last_at, resolved, lead_us, front_us, customer_us, tail,
                       has_sector)
-  VALUES (%(case)s, %(opened)s, %(start)s, %(start)s, false, 0, 0, 0, %(tail)s, %(sector)s)
-), c AS (
+  VALUES ((SELECT id FROM c), %(opened)s, %(start)s, %(start)s, false, 0, 0, 0, %(tail)s, %(sector)s)
+), rollup_contacts AS (
   INSERT INTO {contacts} (case_id, inbound_before_close, owner_changes, first_follow_up_at, repeat_flagged,
     last_inbound_at, opened_at, closed_at, team_id, owner_id, category_id, channel, kind, reopen_count,
     confirmed, repeat_contact, answered, first_response_seconds, first_response_business_seconds,
@@ -508,14 +502,14 @@ WITH f AS (
     c.first_response_at IS NOT NULL, c.first_response_seconds, c.first_response_business_seconds,
     c.resolution_seconds, c.resolution_business_seconds, c.requester_wait_seconds,
     c.requester_wait_business_seconds
-  FROM {cases} c WHERE c.id = %(case)s
+  FROM c
   RETURNING opened_at, team_id, owner_id, category_id, channel, kind, repeat_contact, answered
-)
-INSERT INTO {days} (family, day, dim, key, team_id, owner_id, category_id, channel, kind, {counters})
-SELECT 'o', (f.opened_at AT TIME ZONE %(tz)s)::date, d.dim, {key}, {values}
-FROM c f CROSS JOIN {dims}
-ON CONFLICT (family, dim, key, day) DO UPDATE SET {sets}
-"""
+), rollup_days AS (
+  INSERT INTO {days} (family, day, dim, key, team_id, owner_id, category_id, channel, kind, {counters})
+  SELECT 'o', (f.opened_at AT TIME ZONE %(tz)s)::date, d.dim, {key}, {values}
+  FROM rollup_contacts f CROSS JOIN {dims}
+  ON CONFLICT (family, dim, key, day) DO UPDATE SET {sets}
+)"""
 _OPENED_VALUES = {
     "rows": "1",
     "repeat_contact": "f.repeat_contact::int",
@@ -523,14 +517,23 @@ _OPENED_VALUES = {
 }
 
 
-_PG_OPENED_SQL: list[str] = []  # formatted once
+_PG_OPENED_SQL: dict[str, Any] = {}  # formatted once: the CTEs with %s, and the parameters' names
 
 
-def _opened_rows_pg(flow: CaseFlow) -> None:
-    if not _PG_OPENED_SQL:
-        _PG_OPENED_SQL.append(_opened_sql())
-    params: dict[str, Any] = {
-        "case": flow.case_id,
+def _opened_flow(case: Case, event: CaseEvent) -> CaseFlow:
+    return CaseFlow(
+        case_id=case.pk,
+        opened_at=case.created_at,
+        start_at=event.at,
+        last_at=event.at,
+        resolved=False,
+        tail=FRONT,
+        has_sector=event.sector_id is not None,
+    )
+
+
+def _opened_params(flow: CaseFlow) -> dict[str, Any]:
+    return {
         "opened": flow.opened_at,
         "start": flow.start_at,
         "tail": flow.tail,
@@ -539,8 +542,27 @@ def _opened_rows_pg(flow: CaseFlow) -> None:
         "confirmed": Closure.CONFIRMED,
         "tz": settings.TIME_ZONE,
     }
-    with bound_cursor(connection) as cur:  # one text for every case: prepared (core/prepared.py)
-        cur.execute(_PG_OPENED_SQL[0], params)
+
+
+def opening_rows(sender: Any, *, case: Case, event: CaseEvent, **kwargs: Any) -> tuple[list[str], list[Any]]:
+    """Receiver of `case_opening_rows` (PostgreSQL): an opened case's rows as CTEs of case_open's one
+    statement, reading the new case row from its CTE `c` (issue 9: a round trip fewer). The event is
+    marked, so that `on_case_event` does not write them again."""
+    part = _PG_OPENED_SQL.get("part")
+    if part is None:
+        named = _opened_sql()
+        names: list[str] = []
+
+        def positional(match: Any) -> str:
+            names.append(match.group(1))
+            return "%s"
+
+        part = _PG_OPENED_SQL["part"] = (re.sub(r"%\((\w+)\)s", positional, named), names)
+    sql, names = part
+    flow = _opened_flow(case, event)
+    values = _opened_params(flow)
+    event.rollup_rows_written = True  # type: ignore[attr-defined]
+    return [sql], [values[name] for name in names]
 
 
 def _opened_sql() -> str:
@@ -549,7 +571,6 @@ def _opened_sql() -> str:
     return _PG_OPENED.format(
         flow=q(CaseFlow._meta.db_table),
         contacts=q(CaseContacts._meta.db_table),
-        cases=q(Case._meta.db_table),
         days=days,
         counters=", ".join(q(c) for c in service_rollup.COUNTERS),
         key=service_rollup._KEY_SQL,

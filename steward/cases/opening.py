@@ -1,6 +1,7 @@
-"""An opened case's rows in one statement on PostgreSQL: the case, its first message, its events and the
-hour's contact count (issue 9: four round trips were one each; every round trip costs the worker and
-the database server time beyond the statement's own work).
+"""An opened case's rows in one statement on PostgreSQL: the case, its first message, its events, the
+hour's contact count and what other apps write for a new case (signals.case_opening_rows: the analysis
+rollups' rows) (issue 9: five round trips were one each; every round trip costs the worker and the
+database server time beyond the statement's own work).
 
 The case row's INSERT returns its id; the message and the events take it from there, and the event
 about the message takes the message's id into its data, where `case_open` elsewhere writes it in
@@ -10,7 +11,7 @@ pre_save, then its database preparation); test_opening checks the rows against t
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.db import connections
 
@@ -18,17 +19,21 @@ from steward.core.compiled import insert_into, inserted_fields, save_plan, save_
 from steward.core.prepared import bound_cursor
 
 from .models import Case, CaseEvent, Message
+from .signals import case_opening_rows
 
 # The key in a message event's data that names its message (as case_open writes it).
 MESSAGE_KEY = "message"
 
-_SQL: dict[tuple[int, int, str], tuple[str, Any, Any, Any]] = {}
+_SQL: dict[tuple[Any, ...], tuple[str, Any, Any, Any]] = {}
 
 
-def _statement(events: int, message_event: int, hour_sql: str) -> tuple[str, Any, Any, Any]:
+def _statement(
+    events: int, message_event: int, hour_sql: str, parts: tuple[str, ...]
+) -> tuple[str, Any, Any, Any]:
     """The statement for an opening with `events` events, the `message_event`-th of which names the
-    message, plus the hour's upsert; and the save plans of the three models' values."""
-    key = (events, message_event, hour_sql)
+    message, plus the hour's upsert and the other apps' CTEs (`parts`); and the save plans of the three
+    models' values."""
+    key = (events, message_event, hour_sql, parts)
     found = _SQL.get(key)
     if found is not None:
         return found
@@ -64,13 +69,12 @@ def _statement(events: int, message_event: int, hour_sql: str) -> tuple[str, Any
     version = q(str(CaseEvent._meta.get_field("version").column))
     case_values = "(" + ", ".join(["%s"] * len(case_fields)) + ")"
     sql = (
-        f"WITH c AS ({insert_into(Case, case_fields, connection)} VALUES {case_values} "
-        f"RETURNING {pk(Case)} AS id), "
+        f"WITH c AS ({insert_into(Case, case_fields, connection)} VALUES {case_values} RETURNING *), "
         f"m AS ({insert_into(Message, message_all, connection)} VALUES {row(message_all)} "
         f"RETURNING {pk(Message)} AS id), "
         f"e AS ({insert_into(CaseEvent, event_all, connection)} VALUES {event_rows} "
         f"RETURNING {pk(CaseEvent)} AS id, {version} AS version), "
-        f"h AS ({hour_sql}) "
+        f"h AS ({hour_sql}) " + "".join(f", {part}" for part in parts) + " "
         "SELECT (SELECT id FROM c), (SELECT id FROM m), (SELECT array_agg(id ORDER BY version) FROM e)"
     )
     found = _SQL[key] = (
@@ -96,7 +100,14 @@ def insert_opening(
     connection = connections["default"]
     assert connection.vendor == "postgresql"
     hour_sql, hour_params = hour
-    sql, case_plan, message_plan, event_plan = _statement(len(events), message_event, hour_sql)
+    parts: list[str] = []
+    part_params: list[Any] = []
+    for _receiver, answer in case_opening_rows.send(sender=Case, case=case, event=events[0]):
+        if answer:
+            ctes, values = cast(tuple[list[str], list[Any]], answer)
+            parts += ctes
+            part_params += values
+    sql, case_plan, message_plan, event_plan = _statement(len(events), message_event, hour_sql, tuple(parts))
     params = [
         *save_values(case_plan, case, connection, add=True),
         *save_values(message_plan, message, connection, add=True),
@@ -104,6 +115,7 @@ def insert_opening(
     for event in events:
         params += save_values(event_plan, event, connection, add=True)
     params += hour_params
+    params += part_params
     with bound_cursor(connection) as cursor:
         cursor.execute(sql, params)
         case_id, message_id, event_ids = cursor.fetchone()

@@ -146,3 +146,44 @@ def test_a_failing_row_writes_none_of_them(personas):
     )
     assert after == before
     assert connection.vendor == "postgresql"
+
+
+def test_the_rollup_rows_in_the_statement_are_those_written_after_it(personas):
+    """The analysis rollups' rows of an opened case, written as CTEs of the opening statement
+    (analytics.rollups.opening_rows), equal the rows its event receiver writes when no CTE was given."""
+    from django.db.models import Sum
+
+    from steward.analytics.models import CaseContacts, CaseFlow, ServiceDay
+    from steward.analytics.rollups import opening_rows
+    from steward.cases.services import case_open
+    from steward.cases.signals import case_opening_rows
+
+    at = timezone.now().replace(microsecond=0) - timedelta(days=2)
+    days = ServiceDay.objects.filter(family="o")
+
+    def open_one() -> tuple[Case, Any]:
+        before = days.aggregate(rows=Sum("rows"), unanswered=Sum("unanswered"))
+        case = case_open(
+            actor=personas.adviser,
+            customer=personas.customer,
+            subject="S",
+            description="D",
+            kind="request",
+            at=at,
+        )
+        after = days.aggregate(rows=Sum("rows"), unanswered=Sum("unanswered"))
+        return case, {k: (after[k] or 0) - (before[k] or 0) for k in after}
+
+    def rows(case: Case) -> list[Any]:
+        flow = CaseFlow.objects.filter(case=case).values()
+        contacts = CaseContacts.objects.filter(case=case).values()
+        return [{k: v for k, v in r.items() if k != "case_id"} for r in [*flow, *contacts]]
+
+    in_statement, added = open_one()
+    assert case_opening_rows.disconnect(dispatch_uid="analytics.rollups.opening")
+    try:
+        after, added_after = open_one()
+    finally:
+        case_opening_rows.connect(opening_rows, dispatch_uid="analytics.rollups.opening")
+    assert len(rows(in_statement)) == 2 and rows(in_statement) == rows(after)
+    assert added == added_after == {"rows": 6, "unanswered": 6}  # one per dimension of the day

@@ -35,8 +35,8 @@ pytestmark = pytest.mark.django_db
 # compiled once per process (steward.core.compiled).
 OPEN_A_CASE = 16
 # PostgreSQL, after the fifth pass: the case, its message, its events and the hour's contact count are
-# one statement there (cases/opening.py): 11 with the adviser's sector read.
-OPEN_A_CASE_PG = 11
+# one statement there with the rollup rows (cases/opening.py): 10 with the adviser's sector read.
+OPEN_A_CASE_PG = 10
 PORTAL_MESSAGE = 15
 API_REPLY = 17
 
