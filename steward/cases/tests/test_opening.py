@@ -187,3 +187,23 @@ def test_the_rollup_rows_in_the_statement_are_those_written_after_it(personas):
         case_opening_rows.connect(opening_rows, dispatch_uid="analytics.rollups.opening")
     assert len(rows(in_statement)) == 2 and rows(in_statement) == rows(after)
     assert added == added_after == {"rows": 6, "unanswered": 6}  # one per dimension of the day
+
+
+def test_the_new_cases_portal_key_is_written_by_the_statement_and_linked_in_its_first_mail(personas):
+    """portal.services.opening_key_row: the key row comes with the opening statement, and the "we have
+    your request" mail links to it without writing another."""
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    from steward.cases.services import case_open
+    from steward.notifications.models import OutboundMail
+    from steward.portal.models import PortalCaseKey
+    from steward.portal.services import case_key
+
+    with CaptureQueriesContext(db) as ctx:
+        case = case_open(actor=personas.adviser, customer=personas.customer, subject="S", description="D")
+    key = PortalCaseKey.objects.get(case=case).key
+    assert case_key(case) == key and len(key) >= 20
+    assert not [q for q in ctx.captured_queries if q["sql"].startswith('INSERT INTO "portal_portalcasekey"')]
+    mail = OutboundMail.objects.get(case=case, kind="case_received")
+    assert key in mail.text_body
