@@ -5,7 +5,8 @@ database server time beyond the statement's own work).
 
 The case row's INSERT returns its id; the message and the events take it from there, and the event
 about the message takes the message's id into its data, where `case_open` elsewhere writes it in
-Python between the INSERTs. The values written are those `compiled.insert` writes (each field's
+Python between the INSERTs (the path of the other databases, one INSERT after the other, with no
+other app's rows). The values written are those `compiled.insert` writes (each field's
 pre_save, then its database preparation); test_opening checks the rows against the step-by-step path.
 """
 
@@ -15,8 +16,9 @@ from typing import Any, cast
 
 from django.db import connections
 
-from steward.core.compiled import insert_into, inserted_fields, save_plan, save_values, saved
+from steward.core.compiled import insert, insert_into, inserted_fields, save_plan, save_values, saved
 from steward.core.prepared import bound_cursor
+from steward.decisions.contact_hours import execute as execute_count
 
 from .models import Case, CaseEvent, Message
 from .signals import case_opening_rows
@@ -96,9 +98,19 @@ def insert_opening(
 ) -> None:
     """INSERT the new `case`, its first `message` and its `events` (distinct versions; the
     `message_event`-th gets the message's id in its data) and run the `hour` upsert
-    (contact_hours.count_statement), in one statement; the instances come out as saved ones."""
+    (contact_hours.count_statement): in one statement on PostgreSQL, one after the other elsewhere
+    (compiled INSERTs); the instances come out as saved ones."""
     connection = connections["default"]
-    assert connection.vendor == "postgresql"
+    if connection.vendor != "postgresql":
+        insert(case)
+        message.case = case
+        insert(message)
+        events[message_event].data[MESSAGE_KEY] = message.pk
+        for event in events:
+            event.case = case
+        insert(*events)
+        execute_count(hour)
+        return
     hour_sql, hour_params = hour
     parts: list[str] = []
     part_params: list[Any] = []

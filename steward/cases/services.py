@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils.translation import gettext as _
 
 from steward.accounts.models import User
@@ -52,7 +52,7 @@ from .models import (
     Priority,
     Status,
 )
-from .opening import MESSAGE_KEY, insert_opening
+from .opening import insert_opening
 from .permissions import can_act, can_note, can_own_cases
 from .signals import case_event_recorded
 from .summaries import summary_problem
@@ -405,9 +405,9 @@ def case_open(
     if follow_up_of is None:
         follow_up_of = find_follow_up_origin(customer=customer, category=category, kind=kind, at=at)
 
-    # The case at its final version, its first message and all of its events: one statement on
-    # PostgreSQL with the hour's contact count (cases/opening.py), three INSERTs and the count elsewhere
-    # (issue 9: the same rows and signals as recording them one by one).
+    # The case at its final version, its first message, all of its events and the hour's contact count:
+    # one statement on PostgreSQL (cases/opening.py; issue 9: the same rows and signals as recording
+    # them one by one).
     specs: list[tuple[str, User | None, dict[str, Any]]] = [
         (
             EventKind.OPENED,
@@ -460,17 +460,7 @@ def case_open(
         for version, (event_kind, event_actor, data) in enumerate(specs, start=1)
     ]
     hour = count_statement(team_id=case.team_id, at=at, channel=channel, kind=kind, contacts=1)
-    if connection.vendor == "postgresql":
-        insert_opening(case, message, events, message_event=1, hour=hour)
-    else:
-        insert(case)  # SQL compiled once (steward.core.compiled), as create() writes it
-        message.case = case
-        insert(message)
-        events[1].data[MESSAGE_KEY] = message.pk
-        for event in events:
-            event.case = case
-        insert(*events)
-        count_contact(team_id=case.team_id, at=at, channel=channel, kind=kind, contacts=1)
+    insert_opening(case, message, events, message_event=1, hour=hour)
     if attachments:
         _store_attachments(case, attachments, actor=actor, at=at, message=message)
     # `opening`: the receivers know the case is new in this transaction (no rollup rows, no portal

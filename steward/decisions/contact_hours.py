@@ -21,7 +21,7 @@ from __future__ import annotations
 import time as _time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ParamSpec
 
 from django.db import connection, transaction
 from django.db.models import Count, F, IntegerField, Q, Value
@@ -32,6 +32,7 @@ from steward.core.prepared import bound_cursor
 
 from .models import ContactHour
 
+P = ParamSpec("P")
 HOUR = timedelta(hours=1)
 COUNTERS = ("contacts", "follow_ups", "replies", "notes")
 NO_TEAM = 0
@@ -46,39 +47,20 @@ def _table() -> str:
     return connection.ops.quote_name(ContactHour._meta.db_table)
 
 
+_UPSERT_SQL: dict[tuple[str, str], str] = {}  # built once per source and database: every write asks
+
+
 def _upsert_sql(source: str) -> str:
-    t = _table()
-    add = ", ".join(f"{c} = {t}.{c} + excluded.{c}" for c in COUNTERS)
-    return (
-        f"INSERT INTO {t} (team_id, hour, channel, kind, {', '.join(COUNTERS)}) {source} "
-        f"ON CONFLICT (team_id, hour, channel, kind) DO UPDATE SET {add}"
-    )
-
-
-def count(
-    *,
-    team_id: int | None,
-    at: datetime,
-    channel: str,
-    kind: str,
-    contacts: int = 0,
-    follow_ups: int = 0,
-    replies: int = 0,
-    notes: int = 0,
-) -> None:
-    """Add one write's counts to its hour (ONE statement; the caller's transaction holds it)."""
-    sql, params = count_statement(
-        team_id=team_id,
-        at=at,
-        channel=channel,
-        kind=kind,
-        contacts=contacts,
-        follow_ups=follow_ups,
-        replies=replies,
-        notes=notes,
-    )
-    with bound_cursor(connection) as cur:  # one text for every write: prepared (core/prepared.py)
-        cur.execute(sql, params)
+    key = (source, connection.vendor)
+    sql = _UPSERT_SQL.get(key)
+    if sql is None:
+        t = _table()
+        add = ", ".join(f"{c} = {t}.{c} + excluded.{c}" for c in COUNTERS)
+        sql = _UPSERT_SQL[key] = (
+            f"INSERT INTO {t} (team_id, hour, channel, kind, {', '.join(COUNTERS)}) {source} "
+            f"ON CONFLICT (team_id, hour, channel, kind) DO UPDATE SET {add}"
+        )
+    return sql
 
 
 def count_statement(
@@ -92,11 +74,30 @@ def count_statement(
     replies: int = 0,
     notes: int = 0,
 ) -> tuple[str, list[Any]]:
-    """The statement `count` runs and its parameters, for a caller that runs it as part of its own (an
-    opened case's rows are one statement on PostgreSQL: cases/opening.py)."""
+    """The statement adding one write's counts to its hour, and its parameters: run by `count`, or as
+    part of a caller's own statement (an opened case's rows are one statement on PostgreSQL:
+    cases/opening.py)."""
     hour = connection.ops.adapt_datetimefield_value(hour_floor(at))
     params = [team_id or NO_TEAM, hour, channel, kind, contacts, follow_ups, replies, notes]
     return _upsert_sql("VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"), params
+
+
+def execute(statement: tuple[str, list[Any]]) -> None:
+    """Run a `count_statement` (ONE statement; the caller's transaction holds it)."""
+    sql, params = statement
+    with bound_cursor(connection) as cur:  # one text for every write: prepared (core/prepared.py)
+        cur.execute(sql, params)
+
+
+def _run_at_once(statement: Callable[P, tuple[str, list[Any]]]) -> Callable[P, None]:
+    def run(*args: P.args, **kwargs: P.kwargs) -> None:
+        execute(statement(*args, **kwargs))
+
+    return run
+
+
+# Add one write's counts to its hour: `count_statement`'s arguments, its statement run at once.
+count = _run_at_once(count_statement)
 
 
 # ------------------------------------------------------------------ one case, every hour (handoff, rebuild)

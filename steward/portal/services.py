@@ -33,7 +33,7 @@ from steward.customers.selectors import customer_by_email
 from steward.notifications.models import NotificationKind, RecipientKind
 from steward.notifications.services import outbox_enqueue
 
-from .models import PortalCaseKey, PortalLoginToken
+from .models import PortalCaseKey, PortalLoginToken, new_case_key
 from .redirects import safe_next
 
 logger = logging.getLogger(__name__)
@@ -260,13 +260,10 @@ def opening_key_row(sender: Any, *, case: Case, **kwargs: Any) -> tuple[list[str
     one statement (cases/opening.py) and kept on the case, so that the first mail's link needs no
     INSERT of its own (issue 9: a round trip fewer). Every opened case gets its key at once, where it
     got it on first use before: a key is only an address, and most cases' first mail asks for it."""
-    row = PortalCaseKey()  # the model's default: a random key
-    case.__dict__[_KEY_MEMO] = row.key
+    key = case.__dict__[_KEY_MEMO] = new_case_key()
     q = connection.ops.quote_name
-    table, key = q(PortalCaseKey._meta.db_table), q(str(PortalCaseKey._meta.get_field("key").column))
-    return [f"portal_key AS (INSERT INTO {table} (case_id, {key}) VALUES ((SELECT id FROM c), %s))"], [
-        row.key
-    ]
+    table, column = q(PortalCaseKey._meta.db_table), q(str(PortalCaseKey._meta.get_field("key").column))
+    return [f"portal_key AS (INSERT INTO {table} (case_id, {column}) VALUES ((SELECT id FROM c), %s))"], [key]
 
 
 def case_portal_url(case: Case, *, language: str | None = None, new_case: bool = False) -> str:
